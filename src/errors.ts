@@ -1,0 +1,106 @@
+/*
+ * Every error veo-ts throws on purpose. One base class with a stable `code`; subclasses carry
+ * what a person needs to act on the failure. Bad arguments are plain TypeError/RangeError
+ * (with the argument named), as Node's own APIs do.
+ */
+
+export type VeoErrorCode =
+  | "VEO_LIBRARY_NOT_FOUND"
+  | "VEO_CALL_ERROR"
+  | "VEO_KERNEL_EXCEPTION"
+  | "VEO_PROCESS_DEAD"
+  | "VEO_CLOSED"
+  | "VEO_FAILED"
+  | "VE_BUILD_FAILED";
+
+export class VeoError extends Error {
+  readonly code: VeoErrorCode;
+
+  constructor(code: VeoErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** No usable libveo could be loaded; `tried` lists every candidate and why it was rejected. */
+export class VeoLibraryNotFound extends VeoError {
+  readonly tried: readonly string[];
+
+  constructor(message: string, tried: readonly string[], options?: { cause?: unknown }) {
+    super("VEO_LIBRARY_NOT_FOUND", message, options);
+    this.tried = tried;
+  }
+}
+
+/** A C call reported failure (NULL handle, -1, VEO_REQUEST_ID_INVALID, ...). */
+export class VeoFailedError extends VeoError {
+  /** The C function that failed, e.g. "veo_alloc_mem". */
+  readonly func: string;
+
+  constructor(func: string, message: string, options?: { cause?: unknown }) {
+    super("VEO_FAILED", message, options);
+    this.func = func;
+  }
+}
+
+/** A request completed with VEO_COMMAND_ERROR. */
+export class VeoCallError extends VeoError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("VEO_CALL_ERROR", message, options);
+  }
+}
+
+/** A request completed with VEO_COMMAND_EXCEPTION: the kernel died of `signal`. */
+export class VeoKernelException extends VeoError {
+  /** Signal number the VE process caught (11 = SIGSEGV, 8 = SIGFPE, ...). */
+  readonly signal: number;
+
+  constructor(message: string, signal: number, options?: { cause?: unknown }) {
+    super("VEO_KERNEL_EXCEPTION", message, options);
+    this.signal = signal;
+  }
+}
+
+/** The VE process behind a proc is gone; the proc cannot be used any more. */
+export class VeoProcessDead extends VeoError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("VEO_PROCESS_DEAD", message, options);
+  }
+}
+
+/** Use of a proc, context, library or memory after close()/destroy(). */
+export class VeoClosedError extends VeoError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("VEO_CLOSED", message, options);
+  }
+}
+
+/** A compile or link step failed (or its tool was missing). */
+export class VeBuildError extends VeoError {
+  /** argv of the failing command (argv[0] is the tool). */
+  readonly command: readonly string[];
+  /** Exit code, or null when the tool could not be started or was killed. */
+  readonly exitCode: number | null;
+  /** Everything the tool wrote to stdout and stderr, interleaved as received. */
+  readonly output: string;
+  /** Where the source that failed is kept for inspection, if any. */
+  readonly sourcePath: string | undefined;
+
+  constructor(
+    message: string,
+    details: {
+      command: readonly string[];
+      exitCode: number | null;
+      output: string;
+      sourcePath?: string;
+    },
+    options?: { cause?: unknown },
+  ) {
+    super("VE_BUILD_FAILED", message, options);
+    this.command = details.command;
+    this.exitCode = details.exitCode;
+    this.output = details.output;
+    this.sourcePath = details.sourcePath;
+  }
+}
