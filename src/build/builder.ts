@@ -1,0 +1,429 @@
+/*
+ * One build, start to finish: resolve the tools, compute the cache key, return a verified
+ * cache entry or compile + link in a private work dir and move it into the cache, then
+ * publish the output into the build dir if one is set. Concurrent builds of the same key in
+ * this process share one compile; across processes the atomic rename makes races harmless.
+ * VeBuild (vebuild.ts) is the user-facing state around this.
+ */
+
+import { randomBytes } from "node:crypto";
+import * as fsp from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import { VeBuildError } from "../errors.js";
+import {
+  CACHE_FORMAT,
+  commitEntry,
+  discard,
+  hashKey,
+  makeWorkDir,
+  sha256File,
+  verifyEntry,
+  type CacheMeta,
+} from "./cache.js";
+import type { BuildEvent, BuildStep, ProgressListener } from "./progress.js";
+import { abortError, formatCommand, runTool } from "./spawn.js";
+import {
+  SUFFIX,
+  chooseToolchain,
+  getToolchain,
+  langName,
+  linkerLang,
+  resolveTool,
+  toolIdentity,
+  type Lang,
+  type ToolchainName,
+} from "./toolchain.js";
+
+export interface SourceBlock {
+  label: string;
+  lang: Lang;
+  source: string;
+  /** Replaces the toolchain's default flags for this source (py-veo semantics). */
+  flags?: readonly string[];
+  /** Compiler name or path for this source, instead of the toolchain's. */
+  compiler?: string;
+}
+
+export interface BuildRequest {
+  kind: "so" | "veorun";
+  /** Output name: `<label>.so` or `<label>.veorun`. */
+  label: string;
+  sources: readonly SourceBlock[];
+  /** so: link flags replacing `-shared -pthread`; veorun: CFLAGS for mk_veorun_static. */
+  flags?: readonly string[];
+  libs: readonly string[];
+  linker?: string;
+  toolchain?: ToolchainName;
+  /** Cache directory (`<root>/v1`), or undefined for no cache. */
+  cacheDir: string | undefined;
+  buildDir?: string;
+  signal?: AbortSignal;
+  listener?: ProgressListener;
+}
+
+/** What a build produced; `VeBuild#lastBuild` holds the latest one. */
+export interface BuildInfo {
+  /** Absolute path of the output (in the build dir if one is set, else in the cache). */
+  path: string;
+  /** True when nothing was compiled: the output came from the cache. */
+  cached: boolean;
+  key: string;
+  /** All tool output of the build (warnings, listings); empty when the build was silent. */
+  warnings: string;
+  /** Each step's argv as run, in the entry directory. */
+  commands: string[][];
+  toolchain: ToolchainName;
+  /** Why this toolchain was chosen. */
+  toolchainReason: string;
+  /** The cache entry (or, without a cache, the private directory) holding the build. */
+  entryDir: string;
+  durationMs: number;
+}
+
+interface Step {
+  step: BuildStep;
+  label: string;
+  argv: string[];
+  env?: Record<string, string>;
+  /** For compile steps: the source file, kept on failure. */
+  sourceFile?: string;
+}
+
+interface Plan {
+  key: string;
+  toolchain: ToolchainName;
+  toolchainReason: string;
+  output: string;
+  files: { name: string; text: string }[];
+  steps: Step[];
+}
+
+async function makePlan(req: BuildRequest): Promise<Plan> {
+  if (req.sources.length === 0) {
+    throw new VeBuildError("nothing to build: add sources with setCSrc, setCppSrc or setFtnSrc first", {
+      command: [],
+      exitCode: null,
+      output: "",
+    });
+  }
+  const choice = chooseToolchain(req.toolchain);
+  const tc = getToolchain(choice.name);
+  const find = (name: string, what: string, hint: string) =>
+    resolveTool(name, tc.searchDirs, what, hint).path;
+
+  const files: Plan["files"] = [];
+  const steps: Step[] = [];
+  const objects: string[] = [];
+  const langs = new Set<Lang>();
+  for (const src of req.sources) {
+    langs.add(src.lang);
+    const compiler = find(
+      src.compiler ?? tc.compiler[src.lang],
+      `${langName(src.lang)} compiler for "${src.label}"`,
+      tc.installHint(src.lang),
+    );
+    const file = src.label + SUFFIX[src.lang];
+    const obj = `${src.label}.o`;
+    files.push({ name: file, text: src.source });
+    objects.push(obj);
+    steps.push({
+      step: "compile",
+      label: src.label,
+      argv: [compiler, ...tc.requiredFlags, ...(src.flags ?? tc.defaultFlags[src.lang]), "-c", file, "-o", obj],
+      sourceFile: file,
+    });
+  }
+
+  let output: string;
+  if (req.kind === "so") {
+    output = `${req.label}.so`;
+    const lang = linkerLang(langs);
+    const linker = find(
+      req.linker ?? tc.compiler[lang],
+      req.linker ? "linker" : `linker (the ${langName(lang)} compiler)`,
+      req.linker ? "pass an existing compiler as linker" : tc.installHint(lang),
+    );
+    steps.push({
+      step: "link",
+      label: req.label,
+      argv: [linker, ...(req.flags ?? tc.soFlags), "-o", output, ...objects, ...req.libs,
+        ...tc.mixedLinkLibs(lang, langs)],
+    });
+  } else {
+    output = `${req.label}.veorun`;
+    const mk = find(
+      tc.mkVeorunStatic,
+      "mk_veorun_static",
+      tc.name === "nec"
+        ? "install AVEO (it ships /opt/nec/ve/libexec/mk_veorun_static) or set MK_VEORUN_STATIC"
+        : "the emulator build should provide it; rebuild the emulator",
+    );
+    steps.push({
+      step: "veorun",
+      label: req.label,
+      argv: [mk, output, ...objects, ...req.libs, ...tc.mixedLinkLibs("c", langs)],
+      // py-veo passes flags as CFLAGS in the environment, only when flags are given.
+      env: req.flags ? { CFLAGS: req.flags.join(" ") } : undefined,
+    });
+  }
+
+  const identities: Record<string, string> = {};
+  for (const s of steps) {
+    const tool = s.argv[0]!;
+    identities[tool] ??= await toolIdentity(tool, s.step === "veorun" ? "script" : "compiler");
+  }
+  const key = hashKey({
+    format: CACHE_FORMAT,
+    kind: req.kind,
+    toolchain: tc.name,
+    toolchainExtra: tc.keyExtra,
+    files,
+    steps: steps.map((s) => ({ argv: s.argv, env: s.env ?? null })),
+    identities,
+  });
+  return { key, toolchain: tc.name, toolchainReason: choice.reason, output, files, steps };
+}
+
+/** Fans events out to every caller waiting on one shared build. */
+type Listeners = Set<ProgressListener>;
+
+interface InFlight {
+  promise: Promise<{ entryDir: string; meta: CacheMeta }>;
+  controller: AbortController;
+  waiters: number;
+  listeners: Listeners;
+}
+
+const inFlight = new Map<string, InFlight>();
+
+export async function runBuild(req: BuildRequest): Promise<BuildInfo> {
+  const started = performance.now();
+  if (req.signal?.aborted) throw abortError(req.signal);
+  const plan = await makePlan(req);
+  if (req.signal?.aborted) throw abortError(req.signal);
+
+  // Hit: a verified entry, nothing compiled.
+  if (req.cacheDir) {
+    const entryDir = path.join(req.cacheDir, plan.key);
+    const meta = await verifyEntry(entryDir, plan.key);
+    if (meta) {
+      const out = await publish(req, entryDir, meta, plan);
+      const durationMs = performance.now() - started;
+      req.listener?.({ type: "cached", label: req.label, path: out, warnings: meta.warnings, durationMs });
+      return info(plan, out, true, entryDir, meta, durationMs);
+    }
+  }
+
+  const flightKey = `${req.cacheDir ?? "(no cache)"}\0${plan.key}`;
+  let flight = inFlight.get(flightKey);
+  if (!flight) {
+    const controller = new AbortController();
+    const listeners: Listeners = new Set();
+    const emit = (e: BuildEvent) => {
+      for (const l of listeners) l(e);
+    };
+    const promise = compileAndStore(req, plan, controller.signal, emit);
+    flight = { promise, controller, waiters: 0, listeners };
+    inFlight.set(flightKey, flight);
+    const remove = () => {
+      if (inFlight.get(flightKey) === flight) inFlight.delete(flightKey);
+    };
+    promise.then(remove, remove);
+  }
+  const { entryDir, meta } = await join(flight, req.signal, req.listener);
+  const out = await publish(req, entryDir, meta, plan);
+  const durationMs = performance.now() - started;
+  req.listener?.({ type: "done", label: req.label, path: out, durationMs });
+  return info(plan, out, false, entryDir, meta, durationMs);
+}
+
+function info(plan: Plan, out: string, cached: boolean, entryDir: string, meta: CacheMeta, durationMs: number): BuildInfo {
+  return {
+    path: out,
+    cached,
+    key: plan.key,
+    warnings: meta.warnings,
+    commands: meta.commands,
+    toolchain: plan.toolchain,
+    toolchainReason: plan.toolchainReason,
+    entryDir,
+    durationMs,
+  };
+}
+
+/**
+ * Waits for a shared build on behalf of one caller. The caller's signal rejects its own wait;
+ * the build itself is aborted only when every caller waiting on it has aborted.
+ */
+function join(
+  flight: InFlight,
+  signal: AbortSignal | undefined,
+  listener: ProgressListener | undefined,
+): Promise<{ entryDir: string; meta: CacheMeta }> {
+  flight.waiters++;
+  if (listener) flight.listeners.add(listener);
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const leave = () => {
+      if (done) return false;
+      done = true;
+      flight.waiters--;
+      if (listener) flight.listeners.delete(listener);
+      signal?.removeEventListener("abort", onAbort);
+      return true;
+    };
+    const onAbort = () => {
+      if (!leave()) return;
+      if (flight.waiters === 0) flight.controller.abort(signal!.reason);
+      reject(abortError(signal!));
+    };
+    if (signal) signal.addEventListener("abort", onAbort, { once: true });
+    flight.promise.then(
+      (v) => leave() && resolve(v),
+      (e: unknown) => leave() && reject(e),
+    );
+  });
+}
+
+async function compileAndStore(
+  req: BuildRequest,
+  plan: Plan,
+  signal: AbortSignal,
+  emit: (e: BuildEvent) => void,
+): Promise<{ entryDir: string; meta: CacheMeta }> {
+  const parent = req.cacheDir ?? path.join(os.tmpdir(), "veo-ts-build");
+  const workDir = await makeWorkDir(parent, plan.key);
+  let log = "";
+  try {
+    for (const f of plan.files) await fsp.writeFile(path.join(workDir, f.name), f.text);
+    let warnings = "";
+    for (const s of plan.steps) {
+      emit({ type: "start", step: s.step, label: s.label, command: s.argv });
+      const run = await runTool(s.argv, {
+        cwd: workDir,
+        env: s.env,
+        signal,
+        onOutput: (text) => emit({ type: "output", step: s.step, label: s.label, text }),
+      });
+      const ok = run.exitCode === 0;
+      emit({ type: "end", step: s.step, label: s.label, command: s.argv, ok, exitCode: run.exitCode, durationMs: run.durationMs });
+      log += `$ ${formatCommand(s.argv)}\n${run.output}${run.output.endsWith("\n") || run.output === "" ? "" : "\n"}` +
+        `[exit ${run.exitCode ?? run.signal}, ${Math.round(run.durationMs)} ms]\n`;
+      if (!ok) throw await failure(plan, s, run, workDir, parent, log);
+      if (run.output.trim() !== "") warnings += run.output.endsWith("\n") ? run.output : `${run.output}\n`;
+    }
+
+    const outPath = path.join(workDir, plan.output);
+    let size: number;
+    try {
+      size = (await fsp.stat(outPath)).size;
+    } catch {
+      const last = plan.steps[plan.steps.length - 1]!;
+      throw new VeBuildError(
+        `${path.basename(last.argv[0]!)} exited 0 but did not create ${plan.output}\n  command: ${formatCommand(last.argv)}`,
+        { command: last.argv, exitCode: 0, output: log },
+      );
+    }
+    const meta: CacheMeta = {
+      format: CACHE_FORMAT,
+      key: plan.key,
+      output: plan.output,
+      sha256: await sha256File(outPath),
+      size,
+      warnings,
+      commands: plan.steps.map((s) => s.argv),
+      toolchain: plan.toolchain,
+      created: new Date().toISOString(),
+    };
+    await fsp.writeFile(path.join(workDir, "build.log"), log);
+    // meta.json last: its presence (and hash) is what makes an entry valid.
+    await fsp.writeFile(path.join(workDir, "meta.json"), JSON.stringify(meta, null, 2) + "\n");
+    const entryDir = req.cacheDir ? await commitEntry(workDir, path.join(req.cacheDir, plan.key), plan.key) : workDir;
+    return { entryDir, meta };
+  } catch (err) {
+    await fsp.rm(workDir, { recursive: true, force: true }).catch(() => {});
+    throw err;
+  }
+}
+
+/** Keeps the failed build (sources, log) in `<parent>/failed-<key>` and describes it. */
+async function failure(
+  plan: Plan,
+  step: Step,
+  run: { exitCode: number | null; signal: NodeJS.Signals | null; output: string },
+  workDir: string,
+  parent: string,
+  log: string,
+): Promise<VeBuildError> {
+  const keptDir = path.join(parent, `failed-${plan.key}`);
+  let dir = workDir;
+  try {
+    await fsp.writeFile(path.join(workDir, "build.log"), log);
+    await discard(keptDir);
+    await fsp.rename(workDir, keptDir);
+    dir = keptDir;
+  } catch {
+    // Keeping the sources is best effort; the error below still carries the output.
+  }
+  const sourceFile = step.sourceFile ?? plan.files[0]?.name;
+  const sourcePath = sourceFile ? path.join(dir, sourceFile) : undefined;
+  const tool = path.basename(step.argv[0]!);
+  const status = run.exitCode !== null ? `exit code ${run.exitCode}` : `signal ${run.signal}`;
+  const what =
+    step.step === "compile"
+      ? `compiling "${step.label}"`
+      : step.step === "link"
+        ? `linking ${plan.output}`
+        : `making the static helper ${plan.output}`;
+  const message =
+    `${tool} failed (${status}) ${what}\n` +
+    `  command: ${formatCommand(step.argv)}\n` +
+    `  in directory: ${dir}\n` +
+    (sourcePath ? `  source kept at: ${sourcePath}\n` : "") +
+    (run.output.trim() !== "" ? run.output.trimEnd() : "(no output)");
+  return new VeBuildError(message, {
+    command: step.argv,
+    exitCode: run.exitCode,
+    output: run.output,
+    sourcePath,
+  });
+}
+
+/**
+ * Copies the output (and the sources, and any compiler listings) into the build dir, if
+ * one is set, and returns the output's absolute path. The output is replaced by rename,
+ * never rewritten in place, so a library a proc has loaded is never changed under it.
+ */
+async function publish(req: BuildRequest, entryDir: string, meta: CacheMeta, plan: Plan): Promise<string> {
+  if (!req.buildDir) return path.join(entryDir, meta.output);
+  const dir = req.buildDir;
+  await fsp.mkdir(dir, { recursive: true });
+  const dest = path.join(dir, meta.output);
+  let same = false;
+  try {
+    same = (await sha256File(dest)) === meta.sha256;
+  } catch {
+    same = false;
+  }
+  if (!same) await copyAtomic(path.join(entryDir, meta.output), dest);
+  for (const f of plan.files) {
+    const listing = f.name.replace(/\.[^.]+$/, ".L");
+    await fsp.writeFile(path.join(dir, f.name), f.text);
+    await fsp.copyFile(path.join(entryDir, listing), path.join(dir, listing)).catch(() => {});
+  }
+  return dest;
+}
+
+async function copyAtomic(from: string, to: string): Promise<void> {
+  const tmp = `${to}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    await fsp.copyFile(from, tmp);
+    await fsp.chmod(tmp, 0o755);
+    await fsp.rename(tmp, to);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => {});
+    throw err;
+  }
+}
+
