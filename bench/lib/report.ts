@@ -1,0 +1,112 @@
+/*
+ * The printed tables (markdown, so the same text goes to the terminal and into
+ * bench/README.md). Each cell is "median [min-max]" of a figure; ratios are binding / C
+ * medians.
+ */
+import type { SampleSet, Summary } from "./stats.js";
+import { formatSize, testTitle, testVariants, variantLabel, type Plan } from "./plan.js";
+import { callKey, type TargetResult } from "./targets.js";
+
+function sig(x: number, digits = 3): string {
+  if (!Number.isFinite(x)) return "–";
+  if (Math.abs(x) >= 10 ** digits) return Math.round(x).toString();
+  return Number(x.toPrecision(digits)).toString();
+}
+
+function cell(s: Summary | undefined, digits = 3): string {
+  if (!s) return "–";
+  return `${sig(s.median, digits)} [${sig(s.min, digits)}–${sig(s.max, digits)}]`;
+}
+
+function ratio(a: number, b: number): string {
+  const r = a / b;
+  return Number.isFinite(r) ? `${r.toFixed(2)}×` : "–";
+}
+
+/** A markdown table; the first `leftCols` columns are text (left-aligned), the rest numbers. */
+function table(header: string[], rows: string[][], leftCols = 1): string {
+  const lines = [`| ${header.join(" | ")} |`, `|${header.map((_, i) => (i < leftCols ? "---" : "---:")).join("|")}|`];
+  for (const r of rows) lines.push(`| ${r.join(" | ")} |`);
+  return lines.join("\n");
+}
+
+export function callTables(s: SampleSet, plan: Plan): string {
+  const parts: string[] = ["### Call latency (µs per call: median [min–max]; × = binding / C)"];
+  for (const [testStr, variants] of Object.entries(testVariants)) {
+    const test = Number(testStr);
+    const header = ["N", ...variants.flatMap((v) => (v === "c" ? [variantLabel[v]] : [variantLabel[v], "×"]))];
+    const rows = plan.ns.map((n) => {
+      const cMed = s.median(callKey("c", test, n));
+      return [
+        String(n),
+        ...variants.flatMap((v) => {
+          const sum = s.get(callKey(v, test, n));
+          return v === "c" ? [cell(sum)] : [cell(sum), ratio(sum?.median ?? NaN, cMed)];
+        }),
+      ];
+    });
+    parts.push(`#### ${testTitle[test]}\n\n${table(header, rows)}`);
+  }
+  return parts.join("\n\n");
+}
+
+export function transferTables(s: SampleSet, plan: Plan): string {
+  const parts: string[] = [];
+  parts.push(
+    "### 1-byte transfer latency (µs per transfer)\n\n" +
+      table(["direction", "C client", "binding", "×"], ["write", "read"].map((dir) => {
+        const c = s.get(`xfer/c/${dir}`), b = s.get(`xfer/binding/${dir}`);
+        return [dir, cell(c), cell(b), ratio(b?.median ?? NaN, c?.median ?? NaN)];
+      })),
+  );
+  const modes: [string, string, number[]][] = [
+    ["sync", "veo_write_mem / veo_read_mem vs proc.writeMem / proc.readMem", plan.bwSizes],
+    ["async", "submit all, then wait all: veo_async_write_mem / _read_mem vs ctx.asyncWriteMem / asyncReadMem", plan.bwSizes],
+    ["stack", "OnStack argument of test_bandwidth: IN = write, OUT = read", plan.stackSizes],
+  ];
+  for (const [mode, what, sizes] of modes) {
+    const rows = sizes.map((size) => {
+      const r = [formatSize(size)];
+      for (const dir of ["write", "read"]) {
+        const c = s.get(`bw/c/${mode}/${dir}/${size}`), b = s.get(`bw/binding/${mode}/${dir}/${size}`);
+        r.push(cell(c, 4), cell(b, 4), ratio(b?.median ?? NaN, c?.median ?? NaN));
+      }
+      if (mode === "sync") r.push(cell(s.get(`memcpy/${size}`), 4));
+      return r;
+    });
+    const header = ["size", "C write", "binding write", "×", "C read", "binding read", "×"];
+    if (mode === "sync") header.push("memcpy");
+    parts.push(`### Bandwidth, ${mode} (MB/s; ${what})\n\n${table(header, rows)}`);
+  }
+  return parts.join("\n\n");
+}
+
+export function memoryAndBuildTables(s: SampleSet, plan: Plan): string {
+  const kib = (key: string) => {
+    const v = s.get(key);
+    return v ? { ...v, median: v.median / 1024, min: v.min / 1024, max: v.max / 1024 } : undefined;
+  };
+  const mem = table(["figure", "value"], [
+    [`C client: host bytes per request in flight (${plan.inflightN} queued)`, cell(s.get("mem/inflight_bytes/c"))],
+    [`binding: host bytes per request in flight (VeoRequest objects, after gc)`, cell(s.get("mem/inflight_bytes/binding"))],
+    [`binding: the same, each request also awaited (a Promise each)`, cell(s.get("mem/inflight_bytes/binding-promise"))],
+    ["idle helper process RSS (MiB)", cell(kib("mem/idle_rss_kib/c"))],
+  ]);
+  const build = table(["figure", "ms"], [
+    ["VeBuild cold build (empty cache, gcc/ncc runs)", cell(s.get("vebuild/cold"))],
+    ["VeBuild cached build (same source, new VeBuild)", cell(s.get("vebuild/cached"))],
+  ]);
+  return `### Memory\n\n${mem}\n\n### VeBuild\n\n${build}`;
+}
+
+export function targetTable(targets: TargetResult[]): string {
+  const rows = targets.map((t) => [
+    t.group,
+    t.name,
+    `${sig(t.measured)} ${t.unit}`,
+    `${t.cmp} ${t.limit} ${t.unit}`,
+    t.pass === null ? "not measured" : t.pass ? "pass" : "**MISS**",
+    t.detail,
+  ]);
+  return "### Targets\n\n" + table(["for", "target", "measured", "limit", "result", "where"], rows, 2);
+}

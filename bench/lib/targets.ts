@@ -1,0 +1,115 @@
+/*
+ * The issue's targets, checked against a run's medians. A target compares one measured number
+ * with a limit; where a target covers several figures (every N >= 100, every size >= 64 MiB,
+ * both directions) the worst one is what is compared, and `detail` says which it was.
+ */
+import type { SampleSet } from "./stats.js";
+import { testVariants, variantLabel, type Plan, type Variant } from "./plan.js";
+
+const MiB = 1024 * 1024;
+
+export interface TargetResult {
+  group: "binding" | "emulator";
+  name: string;
+  measured: number;
+  cmp: "<=" | ">=" | "<";
+  limit: number;
+  unit: string;
+  /** null: not measured in this run (e.g. the binding was not available). */
+  pass: boolean | null;
+  detail: string;
+}
+
+function check(measured: number, cmp: TargetResult["cmp"], limit: number): boolean | null {
+  if (!Number.isFinite(measured)) return null;
+  if (cmp === "<=") return measured <= limit;
+  if (cmp === ">=") return measured >= limit;
+  return measured < limit;
+}
+
+function worst(
+  pairs: { value: number; where: string }[],
+  higherIsWorse: boolean,
+): { value: number; where: string } {
+  let best = { value: Number.NaN, where: "not measured" };
+  for (const p of pairs) {
+    if (!Number.isFinite(p.value)) continue;
+    if (!Number.isFinite(best.value) || (higherIsWorse ? p.value > best.value : p.value < best.value)) best = p;
+  }
+  return best;
+}
+
+export function callKey(variant: Variant, test: number, n: number): string {
+  return `call/${variant}/t${test}/${n}`;
+}
+
+export function callRatio(s: SampleSet, variant: Variant, test: number, n: number): number {
+  return s.median(callKey(variant, test, n)) / s.median(callKey("c", test, n));
+}
+
+export function evaluateTargets(s: SampleSet, plan: Plan): TargetResult[] {
+  const out: TargetResult[] = [];
+  const bigN = plan.ns.filter((n) => n >= 100);
+  const nMax = Math.max(...plan.ns);
+  const add = (
+    group: TargetResult["group"], name: string, m: { value: number; where: string },
+    cmp: TargetResult["cmp"], limit: number, unit: string,
+  ) => out.push({ group, name, measured: m.value, cmp, limit, unit, pass: check(m.value, cmp, limit), detail: m.where });
+
+  const ratioTarget = (variant: Variant, test: number, limit: number, name: string) =>
+    add("binding", name,
+      worst(bigN.map((n) => ({ value: callRatio(s, variant, test, n), where: `worst at N=${n}` })), true),
+      "<=", limit, "x C");
+  ratioTarget("sync", 4, 1.3, "Test 4 callSync() / C");
+  ratioTarget("wait", 2, 1.3, "Test 2 wait() / C");
+  ratioTarget("wait", 1, 1.5, "Test 1 wait() / C");
+  ratioTarget("await", 1, 1.5, "Test 1 await / C");
+  ratioTarget("all", 1, 1.5, "Test 1 Promise.all / C");
+  ratioTarget("await", 2, 2.0, "Test 2 await / C");
+
+  if (plan.ns.includes(100) && nMax > 100) {
+    for (const [testStr, variants] of Object.entries(testVariants)) {
+      const test = Number(testStr);
+      for (const v of variants) {
+        const ratio = s.median(callKey(v, test, nMax)) / s.median(callKey(v, test, 100));
+        add(v === "c" ? "emulator" : "binding", `flat scaling: Test ${test} ${variantLabel[v]}`,
+          { value: ratio, where: `per call at N=${nMax} / N=100` }, "<=", 1.2, "x");
+      }
+    }
+  }
+
+  const bigSizes = plan.bwSizes.filter((b) => b >= 64 * MiB);
+  for (const mode of ["sync", "async"]) {
+    const pairs = bigSizes.flatMap((size) =>
+      ["write", "read"].map((dir) => ({
+        value: s.median(`bw/binding/${mode}/${dir}/${size}`) / s.median(`bw/c/${mode}/${dir}/${size}`),
+        where: `worst: ${dir} ${size / MiB} MiB`,
+      })));
+    add("binding", `bandwidth >= 64 MiB, ${mode}: binding / C`, worst(pairs, false), ">=", 0.95, "x C");
+  }
+  for (const dir of ["write", "read"]) {
+    add("binding", `1-byte ${dir} latency: binding / C`,
+      { value: s.median(`xfer/binding/${dir}`) / s.median(`xfer/c/${dir}`), where: "" }, "<=", 1.3, "x C");
+  }
+  add("binding", "cached VeBuild", { value: s.median("vebuild/cached"), where: "buildSo() of an already built kernel" },
+    "<=", 100, "ms");
+  add("binding", "host memory per request in flight",
+    { value: s.median("mem/inflight_bytes/binding"), where: `RSS growth / ${plan.inflightN}, after gc` }, "<=", 256, "bytes");
+  add("emulator", "idle helper RSS",
+    { value: s.median("mem/idle_rss_kib/c") / 1024, where: "VmRSS of a fresh helper" }, "<=", 16, "MiB");
+
+  for (const test of [2, 1]) {
+    add("emulator", `C client Test ${test} per call`,
+      worst(bigN.map((n) => ({ value: s.median(callKey("c", test, n)), where: `worst at N=${n}` })), true),
+      "<", test === 2 ? 5 : 3, "us");
+  }
+  const size64 = 64 * MiB;
+  const copy = s.median(`memcpy/${size64}`);
+  for (const mode of ["sync", "async"]) {
+    add("emulator", `64 MiB ${mode} transfer / memcpy`,
+      worst(["write", "read"].map((dir) => ({
+        value: s.median(`bw/c/${mode}/${dir}/${size64}`) / copy, where: `worst: ${dir}`,
+      })), false), ">=", 0.8, "x memcpy");
+  }
+  return out;
+}
