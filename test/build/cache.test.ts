@@ -1,0 +1,266 @@
+/*
+ * The build cache, observed through fake NEC compilers that log every call: a second build
+ * compiles nothing, each part of the key invalidates, concurrent builds compile once, corrupt
+ * or partial entries are rebuilt, VEO_BUILD_CACHE moves or disables the cache, and outputs
+ * are published into the build dir.
+ */
+
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { VeBuild } from "../../src/build/index.js";
+import { setEmulatorForKernels } from "../../src/build/toolchain.js";
+import { makeFakeNec, tempDir, withEnv, type FakeNec } from "./fake-tools.js";
+
+let nec: FakeNec;
+let cache: string;
+let restore: () => void;
+
+beforeEach(() => {
+  nec = makeFakeNec();
+  cache = tempDir("cache");
+  restore = withEnv({ ...nec.env, VEO_BUILD_CACHE: cache, MK_VEORUN_STATIC: undefined });
+});
+afterEach(() => {
+  restore();
+  fs.rmSync(nec.root, { recursive: true, force: true });
+  fs.rmSync(cache, { recursive: true, force: true });
+});
+
+const SRC = "double sum(double *a, int n) { return 0; }";
+const compiles = () => nec.calls().filter((c) => c.args.includes("-c")).length;
+const steps = () => nec.calls().length;
+
+function sample(): VeBuild {
+  return new VeBuild().setCSrc("sum", SRC);
+}
+
+describe("build cache", () => {
+  it("builds once: a second build of the same sources compiles nothing and returns the same path", async () => {
+    const first = sample();
+    const p1 = await first.buildSo();
+    expect(first.lastBuild?.cached).toBe(false);
+    expect(steps()).toBe(2);
+
+    const second = sample();
+    const p2 = await second.buildSo();
+    expect(p2).toBe(p1);
+    expect(second.lastBuild?.cached).toBe(true);
+    expect(steps()).toBe(2);
+    expect(p1.startsWith(path.join(cache, "v1") + path.sep)).toBe(true);
+    const entry = path.dirname(p1);
+    expect(fs.readdirSync(entry).sort()).toEqual(["build.log", "meta.json", "sum.c", "sum.o", "sum.so"]);
+  });
+
+  const variants: [string, (b: VeBuild) => Promise<unknown>][] = [
+    ["the source", (b) => b.setCSrc("sum", SRC + "\n// changed").buildSo()],
+    ["compile flags", (b) => b.setCSrc("sum", SRC, { flags: "-O3 -fpic" }).buildSo()],
+    ["the compiler", (b) => b.setCSrc("sum", SRC, { compiler: "nc++" }).buildSo()],
+    ["link flags", (b) => b.buildSo({ flags: "-shared" })],
+    ["libs", (b) => b.buildSo({ libs: ["-lm"] })],
+    ["the linker", (b) => b.buildSo({ linker: "nfort" })],
+    ["the output label", (b) => b.buildSo({ label: "other" })],
+    ["another source", (b) => b.setCSrc("more", "int x;").buildSo()],
+    ["the source's language", (b) => b.setCppSrc("sum", SRC).buildSo()],
+    ["the kind of output", (b) => b.buildVeorun()],
+  ];
+  for (const [what, change] of variants) {
+    it(`rebuilds when ${what} changes`, async () => {
+      await sample().buildSo();
+      const before = compiles();
+      const b = sample();
+      await change(b);
+      expect(b.lastBuild?.cached).toBe(false);
+      expect(compiles()).toBeGreaterThan(before);
+    });
+  }
+
+  it("rebuilds when the compiler's --version changes (an upgraded compiler)", async () => {
+    await sample().buildSo();
+    nec.setVersion("ncc", "5.1.0");
+    const b = sample();
+    await b.buildSo();
+    expect(b.lastBuild?.cached).toBe(false);
+    expect(compiles()).toBe(2);
+  });
+
+  it("rebuilds a veorun when mk_veorun_static changes", async () => {
+    await sample().buildVeorun();
+    nec.setVersion("mk_veorun_static", "3.1.0");
+    const b = sample();
+    await b.buildVeorun();
+    expect(b.lastBuild?.cached).toBe(false);
+  });
+
+  it("rebuilds when the toolchain changes", async () => {
+    setEmulatorForKernels({
+      dir: "/fake-emulator",
+      library: "",
+      veorun: "",
+      includeDir: "",
+      kernelIncludeDir: os.tmpdir(),
+      mkVeorunStatic: "",
+    });
+    try {
+      const nec1 = await sample().buildSo();
+      const host = sample();
+      const p = await host.buildSo({ toolchain: "host" });
+      expect(host.lastBuild?.cached).toBe(false);
+      expect(host.lastBuild?.toolchain).toBe("host");
+      expect(p).not.toBe(nec1);
+    } finally {
+      setEmulatorForKernels(undefined);
+    }
+  });
+
+  it("compiles once for concurrent builds of the same key", async () => {
+    const paths = await Promise.all(Array.from({ length: 6 }, () => sample().buildSo()));
+    expect(new Set(paths).size).toBe(1);
+    expect(steps()).toBe(2);
+  });
+
+  it("rebuilds a corrupt entry instead of returning it", async () => {
+    const p = await sample().buildSo();
+    const good = fs.readFileSync(p);
+    fs.writeFileSync(p, Buffer.concat([good.subarray(0, 4), Buffer.from("XXXX"), good.subarray(8)]));
+    const b = sample();
+    expect(await b.buildSo()).toBe(p);
+    expect(b.lastBuild?.cached).toBe(false);
+    expect(fs.readFileSync(p)).toEqual(good);
+    expect(steps()).toBe(4);
+  });
+
+  it("rebuilds a partial entry (no meta.json, truncated output, missing output)", async () => {
+    const p = await sample().buildSo();
+    const meta = path.join(path.dirname(p), "meta.json");
+
+    fs.rmSync(meta);
+    await sample().buildSo();
+    expect(steps()).toBe(4);
+
+    fs.truncateSync(p, 3);
+    await sample().buildSo();
+    expect(steps()).toBe(6);
+
+    fs.rmSync(p);
+    await sample().buildSo();
+    expect(steps()).toBe(8);
+
+    fs.writeFileSync(meta, "{ not json");
+    const b = sample();
+    await b.buildSo();
+    expect(b.lastBuild?.cached).toBe(false);
+    expect(steps()).toBe(10);
+  });
+
+  it("leaves no temporary directories behind", async () => {
+    await Promise.all([sample().buildSo(), sample().buildVeorun()]);
+    const names = fs.readdirSync(path.join(cache, "v1"));
+    expect(names.filter((n) => n.startsWith(".tmp-") || n.includes(".trash-"))).toEqual([]);
+    expect(names).toHaveLength(2);
+  });
+
+  it("VEO_BUILD_CACHE=0 disables the cache: every build compiles, paths stay absolute", async () => {
+    const restoreOff = withEnv({ VEO_BUILD_CACHE: "0" });
+    try {
+      expect(VeBuild.cacheDir).toBe(undefined);
+      const p1 = await sample().buildSo();
+      const p2 = await sample().buildSo();
+      expect(compiles()).toBe(2);
+      expect(path.isAbsolute(p1) && path.isAbsolute(p2)).toBe(true);
+      expect(fs.existsSync(p1) && fs.existsSync(p2)).toBe(true);
+      expect(fs.existsSync(path.join(cache, "v1"))).toBe(false);
+      fs.rmSync(path.dirname(p1), { recursive: true });
+      fs.rmSync(path.dirname(p2), { recursive: true });
+    } finally {
+      restoreOff();
+    }
+  });
+
+  it("cache: false on an instance disables it too", async () => {
+    await new VeBuild({ cache: false }).setCSrc("sum", SRC).buildSo();
+    await new VeBuild({ cache: false }).setCSrc("sum", SRC).buildSo();
+    expect(compiles()).toBe(2);
+  });
+
+  it("VEO_TS_CACHE_DIR moves the default location when VEO_BUILD_CACHE is unset", () => {
+    const restoreRoot = withEnv({ VEO_BUILD_CACHE: undefined, VEO_TS_CACHE_DIR: "/some/root" });
+    try {
+      expect(VeBuild.cacheDir).toBe("/some/root/build/v1");
+    } finally {
+      restoreRoot();
+    }
+  });
+
+  it("keeps warnings of a successful build, also on a cache hit", async () => {
+    const b = new VeBuild().setCSrc("w", "int x; /* FAKE_WARN */");
+    await b.buildSo();
+    expect(b.warnings).toContain("warning: FAKE_WARN found");
+    const again = new VeBuild().setCSrc("w", "int x; /* FAKE_WARN */");
+    await again.buildSo();
+    expect(again.lastBuild?.cached).toBe(true);
+    expect(again.warnings).toContain("warning: FAKE_WARN found");
+  });
+
+  it("VeBuild.clearCache() deletes every entry", async () => {
+    await sample().buildSo();
+    await VeBuild.clearCache();
+    expect(fs.existsSync(path.join(cache, "v1"))).toBe(false);
+    await sample().buildSo();
+    expect(steps()).toBe(4);
+  });
+});
+
+describe("build dir", () => {
+  it("creates the build dir with parents and publishes the output and sources there", async () => {
+    const root = tempDir("blddir");
+    const dir = path.join(root, "a", "b", "c");
+    const b = new VeBuild().setCSrc("sum", SRC).setBuildDir(dir);
+    const p = await b.buildSo();
+    expect(p).toBe(path.join(dir, "sum.so"));
+    expect(fs.readFileSync(path.join(dir, "sum.c"), "utf8")).toBe(SRC);
+    // A cache hit republishes the same file, still compiling nothing.
+    const again = await new VeBuild({ buildDir: dir }).setCSrc("sum", SRC).buildSo();
+    expect(again).toBe(p);
+    expect(steps()).toBe(2);
+    fs.rmSync(root, { recursive: true });
+  });
+
+  it("resolves a relative build dir against the cwd at setBuildDir time", () => {
+    const b = new VeBuild().setBuildDir("rel/dir");
+    expect(b.buildDir).toBe(path.resolve("rel/dir"));
+  });
+
+  it("clean() removes the sources, clear() forgets them, realclean() removes outputs and the empty dir", async () => {
+    const dir = path.join(tempDir("blddir"), "out");
+    const b = new VeBuild({ buildDir: dir }).setCSrc("sum", SRC).setCSrc("two", "int y;");
+    const p = await b.buildSo();
+    fs.writeFileSync(path.join(dir, "mine.txt"), "not VeBuild's");
+    await b.clean();
+    expect(fs.readdirSync(dir).sort()).toEqual(["mine.txt", "sum.so"]);
+    await b.buildSo();
+    await b.realclean();
+    expect(fs.existsSync(p)).toBe(false);
+    expect(fs.readdirSync(dir)).toEqual(["mine.txt"]);
+    // The cache entry it built is gone too: the next build compiles again.
+    await b.buildSo();
+    expect(b.lastBuild?.cached).toBe(false);
+    fs.rmSync(path.join(dir, "mine.txt"));
+    await b.realclean();
+    expect(fs.existsSync(dir)).toBe(false);
+
+    await b.clear();
+    expect(b.labels).toEqual([]);
+    expect(b.buildDir).toBe(dir);
+  });
+
+  it("re-setting a label replaces the source in place, keeping the order", async () => {
+    const b = new VeBuild().setCSrc("a", "int a;").setCSrc("b", "int b;").setCSrc("a", "int a2;");
+    expect(b.labels).toEqual(["a", "b"]);
+    await b.buildSo();
+    const link = nec.calls().at(-1)!;
+    expect(link.args.slice(-2)).toEqual(["a.o", "b.o"]);
+    expect(fs.readFileSync(path.join(b.lastBuild!.entryDir, "a.c"), "utf8")).toBe("int a2;");
+  });
+});

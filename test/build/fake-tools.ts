@@ -1,0 +1,99 @@
+/*
+ * Fake compilers for VeBuild tests: small executable scripts that record their argv (and
+ * CFLAGS, cwd) to calls.jsonl and create the file they were asked to produce. A source
+ * containing FAKE_ERROR makes a compile fail; FAKE_SLOW makes it take a while (for abort);
+ * FAKE_WARN makes it print a warning.
+ */
+
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export interface FakeCall {
+  tool: string;
+  /** Absolute path of the script that ran. */
+  file: string;
+  args: string[];
+  cwd: string;
+  CFLAGS: string | null;
+}
+
+export interface FakeNec {
+  /** The fake SDK root: bin/ncc, bin/nc++, bin/nfort, libexec/mk_veorun_static. */
+  root: string;
+  bin: string;
+  calls(): FakeCall[];
+  /** Rewrites a tool so that `--version` reports another version. */
+  setVersion(tool: string, version: string): void;
+  /** Environment that selects this fake SDK. */
+  env: Record<string, string>;
+}
+
+function script(logFile: string, version: string): string {
+  return `#!${process.execPath}
+const fs = require("node:fs");
+const path = require("node:path");
+const args = process.argv.slice(2);
+const tool = path.basename(process.argv[1]);
+if (args[0] === "--version") { console.log(tool + " (fake) ${version}"); process.exit(0); }
+fs.appendFileSync(${JSON.stringify(logFile)}, JSON.stringify({ tool, file: process.argv[1], args, cwd: process.cwd(), CFLAGS: process.env.CFLAGS ?? null }) + "\\n");
+const c = args.indexOf("-c");
+if (c >= 0) {
+  const src = fs.readFileSync(args[c + 1], "utf8");
+  if (src.includes("FAKE_ERROR")) { console.error(args[c + 1] + ":1:1: error: FAKE_ERROR found"); process.exit(3); }
+  if (src.includes("FAKE_WARN")) console.error(args[c + 1] + ":1:1: warning: FAKE_WARN found");
+  if (src.includes("FAKE_SLOW")) { setTimeout(() => {}, 60000); return; }
+}
+let out = args[args.indexOf("-o") + 1];
+if (tool === "mk_veorun_static") { out = args[0]; console.log("created specific " + out); }
+fs.writeFileSync(out, "fake " + tool + " output for " + JSON.stringify(args) + "\\n");
+`;
+}
+
+export function makeFakeNec(): FakeNec {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "veo-ts-fake-nec-"));
+  const bin = path.join(root, "bin");
+  const libexec = path.join(root, "libexec");
+  fs.mkdirSync(bin);
+  fs.mkdirSync(libexec);
+  const log = path.join(root, "calls.jsonl");
+  const write = (file: string, version: string) => {
+    fs.writeFileSync(file, script(log, version));
+    fs.chmodSync(file, 0o755);
+  };
+  for (const t of ["ncc", "nc++", "nfort"]) write(path.join(bin, t), "5.0.0");
+  write(path.join(libexec, "mk_veorun_static"), "3.0.0");
+  return {
+    root,
+    bin,
+    calls: () =>
+      fs.existsSync(log)
+        ? fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as FakeCall)
+        : [],
+    setVersion: (tool, version) => {
+      const file = tool === "mk_veorun_static" ? path.join(libexec, tool) : path.join(bin, tool);
+      write(file, version);
+    },
+    env: { VEO_BUILD_TOOLCHAIN: "nec", VEO_BUILD_NEC_BIN: bin },
+  };
+}
+
+/** Sets environment variables for the duration of a test; returns a function restoring them. */
+export function withEnv(vars: Record<string, string | undefined>): () => void {
+  const saved: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(vars)) {
+    saved[k] = process.env[k];
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  return () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `veo-ts-${prefix}-`));
+}
