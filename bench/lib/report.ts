@@ -94,7 +94,8 @@ export function memoryAndBuildTables(s: SampleSet, plan: Plan): string {
   ]);
   const build = table(["figure", "ms"], [
     ["VeBuild cold build (empty cache, gcc/ncc runs)", cell(s.get("vebuild/cold"))],
-    ["VeBuild cached build (same source, new VeBuild)", cell(s.get("vebuild/cached"))],
+    ["VeBuild cached build (same source, first build of a new Node process)", cell(s.get("vebuild/cached"))],
+    ["VeBuild cached build (same source, new VeBuild in a warm process)", cell(s.get("vebuild/cached_warm"))],
   ]);
   return `### Memory\n\n${mem}\n\n### VeBuild\n\n${build}`;
 }

@@ -1,0 +1,50 @@
+/*
+ * Shared plumbing of the binding client: key=value arguments (the C client's syntax) and
+ * one JSON object per output line.
+ */
+
+export function emit(record: { kind: string; [field: string]: unknown }): void {
+  process.stdout.write(JSON.stringify(record) + "\n");
+}
+
+export class Args {
+  private readonly map = new Map<string, string>();
+
+  constructor(argv: readonly string[]) {
+    for (const a of argv) {
+      const eq = a.indexOf("=");
+      if (eq <= 0) throw new Error(`expected key=value, got '${a}'`);
+      this.map.set(a.slice(0, eq), a.slice(eq + 1));
+    }
+  }
+
+  str(key: string, fallback?: string): string {
+    const v = this.map.get(key) ?? fallback;
+    if (v === undefined) throw new Error(`missing argument ${key}=`);
+    return v;
+  }
+
+  num(key: string, fallback?: number): number {
+    const v = this.map.get(key);
+    if (v === undefined) {
+      if (fallback === undefined) throw new Error(`missing argument ${key}=`);
+      return fallback;
+    }
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new Error(`${key}= must be a number, got '${v}'`);
+    return n;
+  }
+
+  nums(key: string, fallback?: number[]): number[] {
+    const v = this.map.get(key);
+    if (v === undefined) {
+      if (fallback === undefined) throw new Error(`missing argument ${key}=`);
+      return fallback;
+    }
+    return v.split(",").filter(Boolean).map(Number);
+  }
+}
+
+export function nowUs(): number {
+  return performance.now() * 1000;
+}
