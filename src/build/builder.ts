@@ -275,8 +275,15 @@ function join(
     };
     const onAbort = () => {
       if (!leave()) return;
-      if (flight.waiters === 0) flight.controller.abort(signal!.reason);
-      reject(abortError(signal!));
+      const error = abortError(signal!);
+      if (flight.waiters > 0) return reject(error);
+      // The last caller left: stop the build, and settle once the tool is dead and the
+      // work dir removed, so nothing of this build outlives the rejection.
+      flight.controller.abort(signal!.reason);
+      flight.promise.then(
+        () => reject(error),
+        () => reject(error),
+      );
     };
     if (signal) signal.addEventListener("abort", onAbort, { once: true });
     flight.promise.then(
