@@ -1,0 +1,188 @@
+/*
+ * faults.c - a dying "VE" (spec §5.2, §5.4). One scenario per run (argv[1]):
+ *   segv fpe abort ill bus   the kernel faults on the main context while requests are
+ *                            pending on it and on an extra context
+ *   segv-extra               the kernel faults on the extra context
+ *   segv-sync                the fault comes through veo_call_sync
+ *   kill                     the helper is SIGKILLed while kernels run
+ *   kill-idle                the helper is SIGKILLed while nothing runs
+ *   exit                     a kernel calls exit(3)
+ * Expected: the faulting request EXCEPTION with result = signal number; every other
+ * pending request of the proc ERROR (quickly, not after the sleeps end); contexts EXIT;
+ * later submissions INVALID; sync calls fail (veo_free_mem still 0); destroy 0; the helper
+ * is gone; a new proc works; this program survives.
+ */
+#include "../helpers.h"
+
+static struct veo_proc_handle *proc;
+static struct veo_thr_ctxt *mctx, *xctx;
+static uint64_t lib, k_sleep, k_hello;
+static pid_t helper;
+
+static void setup(void) {
+  STEP("setup");
+  proc = PROC(0);
+  helper = veo_emu_proc_pid(proc);
+  CHECK(helper > 0);
+  lib = LOAD(proc, "libk_fault.so");
+  k_sleep = SYM(proc, lib, "fsleep_ms");
+  k_hello = SYM(proc, lib, "fhello");
+  mctx = veo_context_open(proc);
+  CHECK(mctx != NULL);
+  xctx = OPEN_EXTRA(proc);
+  CHECK_EQ(CALL(mctx, k_hello, 1, 1), 2);
+  CHECK_EQ(CALL(xctx, k_hello, 1, 2), 3);
+}
+
+/* Everything that must hold once the proc is dead. */
+static void expect_dead(void) {
+  STEP("contexts EXIT");
+  CHECK_EQ(veo_get_context_state(mctx), VEO_STATE_EXIT);
+  CHECK_EQ(veo_get_context_state(xctx), VEO_STATE_EXIT);
+  STEP("submissions INVALID");
+  struct veo_args *a = veo_args_alloc();
+  veo_args_set_i32(a, 0, 1);
+  uint64_t buf[4] = {0};
+  struct veo_thr_ctxt *cs[2] = {mctx, xctx};
+  for (int i = 0; i < 2; i++) {
+    CHECK_EQ(veo_call_async(cs[i], k_hello, a), VEO_REQUEST_ID_INVALID);
+    CHECK_EQ(veo_call_async_by_name(cs[i], lib, "fhello", a), VEO_REQUEST_ID_INVALID);
+    CHECK_EQ(veo_async_read_mem(cs[i], buf, 0x1000, 8), VEO_REQUEST_ID_INVALID);
+    CHECK_EQ(veo_async_write_mem(cs[i], 0x1000, buf, 8), VEO_REQUEST_ID_INVALID);
+    CHECK_EQ(veo_alloc_mem_async(cs[i], 64), VEO_REQUEST_ID_INVALID);
+    CHECK_EQ(veo_free_mem_async(cs[i], 0x1000), VEO_REQUEST_ID_INVALID);
+    uint64_t r = 0x77;
+    CHECK_EQ(veo_call_wait_result(cs[i], 999999, &r), VEO_COMMAND_ERROR);
+    CHECK_EQ(veo_call_peek_result(cs[i], 999999, &r), VEO_COMMAND_ERROR);
+    veo_context_sync(cs[i]); /* returns at once on a dead context */
+  }
+  STEP("sync calls fail");
+  uint64_t r = 0;
+  CHECK_EQ(veo_call_sync(proc, k_hello, a, &r), -1);
+  uint64_t addr = 1;
+  CHECK_EQ(veo_alloc_mem(proc, &addr, 64), -1);
+  CHECK_EQ(veo_read_mem(proc, buf, 0x1000, 8), -1);
+  CHECK_EQ(veo_write_mem(proc, 0x1000, buf, 8), -1);
+  CHECK_EQ(veo_load_library(proc, kpath("libk_basic.so")), 0);
+  CHECK_EQ(veo_get_sym(proc, lib, "do_abort"), 0);
+  CHECK_EQ(veo_free_mem(proc, 0x1000), 0);
+  veo_args_free(a);
+  STEP("the helper is gone");
+  CHECK(pid_wait_gone(helper, 2000));
+  STEP("close and destroy");
+  CHECK_EQ(veo_context_close(xctx), 0);
+  CHECK_EQ(veo_context_close(mctx), 0);
+  CHECK_EQ(veo_proc_destroy(proc), 0);
+  STEP("a new proc works");
+  struct veo_proc_handle *p2 = PROC(0);
+  uint64_t l2 = LOAD(p2, "libk_basic.so");
+  CHECK_EQ(CALL_SYNC(p2, SYM(p2, l2, "hello"), 1, 41), 42);
+  CHECK_EQ(veo_proc_destroy(p2), 0);
+}
+
+/* A fault in `kernel` (one i32 argument) on fctx; pending work on both contexts. */
+static void fault(const char *kernel, int signum, int on_extra, int via_sync) {
+  setup();
+  struct veo_thr_ctxt *fctx = on_extra ? xctx : mctx, *other = on_extra ? mctx : xctx;
+  uint64_t k = SYM(proc, lib, kernel);
+  STEP("pending work on the other context");
+  uint64_t o1 = SUBMIT(other, k_sleep, 1, 5000); /* running when the fault hits */
+  uint64_t o2 = SUBMIT(other, k_hello, 1, 5);    /* queued behind it */
+  sleep_ms(50);
+  double t0 = now_ms();
+  if (via_sync) {
+    STEP("veo_call_sync of the faulting kernel");
+    struct veo_args *a = veo_args_alloc();
+    veo_args_set_i32(a, 0, 0);
+    uint64_t r = 0;
+    CHECK_EQ(veo_call_sync(proc, k, a, &r), -1);
+    CHECK_EQ(r, signum);
+    veo_args_free(a);
+  } else {
+    STEP("submit the faulting kernel");
+    uint64_t f = SUBMIT(fctx, k, 1, 0);
+    uint64_t q = SUBMIT(fctx, k_hello, 1, 6);
+    STEP("wait for the faulting request");
+    CHECK_EQ(WAIT_STATUS(fctx, f, VEO_COMMAND_EXCEPTION), signum);
+    STEP("the request queued behind it");
+    CHECK_EQ(WAIT_STATUS(fctx, q, VEO_COMMAND_ERROR), 0);
+  }
+  STEP("the other context's requests");
+  WAIT_STATUS(other, o1, VEO_COMMAND_ERROR);
+  WAIT_STATUS(other, o2, VEO_COMMAND_ERROR);
+  double took = now_ms() - t0;
+  if (took > 2500) CHECK_FAIL_("the pending requests took %.0f ms to fail", took);
+  expect_dead();
+}
+
+static void killed(int idle) {
+  setup();
+  uint64_t m1 = 0, m2 = 0, x1 = 0, x2 = 0;
+  if (!idle) {
+    STEP("kernels running");
+    m1 = SUBMIT(mctx, k_sleep, 1, 10000);
+    m2 = SUBMIT(mctx, k_hello, 1, 1);
+    x1 = SUBMIT(xctx, k_sleep, 1, 10000);
+    x2 = SUBMIT(xctx, k_hello, 1, 1);
+    sleep_ms(100);
+  }
+  STEP("SIGKILL the helper");
+  CHECK_EQ(kill(helper, SIGKILL), 0);
+  double t0 = now_ms();
+  if (!idle) {
+    STEP("pending requests fail");
+    WAIT_STATUS(mctx, m1, VEO_COMMAND_ERROR);
+    WAIT_STATUS(xctx, x1, VEO_COMMAND_ERROR);
+    WAIT_STATUS(xctx, x2, VEO_COMMAND_ERROR);
+    WAIT_STATUS(mctx, m2, VEO_COMMAND_ERROR);
+    double took = now_ms() - t0;
+    if (took > 1500) CHECK_FAIL_("the pending requests took %.0f ms to fail", took);
+  } else {
+    STEP("a submission to a freshly killed proc does not hang");
+    sleep_ms(50);
+    struct veo_args *a = veo_args_alloc();
+    veo_args_set_i32(a, 0, 1);
+    uint64_t id = veo_call_async(xctx, k_hello, a);
+    if (id != VEO_REQUEST_ID_INVALID) WAIT_STATUS(xctx, id, VEO_COMMAND_ERROR);
+    uint64_t r = 0;
+    CHECK_EQ(veo_call_sync(proc, k_hello, a, &r), -1);
+    CHECK(now_ms() - t0 < 1500);
+    veo_args_free(a);
+  }
+  expect_dead();
+}
+
+static void exited(void) {
+  setup();
+  uint64_t k = SYM(proc, lib, "do_exit");
+  uint64_t x1 = SUBMIT(xctx, k_sleep, 1, 10000);
+  sleep_ms(50);
+  STEP("kernel calls exit(3)");
+  double t0 = now_ms();
+  uint64_t e = SUBMIT(mctx, k, 1, 3);
+  uint64_t q = SUBMIT(mctx, k_hello, 1, 1);
+  WAIT_STATUS(mctx, e, VEO_COMMAND_ERROR);
+  WAIT_STATUS(mctx, q, VEO_COMMAND_ERROR);
+  WAIT_STATUS(xctx, x1, VEO_COMMAND_ERROR);
+  double took = now_ms() - t0;
+  if (took > 1500) CHECK_FAIL_("the pending requests took %.0f ms to fail", took);
+  expect_dead();
+}
+
+int main(int argc, char **argv) {
+  check_watchdog(30);
+  const char *which = argc > 1 ? argv[1] : "segv";
+  if (!strcmp(which, "segv")) fault("do_segv", SIGSEGV, 0, 0);
+  else if (!strcmp(which, "fpe")) fault("do_fpe", SIGFPE, 0, 0);
+  else if (!strcmp(which, "abort")) fault("do_abort", SIGABRT, 0, 0);
+  else if (!strcmp(which, "ill")) fault("do_ill", SIGILL, 0, 0);
+  else if (!strcmp(which, "bus")) fault("do_bus", SIGBUS, 0, 0);
+  else if (!strcmp(which, "segv-extra")) fault("do_segv", SIGSEGV, 1, 0);
+  else if (!strcmp(which, "segv-sync")) fault("do_segv", SIGSEGV, 0, 1);
+  else if (!strcmp(which, "kill")) killed(0);
+  else if (!strcmp(which, "kill-idle")) killed(1);
+  else if (!strcmp(which, "exit")) exited();
+  else CHECK_FAIL_("unknown scenario %s", which);
+  printf("faults %s: OK\n", which);
+  return 0;
+}

@@ -1,0 +1,274 @@
+/*
+ * The emulator's C conformance suite. Builds the C kernels (kernels/*.c -> lib*.so), two
+ * static helpers (mk_veorun_static) and the host programs (cases/*.c, linked against the
+ * emulator's libveo.so.1) into a temporary directory, then runs each program scenario as a
+ * child process: exit code 0 is a pass, anything else fails with the program's output.
+ *
+ * Every run has a kill timer, and every run is tagged with a unique VEO_TEST_RUN_ID in its
+ * environment, which helper processes inherit: after the program exits, any process still
+ * carrying the tag is a leftover helper, which is killed and fails the test.
+ */
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { ensureEmulator, type EmulatorBuild } from "../../src/native/emulator-build.js";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const CC = process.env.CC || "cc";
+
+/** Environment a developer might have set that would change what the programs see. */
+const SCRUBBED_ENV = [
+  "VE_OMP_NUM_THREADS", "OMP_NUM_THREADS", "VE_NODE_NUMBER", "_VENODELIST", "VEORUN_BIN",
+  "VEO_EMU_NODES", "VE_CORE_NUMBER", "VEO_LOG_DEBUG", "URPC_VE_BIN", "VEO_EMU_NO_VM_RW",
+];
+
+/** The switch the emulator reads to disable process_vm_readv/writev (staging-buffer path). */
+const NO_VM_RW_ENV = { VEO_EMU_NO_VM_RW: "1" };
+
+interface Kernel {
+  src: string;
+  flags?: string[];
+}
+
+/** kernels/<src>.c -> lib<src>.so */
+const KERNELS: Kernel[] = [
+  { src: "k_basic", flags: ["-pthread"] },
+  { src: "k_alt" },
+  { src: "k_args", flags: [`-I${HERE}`] },
+  { src: "k_ret" },
+  { src: "k_fault" },
+  { src: "k_prev" },
+  { src: "k_hmem" },
+  { src: "k_omp", flags: ["-fopenmp"] },
+];
+
+interface StaticHelper {
+  name: string;
+  src: string;
+  flags?: string[];
+}
+
+const STATIC_HELPERS: StaticHelper[] = [
+  { name: "veorun_static", src: "k_static" },
+  { name: "veorun_omp_static", src: "k_omp", flags: ["-fopenmp"] },
+];
+
+interface Case {
+  /** test name */
+  name: string;
+  /** cases/<prog>.c */
+  prog: string;
+  args?: string[];
+  env?: Record<string, string>;
+  /** build products besides the kernels this case needs */
+  needs?: string[];
+  timeoutMs?: number;
+  /** strings the program's stdout must contain */
+  stdoutHas?: string[];
+}
+
+const FAULTS = ["segv", "fpe", "abort", "ill", "bus", "segv-extra", "segv-sync", "kill",
+  "kill-idle", "exit"];
+
+const CASES: Case[] = [
+  { name: "exports: the API 16 symbol list, version, VE-SHM/DMA stubs", prog: "exports" },
+  { name: "procs: nodes, identifiers, slot reuse, VEORUN_BIN", prog: "procs" },
+  { name: "procs: VEO_EMU_NODES=8", prog: "procs", args: ["nodes8"], env: { VEO_EMU_NODES: "8" } },
+  { name: "static: mk_veorun_static helper, get_sym with handle 0", prog: "static",
+    needs: ["veorun_static"] },
+  { name: "libs: load, get_sym, data symbols, long names, unload", prog: "libs" },
+  { name: "memory: sizes, alignment, 64 MiB, kernel free, threads", prog: "memory" },
+  { name: "memory: the same without process_vm_readv/writev", prog: "memory", env: NO_VM_RW_ENV },
+  { name: "contexts: main context, VE_OMP_NUM_THREADS, concurrency, attrs", prog: "contexts" },
+  { name: "requests: ids, FIFO, peek/wait, sync, vh, async mem", prog: "requests" },
+  { name: "prevres: veo_prev_req_result and request blocks", prog: "prevres" },
+  { name: "args: every setter, 256 args, stack IN/OUT/INOUT", prog: "args" },
+  { name: "args: stack arguments without process_vm_readv/writev", prog: "args", env: NO_VM_RW_ENV },
+  { name: "results: raw register and the result-type hint", prog: "results" },
+  { name: "hmem: tags, queries, hmemcpy, host hmem", prog: "hmem" },
+  { name: "hooks: alloc/free hooks, async hooks, hmem hook functions", prog: "hooks" },
+  { name: "threads: many submitters, 20000 in flight, lifecycle in a thread", prog: "threads",
+    timeoutMs: 90_000 },
+  ...FAULTS.map((f) => ({ name: `faults: ${f}`, prog: "faults", args: [f] })),
+  { name: "orphan: the helper dies with its host", prog: "orphan" },
+  { name: "output: kernel printf reaches the host's stdout", prog: "output",
+    stdoutHas: ["host-before", "kernel-says-1", "kernel-says-2", "kernel-says-3", "host-after"] },
+  { name: "omp: a -fopenmp kernel has >= 2 threads", prog: "omp" },
+  { name: "omp: VE_OMP_NUM_THREADS=1 gives 1 thread on two contexts", prog: "omp",
+    args: ["one"], env: { VE_OMP_NUM_THREADS: "1" } },
+  { name: "omp: OpenMP kernel in a static helper", prog: "omp", args: ["static"],
+    needs: ["veorun_omp_static"] },
+];
+
+interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  ms: number;
+}
+
+/** Runs argv without a shell; kills its process group after timeoutMs. */
+function run(argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number }):
+  Promise<RunResult> {
+  return new Promise((resolve) => {
+    const start = Date.now();
+    const child = spawn(argv[0], argv.slice(1), {
+      env: opts.env ?? process.env, cwd: opts.cwd, detached: true, stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try { process.kill(-child.pid!, "SIGKILL"); } catch { /* already gone */ }
+    }, opts.timeoutMs);
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      resolve({ code: null, signal: null, stdout, stderr: `${stderr}${err.message}`, timedOut, ms: Date.now() - start });
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut, ms: Date.now() - start });
+    });
+  });
+}
+
+/** Runs `jobs` with at most `limit` at a time. */
+async function pool<T>(jobs: (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const results: T[] = new Array(jobs.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, jobs.length) }, async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      results[i] = await jobs[i]();
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+/** Pids of processes whose environment carries VEO_TEST_RUN_ID=<tag>. */
+function taggedPids(tag: string): number[] {
+  const needle = Buffer.from(`VEO_TEST_RUN_ID=${tag}\0`);
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/environ`).includes(needle)) pids.push(Number(entry));
+    } catch {
+      /* gone, or not ours */
+    }
+  }
+  return pids.filter((pid) => pid !== process.pid && !isZombie(pid));
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state === "Z" || state === "X";
+  } catch {
+    return true;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits up to 2 s for tagged processes to end; kills and returns whatever is left. */
+async function reapLeftovers(tag: string): Promise<number[]> {
+  const deadline = Date.now() + 2000;
+  let left = taggedPids(tag);
+  while (left.length && Date.now() < deadline) {
+    await sleep(50);
+    left = taggedPids(tag);
+  }
+  for (const pid of left) {
+    try { process.kill(pid, "SIGKILL"); } catch { /* raced */ }
+  }
+  return left;
+}
+
+let emu: EmulatorBuild;
+let work: string;
+const buildErrors = new Map<string, string>();
+
+async function build(product: string, argv: string[]): Promise<void> {
+  const res = await run(argv, { cwd: work, timeoutMs: 60_000 });
+  if (res.code !== 0) buildErrors.set(product, `$ ${argv.join(" ")}\n${res.stdout}${res.stderr}`);
+}
+
+beforeAll(async () => {
+  emu = ensureEmulator();
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "veo-ts-conformance-"));
+  const kernelFlags = ["-std=gnu11", "-O1", "-g", "-fPIC", "-Wall", `-I${emu.kernelIncludeDir}`];
+  const jobs: (() => Promise<void>)[] = [];
+  for (const k of KERNELS) {
+    jobs.push(() => build(`lib${k.src}.so`, [CC, ...kernelFlags, ...(k.flags ?? []), "-shared",
+      "-o", path.join(work, `lib${k.src}.so`), path.join(HERE, "kernels", `${k.src}.c`)]));
+  }
+  for (const s of STATIC_HELPERS) {
+    jobs.push(async () => {
+      const obj = path.join(work, `${s.name}.o`);
+      await build(s.name, [CC, ...kernelFlags, ...(s.flags ?? []), "-c", "-o", obj,
+        path.join(HERE, "kernels", `${s.src}.c`)]);
+      if (buildErrors.has(s.name)) return;
+      await build(s.name, [emu.mkVeorunStatic, "-o", path.join(work, s.name), ...(s.flags ?? []), obj]);
+    });
+  }
+  const progs = [...new Set(CASES.map((c) => c.prog))];
+  for (const prog of progs) {
+    jobs.push(() => build(prog, [CC, "-std=gnu11", "-O1", "-g", "-pthread", "-Wall",
+      `-I${emu.includeDir}`, "-o", path.join(work, prog), path.join(HERE, "cases", `${prog}.c`),
+      emu.library, `-Wl,-rpath,${path.dirname(emu.library)}`, "-ldl"]));
+  }
+  await pool(jobs, Math.max(2, os.availableParallelism()));
+}, 180_000);
+
+afterAll(() => {
+  if (work && !process.env.VEO_TEST_KEEP) fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe("emulator C conformance", () => {
+  for (const c of CASES) {
+    const timeoutMs = c.timeoutMs ?? 60_000;
+    it(c.name, async () => {
+      const kernelErrors = KERNELS.map((k) => buildErrors.get(`lib${k.src}.so`)).filter(Boolean);
+      const errors = [buildErrors.get(c.prog), ...kernelErrors,
+        ...(c.needs ?? []).map((n) => buildErrors.get(n))].filter(Boolean);
+      expect(errors, `build failed:\n${errors.join("\n")}`).toEqual([]);
+
+      const tag = randomUUID();
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      for (const name of SCRUBBED_ENV) delete env[name];
+      Object.assign(env, {
+        VEO_TEST_KDIR: work,
+        VEO_TEST_LIBRARY: emu.library,
+        VEO_TEST_VEORUN: emu.veorun,
+        VEO_TEST_RUN_ID: tag,
+        ...c.env,
+      });
+      const argv = [path.join(work, c.prog), ...(c.args ?? [])];
+      const res = await run(argv, { env, cwd: work, timeoutMs: timeoutMs - 5000 });
+      const leftovers = await reapLeftovers(tag);
+      const report = [
+        `$ ${[c.prog, ...(c.args ?? [])].join(" ")}   (${res.ms} ms)`,
+        res.timedOut ? `KILLED: no exit after ${timeoutMs - 5000} ms` : "",
+        res.signal ? `terminated by ${res.signal}` : `exit code ${res.code}`,
+        `--- stdout ---\n${res.stdout}--- stderr ---\n${res.stderr}`,
+      ].filter(Boolean).join("\n");
+      expect(res.code, report).toBe(0);
+      expect(leftovers, `helper processes left behind: ${leftovers.join(", ")}\n${report}`).toEqual([]);
+      for (const s of c.stdoutHas ?? []) expect(res.stdout, report).toContain(s);
+    }, timeoutMs);
+  }
+});
