@@ -1,1 +1,17 @@
+/*
+ * veo-ts: the public API. Everything a user imports comes from here.
+ */
+export { VeoProc, type VeoProcOptions } from "./proc.js";
+export { VeoCtxt, type VePointer } from "./context.js";
+export { VeoLibrary } from "./library.js";
+export { VeoFunction } from "./function.js";
+export { VeoRequest, type PeekResult } from "./request.js";
+export { VeMemPtr, type HostBuffer } from "./memory.js";
+export { OnStack, type OnStackOptions } from "./onstack.js";
+export { setProcInitHook, delProcInitHook, type ProcInitHook } from "./hooks.js";
+export { Intent, CommandState, ContextState } from "./constants.js";
+export { veoVersion, veoApiVersion, getVeArch } from "./version.js";
+export { loadVeo, type LoadVeoOptions, type VeoLibraryInfo, type VeoLibraryKind } from "./native/library.js";
+export { parseType, parsePrototype, decodeResult, type CType, type CKind, type CPrototype, type CParam } from "./ctypes.js";
+export * from "./errors.js";
 export * from "./build/index.js";

@@ -1,0 +1,180 @@
+/*
+ * VeoCtxt: a VEO context, i.e. one FIFO command queue (one VE thread). Kernel calls and async
+ * transfers submitted to it complete in order; its pump turns them into promises.
+ */
+import { ContextState, REQUEST_ID_INVALID } from "./constants.js";
+import { VeoClosedError, VeoFailedError, VeoProcessDead } from "./errors.js";
+import {
+  byteCount,
+  checkVeExtent,
+  hostBuffer,
+  vePointer,
+  type HostBuffer,
+  type VeMemPtr,
+} from "./memory.js";
+import type { CtxHandle, U64, VeoApi } from "./native/api.js";
+import type { CKind } from "./ctypes.js";
+import type { VeoProc } from "./proc.js";
+import { Pump } from "./pump.js";
+import { VeoRequest } from "./request.js";
+
+/** A VE address argument: a VeMemPtr of the same proc, or a raw bigint/number address. */
+export type VePointer = VeMemPtr | bigint | number;
+
+export class VeoCtxt {
+  /** The proc this context belongs to. */
+  readonly proc: VeoProc;
+  /** @internal */
+  readonly _handle: CtxHandle;
+  /** @internal */
+  readonly _api: VeoApi;
+  /** @internal */
+  readonly _pump: Pump;
+  /** @internal */
+  _closed = false;
+  /** @internal veo_context_close still owed (deferred while a pool thread waits on us). */
+  private closeOwed = false;
+
+  /** @internal Use proc.openContext(). */
+  constructor(proc: VeoProc, handle: CtxHandle, api: VeoApi) {
+    this.proc = proc;
+    this._handle = handle;
+    this._api = api;
+    this._pump = new Pump(this);
+  }
+
+  /** @internal True while requests can be submitted and collected. */
+  get _usable(): boolean {
+    return !this._closed && this.proc._alive;
+  }
+
+  /** @internal Throws VeoClosedError / VeoProcessDead when the context cannot be used. */
+  _checkUsable(): void {
+    if (this._closed) {
+      this.proc._check();
+      throw new VeoClosedError("This VeoCtxt is closed");
+    }
+    this.proc._check();
+  }
+
+  /** @internal veo_get_context_state, or EXIT once closed. */
+  _nativeState(): number {
+    if (this._closed || this.proc.destroyed) return ContextState.EXIT;
+    return this._api.veo_get_context_state(this._handle);
+  }
+
+  /** ContextState.RUNNING while usable; EXIT once closed or the VE process died. */
+  get state(): ContextState {
+    return this._nativeState() as ContextState;
+  }
+
+  /** True once close() ran (or its proc was destroyed). */
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  /**
+   * @internal Wraps a submission's request id (number or bigint from koffi) in a VeoRequest,
+   * or throws if VEO refused it.
+   */
+  _submitted(id: U64, kind: CKind, what: string, keep: unknown, cfunc: string): VeoRequest {
+    if (typeof id === "bigint") {
+      if (id === REQUEST_ID_INVALID) throw this._refused(what, cfunc);
+      id = Number(id);
+    }
+    const req = new VeoRequest(this, id, kind, what, keep);
+    this._pump.push(req);
+    return req;
+  }
+
+  /** @internal The error for VEO_REQUEST_ID_INVALID. */
+  _refused(what: string, cfunc: string): Error {
+    if (this._nativeState() === ContextState.EXIT) {
+      this.proc._died("the VE process has exited");
+      return new VeoProcessDead(`${what}: ${cfunc} refused the request: the VE process on node ${this.proc.nodeid} is dead`);
+    }
+    return new VeoFailedError(cfunc, `${what}: ${cfunc} returned VEO_REQUEST_ID_INVALID`);
+  }
+
+  /** Copies `size` bytes (default: all of `dst`) from VE memory at `src` into `dst`. */
+  asyncReadMem(dst: HostBuffer, src: VePointer, size?: number): VeoRequest<void> {
+    this._checkUsable();
+    const len = hostBuffer(dst, "Argument 0 (dst) of asyncReadMem");
+    const addr = vePointer(this.proc, src, "Argument 1 (src) of asyncReadMem");
+    const n = byteCount(size, "Argument 2 (size) of asyncReadMem", len, "dst", len);
+    checkVeExtent(src, n, "asyncReadMem");
+    const id = this._api.veo_async_read_mem(this._handle, dst, addr, n);
+    return this._submitted(id, "void", "asyncReadMem", dst, "veo_async_read_mem");
+  }
+
+  /** Copies `size` bytes (default: all of `src`) from `src` into VE memory at `dst`. */
+  asyncWriteMem(dst: VePointer, src: HostBuffer, size?: number): VeoRequest<void> {
+    this._checkUsable();
+    const addr = vePointer(this.proc, dst, "Argument 0 (dst) of asyncWriteMem");
+    const len = hostBuffer(src, "Argument 1 (src) of asyncWriteMem");
+    const n = byteCount(size, "Argument 2 (size) of asyncWriteMem", len, "src", len);
+    checkVeExtent(dst, n, "asyncWriteMem");
+    const id = this._api.veo_async_write_mem(this._handle, addr, src, n);
+    return this._submitted(id, "void", "asyncWriteMem", src, "veo_async_write_mem");
+  }
+
+  /** Blocks until every request submitted so far on this context has finished. */
+  sync(): void {
+    this._checkUsable();
+    const sync = this._api.veo_context_sync;
+    if (sync) {
+      sync(this._handle);
+      return;
+    }
+    for (const r of this._pump.pending()) if (r._state === 0 && this._usable) this._pump.waitFor(r);
+  }
+
+  /**
+   * Closes the context: its pending requests reject with VeoClosedError at once. Idempotent.
+   * (The proc's first context is VEO's main context; VEO keeps it until the proc goes.)
+   */
+  close(): void {
+    if (this._closed) return;
+    this._shutdown(new VeoClosedError("The context was closed before the request finished"));
+    this.proc._forgetContext(this);
+    if (!this.proc._alive) return;
+    if (this._pump.target !== null) {
+      this.closeOwed = true;
+      return;
+    }
+    this.closeNative();
+  }
+
+  private closeNative(): void {
+    this.closeOwed = false;
+    if (!this.proc._alive) return;
+    const rc = this._api.veo_context_close(this._handle);
+    if (rc !== 0) throw new VeoFailedError("veo_context_close", `veo_context_close failed (${rc})`);
+  }
+
+  /** @internal The pump's pool thread returned: do a close that had to wait for it. */
+  _onPumpIdle(): void {
+    if (this.closeOwed) {
+      try {
+        this.closeNative();
+      } catch {
+        /* already reported as closed; nothing to reject */
+      }
+    }
+  }
+
+  /** @internal Marks closed and rejects everything pending with `err` (no C call). */
+  _shutdown(err: unknown): void {
+    this._closed = true;
+    this._pump.rejectAll(err);
+  }
+
+  /** Same as close(). */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  toString(): string {
+    return `VeoCtxt(node ${this.proc.nodeid}${this._closed ? ", closed" : ""})`;
+  }
+}

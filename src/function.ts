@@ -1,0 +1,331 @@
+/*
+ * VeoFunction: a kernel in a loaded library, callable as `f(ctx, ...args)`. Declaring its
+ * types (argsType/retType or lib.declare) precomputes a plan: one checker and one typed
+ * veo_args setter per argument. A call checks every argument first (nothing reaches C on
+ * bad input), then fills the function's one reusable veo_args (AVEO copies it at
+ * submission; VEO 1.x gets a fresh one per request, kept until completion).
+ */
+import { Intent } from "./constants.js";
+import {
+  EMU_RESULT_TYPE,
+  SETTER_SUFFIX,
+  makeChecker,
+  parseType,
+  describeValue,
+  type CKind,
+  type CParam,
+  type CType,
+  type Checker,
+} from "./ctypes.js";
+import { VeoCallError, VeoClosedError, VeoFailedError, VeoKernelException, VeoProcessDead } from "./errors.js";
+import { vePointer } from "./memory.js";
+import type { ArgsHandle, U64, VeoApi } from "./native/api.js";
+import { OnStack } from "./onstack.js";
+import { REGISTER } from "./pump.js";
+import { signalName, type VeoRequest } from "./request.js";
+import { VeoCtxt } from "./context.js";
+import type { VeoLibrary } from "./library.js";
+
+type Setter = (ca: ArgsHandle, argnum: number, v: number | bigint) => number;
+
+interface Plan {
+  readonly n: number;
+  readonly types: readonly CType[];
+  readonly checkers: ReadonlyArray<Checker | null>;
+  readonly setters: readonly Setter[];
+  readonly labels: readonly string[];
+  readonly signature: string;
+}
+
+/** @internal Per-function state, kept off the callable's public surface. */
+interface FnState {
+  readonly lib: VeoLibrary;
+  readonly name: string;
+  readonly addr: U64;
+  readonly api: VeoApi;
+  plan: Plan | undefined;
+  ret: CType;
+  paramNames: ReadonlyArray<string | undefined> | undefined;
+  args: ArgsHandle | null;
+  vals: unknown[];
+  readonly perRequestArgs: boolean;
+}
+
+const INT = parseType("int");
+
+/** veo_args freed when a function (or a VEO 1.x request's args holder) is collected. */
+const argsFinalizer = new FinalizationRegistry<{ api: VeoApi; ca: ArgsHandle }>(({ api, ca }) => {
+  try {
+    api.veo_args_free(ca);
+  } catch {
+    /* the library may be going away with the process */
+  }
+});
+
+export interface VeoFunction {
+  /** Submits a call on `ctx`; the request resolves with the converted result. */
+  (ctx: VeoCtxt, ...args: unknown[]): VeoRequest;
+}
+
+export class VeoFunction {
+  /** The library the function was found in. */
+  declare readonly lib: VeoLibrary;
+  /** @internal */
+  declare readonly _s: FnState;
+
+  /** @internal Use lib.findFunction, lib.fn.<name> or lib.declare. */
+  constructor(lib: VeoLibrary, name: string, addr: U64) {
+    const self = function (ctx: VeoCtxt, ...args: unknown[]): VeoRequest {
+      return submit(self, ctx, args);
+    } as unknown as VeoFunction;
+    Object.setPrototypeOf(self, new.target.prototype);
+    const api = lib.proc._api;
+    const s: FnState = {
+      lib,
+      name,
+      addr,
+      api,
+      plan: undefined,
+      ret: INT,
+      paramNames: undefined,
+      args: null,
+      vals: [],
+      perRequestArgs: lib.proc._native.info.apiVersion < 7,
+    };
+    Object.defineProperty(self, "_s", { value: s });
+    Object.defineProperty(self, "lib", { value: lib, enumerable: true });
+    Object.defineProperty(self, "name", { value: name, enumerable: true });
+    return self;
+  }
+
+  /** The VE address of the function. */
+  get addr(): bigint {
+    return BigInt(this._s.addr);
+  }
+
+  /** The declared argument types, or undefined before argsType/declare. */
+  get argTypes(): readonly string[] | undefined {
+    return this._s.plan?.types.map((t) => t.name);
+  }
+
+  /** The declared result type (default "int", as in py-veo). */
+  get resultType(): string {
+    return this._s.ret.name;
+  }
+
+  /** Declares the argument types (C type strings; "void" entries are skipped). Chainable. */
+  argsType(...types: string[]): this {
+    this.setParams(
+      types.map((t, i) => {
+        if (typeof t !== "string") {
+          throw new TypeError(`Argument ${i} of argsType must be a C type string, got ${describeValue(t)}`);
+        }
+        return { type: parseType(t) };
+      }),
+    );
+    return this;
+  }
+
+  /** Declares the result type ("void" for none). Chainable. */
+  retType(type: string): this {
+    if (typeof type !== "string") {
+      throw new TypeError(`Argument 0 of retType must be a C type string, got ${describeValue(type)}`);
+    }
+    const s = this._s;
+    s.ret = parseType(type);
+    if (s.plan) s.plan = buildPlan(s, s.plan.types.map((t, i) => ({ type: t, name: s.paramNames?.[i] })));
+    if (s.args !== null) hint(s, s.args);
+    return this;
+  }
+
+  /** @internal lib.declare: types and parameter names from a prototype. */
+  _declare(params: readonly CParam[], ret: CType): void {
+    this._s.ret = ret;
+    this.setParams(params);
+  }
+
+  private setParams(params: readonly CParam[]): void {
+    const s = this._s;
+    s.lib._check();
+    const kept = params.filter((p) => p.type.kind !== "void");
+    const max = s.lib.proc._native.maxArgs;
+    if (kept.length > max) {
+      throw new RangeError(`${s.name}: ${kept.length} arguments exceed this library's maximum of ${max}`);
+    }
+    const oldN = s.plan?.n;
+    s.paramNames = kept.map((p) => p.name);
+    s.plan = buildPlan(s, kept);
+    s.vals = new Array(kept.length);
+    if (s.perRequestArgs) return;
+    if (s.args === null) {
+      const ca = s.api.veo_args_alloc();
+      if (ca === null) throw new VeoFailedError("veo_args_alloc", "veo_args_alloc failed");
+      s.args = ca;
+      argsFinalizer.register(this, { api: s.api, ca }, s);
+    } else if (oldN !== undefined && oldN !== kept.length) {
+      s.api.veo_args_clear(s.args);
+    }
+    hint(s, s.args);
+  }
+
+  /** Calls the function synchronously on the proc's main context (veo_call_sync). */
+  callSync(...args: unknown[]): any {
+    const s = this._s;
+    const plan = checkCallable(s);
+    const proc = s.lib.proc;
+    const callSync = s.api.veo_call_sync;
+    if (!callSync) {
+      throw new VeoFailedError("veo_call_sync", `veo_call_sync is not available in this library (API ${proc._native.info.apiVersion})`);
+    }
+    const vals = checkArgs(s, plan, args);
+    const ca = s.perRequestArgs ? newArgs(s) : (s.args as ArgsHandle);
+    fillArgs(s, plan, ca, vals);
+    const rc = callSync(proc._handle, s.addr, ca, REGISTER.u64);
+    if (s.perRequestArgs) s.api.veo_args_free(ca);
+    if (rc === 0) return REGISTER.decode(s.ret.kind);
+    const raw = Number(REGISTER.u64[0] & 0xffffffffn);
+    const dead = proc._probeDead();
+    if (dead && [4, 6, 7, 8, 11].includes(raw)) {
+      proc._died(`the VE process died of ${signalName(raw)} in ${s.name}`);
+      throw new VeoKernelException(`${s.name} died of ${signalName(raw)}; the VE process is dead`, raw);
+    }
+    if (dead) {
+      proc._died("the VE process has exited");
+      throw new VeoProcessDead(`${s.name}: the VE process on node ${proc.nodeid} is dead`);
+    }
+    throw new VeoCallError(`${s.name}: veo_call_sync failed (${rc})`);
+  }
+
+  /** The declared C signature, e.g. "double sum(double *a, int n)". */
+  get signature(): string {
+    return this._s.plan?.signature ?? `${this._s.ret.name} ${this._s.name}(?)`;
+  }
+
+  toString(): string {
+    return `VeoFunction(${this.signature})`;
+  }
+
+  /** The plain function's call/apply/bind stay available. */
+  declare call: Function["call"];
+  declare apply: Function["apply"];
+  declare bind: Function["bind"];
+}
+Object.setPrototypeOf(VeoFunction.prototype, Function.prototype);
+
+function hint(s: FnState, ca: ArgsHandle): void {
+  const set = s.api.veo_emu_args_set_result_type;
+  if (set) set(ca, EMU_RESULT_TYPE[s.ret.kind]);
+}
+
+function setterFor(api: VeoApi, kind: Exclude<CKind, "void">): Setter {
+  const exact = (api as unknown as Record<string, Setter | undefined>)[`veo_args_set_${SETTER_SUFFIX[kind]}`];
+  if (exact) return exact;
+  // VEO 1.x has no 8/16-bit setters: the register value is the same, widened.
+  const wide = kind === "i8" || kind === "i16" ? api.veo_args_set_i32 : api.veo_args_set_u32;
+  return wide as Setter;
+}
+
+function buildPlan(s: FnState, params: ReadonlyArray<{ type: CType; name?: string | undefined }>): Plan {
+  const types = params.map((p) => p.type);
+  const labels = params.map(
+    (p, i) => `Argument ${i + 1} (${p.name ? `${p.name}: ` : ""}${p.type.name}) of ${s.name}`,
+  );
+  const checkers = params.map((p, i) =>
+    p.type.kind === "ptr" ? null : makeChecker(p.type, labels[i]),
+  );
+  const setters = types.map((t) => setterFor(s.api, t.kind as Exclude<CKind, "void">));
+  const signature = `${s.ret.name} ${s.name}(${params
+    .map((p) => (p.name ? `${p.type.name}${p.type.name.endsWith("*") ? "" : " "}${p.name}` : p.type.name))
+    .join(", ")})`;
+  return { n: params.length, types, checkers, setters, labels, signature };
+}
+
+function checkCallable(s: FnState): Plan {
+  const plan = s.plan;
+  if (plan === undefined) {
+    throw new TypeError(`${s.name}: declare its argument types with argsType(...) or lib.declare(...) before calling it`);
+  }
+  s.lib._check();
+  return plan;
+}
+
+function checkArgs(s: FnState, plan: Plan, args: unknown[]): unknown[] {
+  if (args.length !== plan.n) {
+    throw new TypeError(`${plan.signature} takes ${plan.n} argument${plan.n === 1 ? "" : "s"}, got ${args.length}`);
+  }
+  const vals = s.vals;
+  const checkers = plan.checkers;
+  for (let i = 0; i < plan.n; i++) {
+    const chk = checkers[i];
+    const v = args[i];
+    if (chk !== null) vals[i] = chk(v);
+    else if (v instanceof OnStack || v === null) vals[i] = v === null ? 0 : v;
+    else vals[i] = vePointer(s.lib.proc, v, plan.labels[i]);
+  }
+  return vals;
+}
+
+/** Sets every argument; returns the buffers VEO still needs after submission. */
+function fillArgs(s: FnState, plan: Plan, ca: ArgsHandle, vals: unknown[]): unknown {
+  let keep: unknown = undefined;
+  const setters = plan.setters;
+  for (let i = 0; i < plan.n; i++) {
+    const v = vals[i];
+    if (typeof v === "object") {
+      const st = v as OnStack;
+      s.api.veo_args_set_stack(ca, st.intent, i, st.buffer, st.size);
+      if (st.intent !== Intent.IN || s.perRequestArgs) {
+        keep = keep === undefined ? st.buffer : Array.isArray(keep) ? (keep.push(st.buffer), keep) : [keep, st.buffer];
+      }
+      vals[i] = undefined;
+    } else {
+      setters[i](ca, i, v as number | bigint);
+    }
+  }
+  return keep;
+}
+
+function newArgs(s: FnState): ArgsHandle {
+  const ca = s.api.veo_args_alloc();
+  if (ca === null) throw new VeoFailedError("veo_args_alloc", "veo_args_alloc failed");
+  hint(s, ca);
+  return ca;
+}
+
+function submit(f: VeoFunction, ctx: VeoCtxt, args: unknown[]): VeoRequest {
+  const s = f._s;
+  const plan = checkCallable(s);
+  if (!(ctx instanceof VeoCtxt)) {
+    throw new TypeError(`Argument 0 (ctx) of ${s.name} must be a VeoCtxt, got ${describeValue(ctx)}`);
+  }
+  if (ctx.proc !== s.lib.proc) {
+    if (ctx.proc.destroyed) throw new VeoClosedError(`Argument 0 (ctx) of ${s.name} belongs to a destroyed proc`);
+    throw new TypeError(`Argument 0 (ctx) of ${s.name} is a context of another proc`);
+  }
+  ctx._checkUsable();
+  const vals = checkArgs(s, plan, args);
+  if (s.perRequestArgs) {
+    const ca = newArgs(s);
+    const bufs = fillArgs(s, plan, ca, vals);
+    const id = s.api.veo_call_async(ctx._handle, s.addr, ca);
+    // VEO 1.x reads the args until the request completes: the holder keeps them alive.
+    const holder = { bufs };
+    argsFinalizer.register(holder, { api: s.api, ca });
+    return ctx._submitted(id, s.ret.kind, s.name, holder, "veo_call_async");
+  }
+  const ca = s.args as ArgsHandle;
+  const keep = fillArgs(s, plan, ca, vals);
+  const id = s.api.veo_call_async(ctx._handle, s.addr, ca);
+  return ctx._submitted(id, s.ret.kind, s.name, keep, "veo_call_async");
+}
+
+/** @internal Frees the function's veo_args (library unloaded or proc destroyed). */
+export function releaseFunction(f: VeoFunction): void {
+  const s = f._s;
+  if (s.args !== null) {
+    argsFinalizer.unregister(s);
+    const ca = s.args;
+    s.args = null;
+    s.api.veo_args_free(ca);
+  }
+}

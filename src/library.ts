@@ -1,0 +1,141 @@
+/*
+ * VeoLibrary: a shared object loaded into a proc (or the proc's static symbol table, handle
+ * 0). Finds functions and symbols once and caches them; `lib.fn.<name>` is the short form
+ * and `lib.declare("double f(double *a, int n)")` finds and types a function in one step.
+ */
+import { describeValue, parsePrototype } from "./ctypes.js";
+import { VeoClosedError, VeoFailedError } from "./errors.js";
+import { releaseFunction, VeoFunction } from "./function.js";
+import { VeMemPtr } from "./memory.js";
+import type { U64 } from "./native/api.js";
+import type { VeoProc } from "./proc.js";
+
+const SYMNAME_LEN_MAX = 255;
+
+export class VeoLibrary {
+  /** The path given to loadLibrary ("__static__" for the static library). */
+  readonly name: string;
+  /** The proc the library is loaded into. */
+  readonly proc: VeoProc;
+  /** Functions found so far, by name. */
+  readonly func = new Map<string, VeoFunction>();
+  /** Symbols found so far, by name. */
+  readonly symbol = new Map<string, VeMemPtr>();
+  /** `lib.fn.name` is `lib.findFunction("name")`, cached. */
+  readonly fn: { readonly [name: string]: VeoFunction };
+  /** @internal */
+  readonly _handle: U64;
+  private unloaded = false;
+
+  /** @internal Use proc.loadLibrary or proc.staticLibrary. */
+  constructor(proc: VeoProc, name: string, handle: U64) {
+    this.proc = proc;
+    this.name = name;
+    this._handle = handle;
+    this.fn = new Proxy(Object.create(null) as { [name: string]: VeoFunction }, {
+      get: (_t, key) =>
+        typeof key === "string" && key !== "then" ? this.findFunction(key) : undefined,
+      has: (_t, key) => typeof key === "string" && this.func.has(key),
+    });
+  }
+
+  /** The library handle VEO returned (0n for the static library). */
+  get handle(): bigint {
+    return BigInt(this._handle);
+  }
+
+  /** True once unload() ran or the proc was destroyed. */
+  get closed(): boolean {
+    return this.unloaded || this.proc.destroyed;
+  }
+
+  /** @internal */
+  _check(): void {
+    this.proc._check();
+    if (this.unloaded) throw new VeoClosedError(`Library ${this.name} was unloaded`);
+  }
+
+  private lookup(name: unknown, method: string): U64 {
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError(`Argument 0 (name) of ${method} must be a non-empty string, got ${describeValue(name)}`);
+    }
+    if (name.length > SYMNAME_LEN_MAX) {
+      throw new RangeError(`Argument 0 (name) of ${method} is longer than ${SYMNAME_LEN_MAX} characters`);
+    }
+    this._check();
+    const addr = this.proc._api.veo_get_sym(this.proc._handle, this._handle, name);
+    if (addr === 0 || addr === 0n) {
+      this.proc._checkAfterFailure();
+      throw new VeoFailedError("veo_get_sym", `Symbol "${name}" not found in ${this.name}`);
+    }
+    return addr;
+  }
+
+  /** The function `name` (found once, then cached with its declared types). */
+  findFunction(name: string): VeoFunction {
+    const cached = this.func.get(name);
+    if (cached) {
+      this._check();
+      return cached;
+    }
+    const f = new VeoFunction(this, name, this.lookup(name, "findFunction"));
+    this.func.set(name, f);
+    return f;
+  }
+
+  /** The VE address of the symbol `name` (a variable or a function), as a VeMemPtr. */
+  getSymbol(name: string): VeMemPtr {
+    const cached = this.symbol.get(name);
+    if (cached) {
+      this._check();
+      return cached;
+    }
+    const p = new VeMemPtr(this.proc, BigInt(this.lookup(name, "getSymbol")), 0);
+    this.symbol.set(name, p);
+    return p;
+  }
+
+  /** Finds a function and declares its types from a C prototype. */
+  declare(prototype: string): VeoFunction {
+    const proto = parsePrototype(prototype);
+    const f = this.findFunction(proto.name);
+    f._declare(proto.params, proto.ret);
+    return f;
+  }
+
+  /** Unloads the library from the proc (veo_unload_library). Idempotent. */
+  unload(): void {
+    if (this.unloaded || this.proc.destroyed) {
+      this._release();
+      return;
+    }
+    this.proc._check();
+    if (this._handle !== 0 && this._handle !== 0n) {
+      const unload = this.proc._api.veo_unload_library;
+      if (!unload) {
+        throw new VeoFailedError(
+          "veo_unload_library",
+          `veo_unload_library is not available in this library (API ${this.proc._native.info.apiVersion})`,
+        );
+      }
+      const rc = unload(this.proc._handle, this._handle);
+      if (rc !== 0) {
+        this.proc._checkAfterFailure();
+        throw new VeoFailedError("veo_unload_library", `veo_unload_library(${this.name}) failed (${rc})`);
+      }
+    }
+    this._release();
+  }
+
+  /** @internal Marks unloaded and frees the functions' argument objects. */
+  _release(): void {
+    if (this.unloaded) return;
+    this.unloaded = true;
+    for (const f of this.func.values()) releaseFunction(f);
+    this.proc._forgetLibrary(this);
+  }
+
+  toString(): string {
+    return `VeoLibrary(${this.name})`;
+  }
+}

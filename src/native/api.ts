@@ -1,0 +1,287 @@
+/*
+ * The C API of libveo, written once: every prototype of AVEO API 16 (ve_offload.h and
+ * veo_hmem.h) plus the emulator's optional veo_emu_* extensions, in one table. `bindApi`
+ * turns a loaded koffi library into typed functions. Functions newer than the library's
+ * veo_api_version(), or simply missing from it, are bound as `undefined`; the VEO 1.x core
+ * is required. Handles are branded bigints so that a context can never be passed where a
+ * proc is expected (koffi 3 pointers carry no type of their own).
+ */
+import koffi, { type LibraryHandle, type TypeObject } from "koffi";
+
+declare const brand: unique symbol;
+type Handle<B extends string> = bigint & { readonly [brand]: B };
+export type ProcHandle = Handle<"veo_proc_handle">;
+export type CtxHandle = Handle<"veo_thr_ctxt">;
+export type ArgsHandle = Handle<"veo_args">;
+export type AttrHandle = Handle<"veo_thr_ctxt_attr">;
+
+/** A host buffer koffi passes zero-copy to a `void *` parameter. */
+export type HostPtr = ArrayBufferView | ArrayBuffer | bigint | number | null;
+/** koffi returns `uint64_t` as a number up to 2**53 and as a bigint above. */
+export type U64 = number | bigint;
+/** Node-style completion callback of a koffi `.async` call. */
+export type AsyncCallback<R> = (err: unknown, result: R) => void;
+
+type Fn<A extends unknown[], R> = ((...args: A) => R) & {
+  async(...args: [...A, AsyncCallback<R>]): void;
+};
+
+/** Every function of the API, by C name. Optional ones may be `undefined` at run time. */
+export interface VeoApi {
+  veo_api_version: Fn<[], number>;
+  veo_version_string?: Fn<[], string | null>;
+
+  veo_proc_create: Fn<[venode: number], ProcHandle | null>;
+  veo_proc_create_static: Fn<[venode: number, veobin: string], ProcHandle | null>;
+  veo_proc_destroy: Fn<[proc: ProcHandle], number>;
+  veo_proc_identifier?: Fn<[proc: ProcHandle | null], number>;
+  veo_set_proc_identifier?: Fn<[addr: U64, ident: number], bigint | null>;
+
+  veo_load_library: Fn<[proc: ProcHandle, libname: string], U64>;
+  veo_unload_library?: Fn<[proc: ProcHandle, handle: U64], number>;
+  veo_get_sym: Fn<[proc: ProcHandle, libhdl: U64, name: string], U64>;
+
+  veo_alloc_mem: Fn<[proc: ProcHandle, addr: BigUint64Array, size: number], number>;
+  veo_free_mem: Fn<[proc: ProcHandle, addr: U64], number>;
+  veo_read_mem: Fn<[proc: ProcHandle, dst: HostPtr, src: U64, size: number], number>;
+  veo_write_mem: Fn<[proc: ProcHandle, dst: U64, src: HostPtr, size: number], number>;
+
+  veo_context_open: Fn<[proc: ProcHandle], CtxHandle | null>;
+  veo_context_open_with_attr?: Fn<[proc: ProcHandle, attr: AttrHandle], CtxHandle | null>;
+  veo_context_close: Fn<[ctx: CtxHandle], number>;
+  veo_get_context_state: Fn<[ctx: CtxHandle], number>;
+  veo_context_sync?: Fn<[ctx: CtxHandle], void>;
+  veo_num_contexts?: Fn<[proc: ProcHandle], number>;
+  veo_get_context?: Fn<[proc: ProcHandle, idx: number], CtxHandle | null>;
+  veo_alloc_thr_ctxt_attr?: Fn<[], AttrHandle | null>;
+  veo_free_thr_ctxt_attr?: Fn<[attr: AttrHandle], number>;
+  veo_set_thr_ctxt_stacksize?: Fn<[attr: AttrHandle, size: U64], number>;
+  veo_get_thr_ctxt_stacksize?: Fn<[attr: AttrHandle, size: BigUint64Array], number>;
+
+  veo_args_alloc: Fn<[], ArgsHandle | null>;
+  veo_args_set_i64: Fn<[ca: ArgsHandle, argnum: number, v: U64], number>;
+  veo_args_set_u64: Fn<[ca: ArgsHandle, argnum: number, v: U64], number>;
+  veo_args_set_i32: Fn<[ca: ArgsHandle, argnum: number, v: number], number>;
+  veo_args_set_u32: Fn<[ca: ArgsHandle, argnum: number, v: number], number>;
+  veo_args_set_i16?: Fn<[ca: ArgsHandle, argnum: number, v: number], number>;
+  veo_args_set_u16?: Fn<[ca: ArgsHandle, argnum: number, v: number], number>;
+  veo_args_set_i8?: Fn<[ca: ArgsHandle, argnum: number, v: number], number>;
+  veo_args_set_u8?: Fn<[ca: ArgsHandle, argnum: number, v: number], number>;
+  veo_args_set_double: Fn<[ca: ArgsHandle, argnum: number, v: number], number>;
+  veo_args_set_float: Fn<[ca: ArgsHandle, argnum: number, v: number], number>;
+  veo_args_set_stack: Fn<
+    [ca: ArgsHandle, intent: number, argnum: number, buff: HostPtr, len: number],
+    number
+  >;
+  veo_args_set_hmem?: Fn<[ca: ArgsHandle, argnum: number, ptr: U64], number>;
+  veo_args_clear: Fn<[ca: ArgsHandle], void>;
+  veo_args_free: Fn<[ca: ArgsHandle | null], void>;
+
+  veo_call_sync?: Fn<[proc: ProcHandle, addr: U64, ca: ArgsHandle, result: BigUint64Array], number>;
+  veo_call_async: Fn<[ctx: CtxHandle, addr: U64, ca: ArgsHandle], U64>;
+  veo_call_async_by_name?: Fn<[ctx: CtxHandle, libhdl: U64, name: string, ca: ArgsHandle], U64>;
+  veo_call_async_vh?: Fn<[ctx: CtxHandle, func: bigint, arg: U64], U64>;
+
+  veo_call_peek_result: Fn<[ctx: CtxHandle, reqid: U64, retp: BigUint64Array], number>;
+  veo_call_wait_result: Fn<[ctx: CtxHandle, reqid: U64, retp: BigUint64Array], number>;
+
+  veo_async_read_mem: Fn<[ctx: CtxHandle, dst: HostPtr, src: U64, size: number], U64>;
+  veo_async_write_mem: Fn<[ctx: CtxHandle, dst: U64, src: HostPtr, size: number], U64>;
+  veo_alloc_mem_async?: Fn<[ctx: CtxHandle, size: number], U64>;
+  veo_free_mem_async?: Fn<[ctx: CtxHandle, addr: U64], U64>;
+
+  veo_req_block_begin?: Fn<[ctx: CtxHandle], void>;
+  veo_req_block_end?: Fn<[ctx: CtxHandle], void>;
+
+  veo_register_hook?: Fn<[func: bigint, hook: bigint, payload: U64], void>;
+  veo_get_hook?: Fn<[func: bigint], bigint | null>;
+  veo_unregister_hook?: Fn<[func: bigint], void>;
+  veo_register_hmem_hook_functions?: Fn<[alloc: bigint | null, free: bigint | null], void>;
+  veo_unregister_hmem_hook_functions?: Fn<[], void>;
+
+  veo_alloc_hmem?: Fn<[proc: ProcHandle | null, addr: BigUint64Array, size: number], number>;
+  veo_free_hmem?: Fn<[addr: U64], number>;
+  veo_hmemcpy?: Fn<[dst: HostPtr, src: HostPtr, size: number], number>;
+  veo_get_proc_handle_from_hmem?: Fn<[addr: U64], ProcHandle | null>;
+  veo_get_pid_from_hmem?: Fn<[addr: U64], number>;
+  veo_get_venum_from_hmem?: Fn<[addr: U64], number>;
+  veo_is_ve_addr?: Fn<[addr: U64], number>;
+  veo_get_hmem_addr?: Fn<[addr: U64], bigint | null>;
+  veo_get_max_proc_identifier?: Fn<[], number>;
+  veo_get_proc_identifier_from_hmem?: Fn<[addr: U64], number>;
+
+  veo_get_ve_arch?: Fn<[venode: number], number>;
+
+  veo_emu_args_set_result_type?: Fn<[ca: ArgsHandle, type: number], number>;
+  veo_emu_proc_pid?: Fn<[proc: ProcHandle], number>;
+  veo_emu_is_emulator?: Fn<[], number>;
+}
+
+/**
+ * [prototype, API version that introduced it]. Version 0 = the VEO 1.x core (required);
+ * -1 = an emulator extension (optional, looked up whatever the API version says).
+ * Pointer parameters that take host buffers are `void *`, so koffi passes any
+ * ArrayBufferView zero-copy.
+ */
+const PROTOTYPES: ReadonlyArray<readonly [string, number]> = [
+  ["int veo_api_version(void)", 0],
+  ["const char *veo_version_string(void)", 1],
+
+  ["veots_proc_p veo_proc_create(int venode)", 0],
+  ["veots_proc_p veo_proc_create_static(int venode, const char *veobin)", 0],
+  ["int veo_proc_destroy(veots_proc_p proc)", 0],
+  ["int veo_proc_identifier(veots_proc_p proc)", 11],
+  ["void *veo_set_proc_identifier(void *addr, int ident)", 12],
+
+  ["uint64_t veo_load_library(veots_proc_p proc, const char *libname)", 0],
+  ["int veo_unload_library(veots_proc_p proc, uint64_t libhandle)", 7],
+  ["uint64_t veo_get_sym(veots_proc_p proc, uint64_t libhdl, const char *symname)", 0],
+
+  ["int veo_alloc_mem(veots_proc_p proc, uint64_t *addr, size_t size)", 0],
+  ["int veo_free_mem(veots_proc_p proc, uint64_t addr)", 0],
+  ["int veo_read_mem(veots_proc_p proc, void *dst, uint64_t src, size_t size)", 0],
+  ["int veo_write_mem(veots_proc_p proc, uint64_t dst, const void *src, size_t size)", 0],
+
+  ["veots_ctx_p veo_context_open(veots_proc_p proc)", 0],
+  ["veots_ctx_p veo_context_open_with_attr(veots_proc_p proc, veots_attr_p attr)", 8],
+  ["int veo_context_close(veots_ctx_p ctx)", 0],
+  ["int veo_get_context_state(veots_ctx_p ctx)", 0],
+  ["void veo_context_sync(veots_ctx_p ctx)", 7],
+  ["int veo_num_contexts(veots_proc_p proc)", 7],
+  ["veots_ctx_p veo_get_context(veots_proc_p proc, int idx)", 7],
+  ["veots_attr_p veo_alloc_thr_ctxt_attr(void)", 8],
+  ["int veo_free_thr_ctxt_attr(veots_attr_p attr)", 8],
+  ["int veo_set_thr_ctxt_stacksize(veots_attr_p attr, size_t stacksize)", 8],
+  ["int veo_get_thr_ctxt_stacksize(veots_attr_p attr, size_t *stacksize)", 8],
+
+  ["veots_args_p veo_args_alloc(void)", 0],
+  ["int veo_args_set_i64(veots_args_p ca, int argnum, int64_t val)", 0],
+  ["int veo_args_set_u64(veots_args_p ca, int argnum, uint64_t val)", 0],
+  ["int veo_args_set_i32(veots_args_p ca, int argnum, int32_t val)", 0],
+  ["int veo_args_set_u32(veots_args_p ca, int argnum, uint32_t val)", 0],
+  ["int veo_args_set_i16(veots_args_p ca, int argnum, int16_t val)", 7],
+  ["int veo_args_set_u16(veots_args_p ca, int argnum, uint16_t val)", 7],
+  ["int veo_args_set_i8(veots_args_p ca, int argnum, int8_t val)", 7],
+  ["int veo_args_set_u8(veots_args_p ca, int argnum, uint8_t val)", 7],
+  ["int veo_args_set_double(veots_args_p ca, int argnum, double val)", 0],
+  ["int veo_args_set_float(veots_args_p ca, int argnum, float val)", 0],
+  ["int veo_args_set_stack(veots_args_p ca, int inout, int argnum, void *buff, size_t len)", 0],
+  ["int veo_args_set_hmem(veots_args_p ca, int argnum, void *ptr)", 10],
+  ["void veo_args_clear(veots_args_p ca)", 0],
+  ["void veo_args_free(veots_args_p ca)", 0],
+
+  ["int veo_call_sync(veots_proc_p proc, uint64_t addr, veots_args_p ca, uint64_t *result)", 7],
+  ["uint64_t veo_call_async(veots_ctx_p ctx, uint64_t addr, veots_args_p ca)", 0],
+  [
+    "uint64_t veo_call_async_by_name(veots_ctx_p ctx, uint64_t libhdl, const char *symname, veots_args_p ca)",
+    1,
+  ],
+  ["uint64_t veo_call_async_vh(veots_ctx_p ctx, veots_vh_func *func, void *arg)", 7],
+
+  ["int veo_call_peek_result(veots_ctx_p ctx, uint64_t reqid, uint64_t *retp)", 0],
+  ["int veo_call_wait_result(veots_ctx_p ctx, uint64_t reqid, uint64_t *retp)", 0],
+
+  ["uint64_t veo_async_read_mem(veots_ctx_p ctx, void *dst, uint64_t src, size_t size)", 0],
+  ["uint64_t veo_async_write_mem(veots_ctx_p ctx, uint64_t dst, const void *src, size_t size)", 0],
+  ["uint64_t veo_alloc_mem_async(veots_ctx_p ctx, size_t size)", 14],
+  ["uint64_t veo_free_mem_async(veots_ctx_p ctx, uint64_t addr)", 14],
+
+  ["void veo_req_block_begin(veots_ctx_p ctx)", 14],
+  ["void veo_req_block_end(veots_ctx_p ctx)", 14],
+
+  ["void veo_register_hook(void *func, void *hook, void *payload)", 13],
+  ["void *veo_get_hook(void *func)", 14],
+  ["void veo_unregister_hook(void *func)", 13],
+  [
+    "void veo_register_hmem_hook_functions(veots_hmem_alloc_hook *alloc_hook, veots_hmem_free_hook *free_hook)",
+    15,
+  ],
+  ["void veo_unregister_hmem_hook_functions(void)", 15],
+
+  ["int veo_alloc_hmem(veots_proc_p proc, void **addr, size_t size)", 10],
+  ["int veo_free_hmem(void *addr)", 10],
+  ["int veo_hmemcpy(void *dst, const void *src, size_t size)", 10],
+  ["veots_proc_p veo_get_proc_handle_from_hmem(const void *addr)", 13],
+  ["int veo_get_pid_from_hmem(const void *addr)", 13],
+  ["int veo_get_venum_from_hmem(const void *addr)", 13],
+  ["int veo_is_ve_addr(const void *addr)", 10],
+  ["void *veo_get_hmem_addr(void *addr)", 10],
+  ["int veo_get_max_proc_identifier(void)", 13],
+  ["int veo_get_proc_identifier_from_hmem(const void *addr)", 13],
+
+  ["int veo_get_ve_arch(int venode)", 15],
+
+  ["int veo_emu_args_set_result_type(veots_args_p ca, int type)", -1],
+  ["int veo_emu_proc_pid(veots_proc_p proc)", -1],
+  ["int veo_emu_is_emulator(void)", -1],
+];
+
+/** Names of every C function in the table (for tests and `veo info`). */
+export const API_FUNCTIONS: readonly string[] = PROTOTYPES.map(([p]) => functionName(p));
+
+function functionName(proto: string): string {
+  const m = /([A-Za-z_][A-Za-z0-9_]*)\s*\(/.exec(proto);
+  if (!m) throw new Error(`bad prototype: ${proto}`);
+  return m[1];
+}
+
+/** koffi named types are process-global: define each once, reuse it if it already exists. */
+function namedType(name: string, make: () => TypeObject): TypeObject {
+  try {
+    return koffi.type(name);
+  } catch {
+    return make();
+  }
+}
+
+let typesDefined = false;
+function defineTypes(): void {
+  if (typesDefined) return;
+  for (const [name, opaque] of [
+    ["veots_proc_p", "veots_proc"],
+    ["veots_ctx_p", "veots_ctx"],
+    ["veots_args_p", "veots_args"],
+    ["veots_attr_p", "veots_attr"],
+  ] as const) {
+    const o = namedType(opaque, () => koffi.opaque(opaque));
+    namedType(name, () => koffi.pointer(name, o));
+  }
+  namedType("veots_vh_func", () => koffi.proto("uint64_t veots_vh_func(void *arg)"));
+  namedType("veots_hmem_alloc_hook", () =>
+    koffi.proto("void veots_hmem_alloc_hook(void *hmem, size_t size)"),
+  );
+  namedType("veots_hmem_free_hook", () => koffi.proto("void veots_hmem_free_hook(uint64_t hmem)"));
+  typesDefined = true;
+}
+
+/**
+ * Binds the table against `lib`. Throws (with the missing symbol named) if a VEO 1.x core
+ * function is absent: such a library is not libveo.
+ */
+export function bindApi(lib: LibraryHandle): { api: VeoApi; apiVersion: number } {
+  defineTypes();
+  const api: Record<string, unknown> = {};
+  const version = lib.func("int veo_api_version(void)") as unknown as () => number;
+  const apiVersion = version();
+  for (const [proto, since] of PROTOTYPES) {
+    const name = functionName(proto);
+    if (since > 0 && apiVersion < since) {
+      api[name] = undefined;
+      continue;
+    }
+    try {
+      api[name] = lib.func(proto);
+    } catch (err) {
+      if (since === 0) {
+        throw new Error(`${name} is missing: ${(err as Error).message}`, { cause: err });
+      }
+      api[name] = undefined;
+    }
+  }
+  return { api: api as unknown as VeoApi, apiVersion };
+}
+
+/** Loads a shared library with koffi (RTLD_NOW | RTLD_LOCAL). */
+export function openLibrary(path: string): LibraryHandle {
+  return koffi.load(path);
+}

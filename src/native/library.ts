@@ -1,0 +1,169 @@
+/*
+ * Finding and loading libveo, in the order DESIGN.md fixes: an explicit path, VEO_LIBRARY,
+ * the real library when VE nodes exist, the host emulator (unless VEO_EMULATOR=0), else a
+ * VeoLibraryNotFound listing every candidate and why it was rejected. A library is loaded
+ * once per path and kept for the life of the process (unloading libveo under live procs
+ * would crash).
+ */
+import * as fs from "node:fs";
+
+import { VeoLibraryNotFound } from "../errors.js";
+import { bindApi, openLibrary, type VeoApi } from "./api.js";
+import { ensureEmulator } from "./emulator-build.js";
+
+export type VeoLibraryKind = "aveo" | "veo1" | "emulator";
+
+/** Which library was chosen, and why. */
+export interface VeoLibraryInfo {
+  /** Path (or loader name) the library was loaded from. */
+  path: string;
+  /** `emulator` (veo-ts host emulator), `aveo` (API >= 7) or `veo1` (VEO 1.x, API < 7). */
+  kind: VeoLibraryKind;
+  /** Why this library was chosen. */
+  reason: string;
+  /** `veo_api_version()`. */
+  apiVersion: number;
+  /** `veo_version_string()`, or "" when the library does not export it. */
+  version: string;
+}
+
+export interface LoadVeoOptions {
+  /** Path of the library to load; skips discovery. */
+  library?: string;
+}
+
+/** A loaded libveo: its functions and what it is. */
+export interface VeoNative {
+  readonly api: VeoApi;
+  readonly info: VeoLibraryInfo;
+  /** VEO_MAX_NUM_ARGS of this library's API: 256 (AVEO), 32 (VEO 1.x). */
+  readonly maxArgs: number;
+}
+
+const REAL_DIR = "/opt/nec/ve/veos/lib64";
+const REAL_NAMES = ["libveo.so.1", "libveo.so", "libaveoVH.so"];
+
+const byPath = new Map<string, VeoNative>();
+let discovered: VeoNative | undefined;
+
+function load(path: string, reason: string): VeoNative {
+  const cached = byPath.get(path);
+  if (cached) return cached;
+  const lib = openLibrary(path);
+  const { api, apiVersion } = bindApi(lib);
+  const isEmulator = api.veo_emu_is_emulator !== undefined && api.veo_emu_is_emulator() === 1;
+  const kind: VeoLibraryKind = isEmulator ? "emulator" : apiVersion < 7 ? "veo1" : "aveo";
+  const version = api.veo_version_string?.() ?? "";
+  const native: VeoNative = {
+    api,
+    info: Object.freeze({ path, kind, reason, apiVersion, version }),
+    maxArgs: apiVersion < 7 ? 32 : 256,
+  };
+  byPath.set(path, native);
+  return native;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function veNodes(): string[] {
+  try {
+    return fs
+      .readdirSync("/sys/class/ve")
+      .filter((n) => /^ve\d+$/.test(n))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Returns the library for `options.library` if given, else the discovered default (found
+ * once per process). Throws VeoLibraryNotFound.
+ */
+export function getNative(options: LoadVeoOptions = {}): VeoNative {
+  if (options.library !== undefined) {
+    const path = options.library;
+    if (typeof path !== "string" || path === "") {
+      throw new TypeError("options.library must be a non-empty string path");
+    }
+    try {
+      return load(path, "explicit library option");
+    } catch (err) {
+      const tried = [`${path}: ${describe(err)}`];
+      throw new VeoLibraryNotFound(
+        `Cannot load the VEO library ${path}: ${describe(err)}. ` +
+          "Pass the path of libveo.so.1 (AVEO), libveo.so (VEO 1.x) or the emulator's libveo.so.1.",
+        tried,
+        { cause: err },
+      );
+    }
+  }
+  if (discovered) return discovered;
+  discovered = discover();
+  return discovered;
+}
+
+function discover(): VeoNative {
+  const tried: string[] = [];
+  const env = process.env.VEO_LIBRARY;
+  if (env) {
+    try {
+      return load(env, "VEO_LIBRARY environment variable");
+    } catch (err) {
+      tried.push(`VEO_LIBRARY=${env}: ${describe(err)}`);
+      throw new VeoLibraryNotFound(
+        `VEO_LIBRARY=${env} cannot be loaded: ${describe(err)}. ` +
+          "Fix the path or unset VEO_LIBRARY to let veo-ts choose.",
+        tried,
+        { cause: err },
+      );
+    }
+  }
+
+  const nodes = veNodes();
+  if (nodes.length > 0) {
+    const reason = `VE nodes found (/sys/class/ve: ${nodes.join(", ")})`;
+    for (const name of REAL_NAMES) {
+      for (const candidate of [`${REAL_DIR}/${name}`, name]) {
+        try {
+          return load(candidate, reason);
+        } catch (err) {
+          tried.push(`${candidate}: ${describe(err)}`);
+        }
+      }
+    }
+  } else {
+    tried.push("real libveo: skipped, no VE nodes in /sys/class/ve");
+  }
+
+  if (process.env.VEO_EMULATOR === "0") {
+    tried.push("emulator: disabled by VEO_EMULATOR=0");
+  } else {
+    try {
+      const build = ensureEmulator();
+      const reason =
+        nodes.length > 0
+          ? "VE nodes exist but no real libveo could be loaded; using the host emulator"
+          : "no VE nodes found; using the host emulator (VEO_EMULATOR=0 disables it)";
+      return load(build.library, reason);
+    } catch (err) {
+      tried.push(`emulator: ${describe(err)}`);
+    }
+  }
+
+  throw new VeoLibraryNotFound(
+    "No usable VEO library found. Tried:\n  " +
+      tried.join("\n  ") +
+      "\nFix: install VEOS/AVEO (libveo.so.1 under /opt/nec/ve/veos/lib64), set VEO_LIBRARY to a " +
+      "libveo path, or install a C compiler and libffi headers (apt-get install gcc libffi-dev) " +
+      "so the host emulator can be built (and do not set VEO_EMULATOR=0).",
+    tried,
+  );
+}
+
+/** Loads (or returns the already loaded) VEO library and reports which one and why. */
+export function loadVeo(options: LoadVeoOptions = {}): VeoLibraryInfo {
+  return getNative(options).info;
+}

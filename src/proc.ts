@@ -1,0 +1,448 @@
+/*
+ * VeoProc: one VE process. Owns its contexts, libraries and VE memory, and their lifetime:
+ * destroy() (idempotent) rejects every pending request, then destroys the process; a kernel
+ * fault marks the proc dead and rejects everything pending on it. Procs left alive are
+ * destroyed at process exit; a FinalizationRegistry is only a safety net.
+ */
+import * as fs from "node:fs";
+
+import { ContextState } from "./constants.js";
+import { VeoCtxt, type VePointer } from "./context.js";
+import { describeValue } from "./ctypes.js";
+import { VeoClosedError, VeoFailedError, VeoProcessDead } from "./errors.js";
+import type { VeoFunction } from "./function.js";
+import { runProcInitHooks } from "./hooks.js";
+import { VeoLibrary } from "./library.js";
+import {
+  byteCount,
+  checkVeExtent,
+  hostBuffer,
+  markFreed,
+  newBlock,
+  vePointer,
+  VeMemPtr,
+  type HostBuffer,
+} from "./memory.js";
+import type { ProcHandle, VeoApi } from "./native/api.js";
+import { getNative, type VeoNative } from "./native/library.js";
+
+export interface VeoProcOptions {
+  /** A helper binary (mk_veorun_static output) to run instead of the default veorun. */
+  veorun?: string;
+  /** The VEO library to use (see loadVeo). */
+  library?: string;
+}
+
+interface Teardown {
+  api: VeoApi;
+  handle: ProcHandle;
+  done: boolean;
+}
+
+const finalizer = new FinalizationRegistry<Teardown>((t) => {
+  if (t.done) return;
+  t.done = true;
+  try {
+    t.api.veo_proc_destroy(t.handle);
+  } catch {
+    /* best effort */
+  }
+});
+
+const live = new Set<WeakRef<VeoProc>>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const ref of [...live]) {
+      try {
+        ref.deref()?.destroy();
+      } catch {
+        /* exiting anyway */
+      }
+    }
+  });
+}
+
+/** Set by VeoProc.create for the constructor it calls (a handle made off the main thread). */
+let preCreated: { native: VeoNative; handle: ProcHandle } | undefined;
+
+function checkNode(nodeid: unknown): number {
+  if (typeof nodeid !== "number" || !Number.isInteger(nodeid) || nodeid < -1 || nodeid > 0x7fffffff) {
+    throw (typeof nodeid === "number" ? RangeError : TypeError)(
+      `Argument 0 (nodeid) must be a VE node number (an integer >= -1), got ${describeValue(nodeid)}`,
+    );
+  }
+  return nodeid;
+}
+
+function checkOptions(options: unknown): VeoProcOptions {
+  if (options === undefined) return {};
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Argument 1 (options) must be an object, got ${describeValue(options)}`);
+  }
+  const o = options as VeoProcOptions;
+  if (o.veorun !== undefined && (typeof o.veorun !== "string" || o.veorun === "")) {
+    throw new TypeError(`options.veorun must be a non-empty path string, got ${describeValue(o.veorun)}`);
+  }
+  return o;
+}
+
+function creationError(native: VeoNative, nodeid: number, veorun: string | undefined): VeoFailedError {
+  const call = veorun ? `veo_proc_create_static(${nodeid}, ${veorun})` : `veo_proc_create(${nodeid})`;
+  let hint = "";
+  if (veorun && !fs.existsSync(veorun)) hint = `: ${veorun} does not exist`;
+  else if (native.info.kind === "emulator") {
+    hint = ` (emulator: nodes 0..VEO_EMU_NODES-1 exist, VEO_EMU_NODES=${process.env.VEO_EMU_NODES ?? "4 (default)"})`;
+  }
+  return new VeoFailedError(veorun ? "veo_proc_create_static" : "veo_proc_create", `${call} failed${hint}`);
+}
+
+export class VeoProc {
+  /** The VE node the process runs on. */
+  readonly nodeid: number;
+  /** @internal */
+  readonly _native: VeoNative;
+  /** @internal */
+  readonly _api: VeoApi;
+  /** @internal */
+  readonly _handle: ProcHandle;
+  private readonly teardown: Teardown;
+  private readonly ref: WeakRef<VeoProc>;
+  private isDestroyed = false;
+  private deathReason: string | undefined;
+  private readonly ctxs: VeoCtxt[] = [];
+  private readonly libMap = new Map<string, VeoLibrary>();
+  private mainCtx: bigint | undefined;
+
+  /** Creates a VE process on `nodeid` (blocks while it starts; see VeoProc.create). */
+  constructor(nodeid = 0, options?: VeoProcOptions) {
+    const pre = preCreated;
+    preCreated = undefined;
+    this.nodeid = checkNode(nodeid);
+    const opts = checkOptions(options);
+    if (pre) {
+      this._native = pre.native;
+      this._handle = pre.handle;
+    } else {
+      this._native = getNative(opts.library === undefined ? {} : { library: opts.library });
+      const api = this._native.api;
+      const h = opts.veorun ? api.veo_proc_create_static(this.nodeid, opts.veorun) : api.veo_proc_create(this.nodeid);
+      if (h === null) throw creationError(this._native, this.nodeid, opts.veorun);
+      this._handle = h;
+    }
+    this._api = this._native.api;
+    this.teardown = { api: this._api, handle: this._handle, done: false };
+    finalizer.register(this, this.teardown, this.teardown);
+    this.ref = new WeakRef(this);
+    live.add(this.ref);
+    installExitHook();
+    try {
+      runProcInitHooks(this);
+    } catch (err) {
+      this.destroy();
+      throw err;
+    }
+  }
+
+  /** Creates a proc without blocking the event loop while the VE process starts. */
+  static async create(nodeid = 0, options?: VeoProcOptions): Promise<VeoProc> {
+    checkNode(nodeid);
+    const opts = checkOptions(options);
+    const native = getNative(opts.library === undefined ? {} : { library: opts.library });
+    const api = native.api;
+    const handle = await new Promise<ProcHandle | null>((resolve, reject) => {
+      const cb = (err: unknown, h: ProcHandle | null): void => (err ? reject(err) : resolve(h));
+      if (opts.veorun) api.veo_proc_create_static.async(nodeid, opts.veorun, cb);
+      else api.veo_proc_create.async(nodeid, cb);
+    });
+    if (handle === null) throw creationError(native, nodeid, opts.veorun);
+    preCreated = { native, handle };
+    return new VeoProc(nodeid, opts);
+  }
+
+  /** True once destroy() ran. */
+  get destroyed(): boolean {
+    return this.isDestroyed;
+  }
+
+  /** True once the VE process died (kernel fault, helper killed). */
+  get dead(): boolean {
+    return this.deathReason !== undefined;
+  }
+
+  /** @internal Usable: neither destroyed nor dead. */
+  get _alive(): boolean {
+    return !this.isDestroyed && this.deathReason === undefined;
+  }
+
+  /** @internal Throws VeoClosedError after destroy(), VeoProcessDead after death. */
+  _check(): void {
+    if (this.isDestroyed) throw new VeoClosedError(`This VeoProc (node ${this.nodeid}) was destroyed`);
+    if (this.deathReason !== undefined) {
+      throw new VeoProcessDead(`The VeoProc on node ${this.nodeid} is dead: ${this.deathReason}`);
+    }
+  }
+
+  /** @internal The VE process died: reject everything pending on every context. */
+  _died(reason: string): void {
+    if (!this._alive) return;
+    this.deathReason = reason;
+    const err = new VeoProcessDead(`The VeoProc on node ${this.nodeid} is dead: ${reason}`);
+    for (const c of this.ctxs) c._pump.rejectAll(err);
+  }
+
+  /** @internal After a failed synchronous call: is the VE process gone? */
+  _probeDead(): boolean {
+    if (!this._alive) return !this.isDestroyed;
+    const api = this._api;
+    let ctx = this.ctxs.find((c) => !c._closed)?._handle ?? null;
+    if (ctx === null && api.veo_num_contexts && api.veo_get_context && api.veo_num_contexts(this._handle) > 0) {
+      ctx = api.veo_get_context(this._handle, 0);
+    }
+    return ctx !== null && api.veo_get_context_state(ctx) === ContextState.EXIT;
+  }
+
+  /** @internal After a failed call: throw VeoProcessDead (and mark dead) if the process is gone. */
+  _checkAfterFailure(): void {
+    if (this._probeDead()) {
+      this._died("the VE process has exited");
+      this._check();
+    }
+  }
+
+  /** The open contexts, in opening order. */
+  get contexts(): readonly VeoCtxt[] {
+    return this.ctxs.slice();
+  }
+
+  /** Loaded libraries, by the name they were loaded with. */
+  get libs(): ReadonlyMap<string, VeoLibrary> {
+    return this.libMap;
+  }
+
+  /** @internal */
+  _forgetContext(ctx: VeoCtxt): void {
+    const i = this.ctxs.indexOf(ctx);
+    if (i >= 0) this.ctxs.splice(i, 1);
+  }
+
+  /** @internal */
+  _forgetLibrary(lib: VeoLibrary): void {
+    if (this.libMap.get(lib.name) === lib) this.libMap.delete(lib.name);
+  }
+
+  /** Loads a VE shared library (use an absolute path). Loading a path again returns the same library. */
+  loadLibrary(path: string): VeoLibrary {
+    if (typeof path !== "string" || path === "") {
+      throw new TypeError(`Argument 0 (path) of loadLibrary must be a non-empty string, got ${describeValue(path)}`);
+    }
+    this._check();
+    const known = this.libMap.get(path);
+    if (known) return known;
+    const h = this._api.veo_load_library(this._handle, path);
+    if (h === 0 || h === 0n) {
+      this._checkAfterFailure();
+      const why = !fs.existsSync(path)
+        ? ": no such file"
+        : path.startsWith("/")
+          ? " (see the VE process's output for the loader error)"
+          : " (relative paths are resolved by the VE process; pass an absolute path)";
+      throw new VeoFailedError("veo_load_library", `veo_load_library("${path}") failed${why}`);
+    }
+    const lib = new VeoLibrary(this, path, h);
+    this.libMap.set(path, lib);
+    return lib;
+  }
+
+  /** Unloads `lib` (same as lib.unload()). */
+  unloadLibrary(lib: VeoLibrary): void {
+    if (!(lib instanceof VeoLibrary)) {
+      throw new TypeError(`Argument 0 (lib) of unloadLibrary must be a VeoLibrary, got ${describeValue(lib)}`);
+    }
+    if (lib.proc !== this) throw new TypeError("Argument 0 (lib) of unloadLibrary belongs to another proc");
+    lib.unload();
+  }
+
+  /** The functions and symbols linked into the proc's helper (veorun), library handle 0. */
+  staticLibrary(): VeoLibrary {
+    this._check();
+    let lib = this.libMap.get("__static__");
+    if (!lib) {
+      lib = new VeoLibrary(this, "__static__", 0);
+      this.libMap.set("__static__", lib);
+    }
+    return lib;
+  }
+
+  /**
+   * Finds `name` among the functions of the loaded libraries (cached ones first, then by
+   * lookup in each library). Throws VeoFailedError if no library has it.
+   */
+  getFunction(name: string): VeoFunction {
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError(`Argument 0 (name) of getFunction must be a non-empty string, got ${describeValue(name)}`);
+    }
+    this._check();
+    for (const lib of this.libMap.values()) {
+      const f = lib.func.get(name);
+      if (f) return f;
+    }
+    for (const lib of this.libMap.values()) {
+      try {
+        return lib.findFunction(name);
+      } catch (err) {
+        if (!(err instanceof VeoFailedError)) throw err;
+      }
+    }
+    throw new VeoFailedError("veo_get_sym", `No loaded library of this proc has a function "${name}"`);
+  }
+
+  /** Allocates `size` bytes of VE memory. */
+  allocMem(size: number): VeMemPtr {
+    if (size === undefined) throw new TypeError("Argument 0 (size) of allocMem must be a number of bytes, got undefined");
+    const n = byteCount(size, "Argument 0 (size) of allocMem", Number.MAX_SAFE_INTEGER, "2**53-1", 0);
+    this._check();
+    const out = new BigUint64Array(1);
+    const rc = this._api.veo_alloc_mem(this._handle, out, n);
+    if (rc !== 0) {
+      this._checkAfterFailure();
+      throw new VeoFailedError("veo_alloc_mem", `veo_alloc_mem(${n}) failed (${rc}): out of memory on the VE`);
+    }
+    return newBlock(this, out[0], n);
+  }
+
+  /** Frees VE memory from allocMem (a VeMemPtr, or a raw address). */
+  freeMem(ptr: VePointer): void {
+    this._check();
+    const addr = vePointer(this, ptr, "Argument 0 (ptr) of freeMem");
+    const rc = this._api.veo_free_mem(this._handle, addr);
+    if (rc !== 0) throw new VeoFailedError("veo_free_mem", `veo_free_mem(0x${addr.toString(16)}) failed (${rc})`);
+    if (ptr instanceof VeMemPtr) markFreed(ptr);
+  }
+
+  /** Copies `size` bytes (default: all of `dst`) from VE memory `src` into `dst`. */
+  readMem(dst: HostBuffer, src: VePointer, size?: number): void {
+    this._check();
+    const len = hostBuffer(dst, "Argument 0 (dst) of readMem");
+    const addr = vePointer(this, src, "Argument 1 (src) of readMem");
+    const n = byteCount(size, "Argument 2 (size) of readMem", len, "dst", len);
+    checkVeExtent(src, n, "readMem");
+    const rc = this._api.veo_read_mem(this._handle, dst, addr, n);
+    if (rc !== 0) {
+      this._checkAfterFailure();
+      throw new VeoFailedError("veo_read_mem", `veo_read_mem(${n} bytes from 0x${addr.toString(16)}) failed (${rc})`);
+    }
+  }
+
+  /** Copies `size` bytes (default: all of `src`) from `src` into VE memory `dst`. */
+  writeMem(dst: VePointer, src: HostBuffer, size?: number): void {
+    this._check();
+    const addr = vePointer(this, dst, "Argument 0 (dst) of writeMem");
+    const len = hostBuffer(src, "Argument 1 (src) of writeMem");
+    const n = byteCount(size, "Argument 2 (size) of writeMem", len, "src", len);
+    checkVeExtent(dst, n, "writeMem");
+    const rc = this._api.veo_write_mem(this._handle, addr, src, n);
+    if (rc !== 0) {
+      this._checkAfterFailure();
+      throw new VeoFailedError("veo_write_mem", `veo_write_mem(${n} bytes to 0x${addr.toString(16)}) failed (${rc})`);
+    }
+  }
+
+  /**
+   * Opens a context. The first one is VEO's main context; more need VE_OMP_NUM_THREADS=1
+   * in the environment (a VEO rule).
+   */
+  openContext(): VeoCtxt {
+    this._check();
+    const h = this._api.veo_context_open(this._handle);
+    if (h === null) {
+      this._checkAfterFailure();
+      const omp = process.env.VE_OMP_NUM_THREADS;
+      const many = (this._api.veo_num_contexts?.(this._handle) ?? this.ctxs.length) > 0;
+      if (many && omp !== "1") {
+        throw new VeoFailedError(
+          "veo_context_open",
+          "veo_context_open failed: a second context needs the environment variable VE_OMP_NUM_THREADS=1 " +
+            `(it is ${omp === undefined ? "unset" : `"${omp}"`}); set it before opening more contexts`,
+        );
+      }
+      throw new VeoFailedError("veo_context_open", "veo_context_open failed");
+    }
+    const known = this.ctxs.find((c) => c._handle === h);
+    if (known) return known;
+    const ctx = new VeoCtxt(this, h, this._api);
+    this.mainCtx ??= h;
+    this.ctxs.push(ctx);
+    return ctx;
+  }
+
+  /** Closes `ctx` (same as ctx.close()). */
+  closeContext(ctx: VeoCtxt): void {
+    if (!(ctx instanceof VeoCtxt)) {
+      throw new TypeError(`Argument 0 (ctx) of closeContext must be a VeoCtxt, got ${describeValue(ctx)}`);
+    }
+    if (ctx.proc !== this) throw new TypeError("Argument 0 (ctx) of closeContext belongs to another proc");
+    ctx.close();
+  }
+
+  /** veo_proc_identifier: the proc's index in VEO's process list. */
+  get identifier(): number {
+    this._check();
+    const f = this._api.veo_proc_identifier;
+    if (!f) throw new VeoFailedError("veo_proc_identifier", "veo_proc_identifier is not available in this library");
+    const id = f(this._handle);
+    if (id < 0) throw new VeoFailedError("veo_proc_identifier", "veo_proc_identifier failed: proc not found");
+    return id;
+  }
+
+  /** @internal The emulator helper's pid (tests kill it on purpose), or undefined. */
+  _helperPid(): number | undefined {
+    const f = this._api.veo_emu_proc_pid;
+    if (!f || this.isDestroyed) return undefined;
+    const pid = f(this._handle);
+    return pid > 0 ? pid : undefined;
+  }
+
+  /**
+   * Destroys the VE process: pending requests reject with VeoClosedError, contexts and
+   * libraries close. Idempotent.
+   */
+  destroy(): void {
+    if (this.isDestroyed) return;
+    const err = new VeoClosedError(`The VeoProc (node ${this.nodeid}) was destroyed before the request finished`);
+    const wasAlive = this.deathReason === undefined;
+    for (const c of this.ctxs) c._shutdown(err);
+    const ctxs = this.ctxs.splice(0);
+    this.isDestroyed = true;
+    live.delete(this.ref);
+    finalizer.unregister(this.teardown);
+    for (const lib of [...this.libMap.values()]) lib._release();
+    if (wasAlive) {
+      // VEO closes the main context (the first one opened) with the proc.
+      for (const c of ctxs) {
+        if (c._handle !== this.mainCtx && c._pump.target === null) {
+          try {
+            this._api.veo_context_close(c._handle);
+          } catch {
+            /* destroyed below anyway */
+          }
+        }
+      }
+    }
+    this.teardown.done = true;
+    const rc = this._api.veo_proc_destroy(this._handle);
+    if (rc !== 0) throw new VeoFailedError("veo_proc_destroy", `veo_proc_destroy failed (${rc})`);
+  }
+
+  /** Same as destroy(). */
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+
+  toString(): string {
+    return `VeoProc(node ${this.nodeid}${this.isDestroyed ? ", destroyed" : this.dead ? ", dead" : ""})`;
+  }
+}

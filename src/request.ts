@@ -1,0 +1,196 @@
+/*
+ * VeoRequest: one submitted command (a kernel call or an async transfer). It is deliberately
+ * tiny: the promise is created only when someone awaits it, and the buffers/args it must
+ * keep alive are dropped at completion. Its result is collected from VEO exactly once, by
+ * wait(), peek() or the context's pump, whichever comes first; the others read the stored
+ * outcome.
+ */
+import type { CKind, ResultRegister } from "./ctypes.js";
+import { CommandState, ContextState } from "./constants.js";
+import { VeoCallError, VeoClosedError, VeoKernelException, VeoProcessDead } from "./errors.js";
+import type { VeoCtxt } from "./context.js";
+
+const PENDING = 0;
+const DONE = 1;
+const FAILED = 2;
+
+const SIGNALS: Readonly<Record<number, string>> = {
+  4: "SIGILL",
+  6: "SIGABRT",
+  7: "SIGBUS",
+  8: "SIGFPE",
+  9: "SIGKILL",
+  11: "SIGSEGV",
+};
+
+/** What peek() returns. */
+export type PeekResult<T> = { readonly done: false } | { readonly done: true; readonly value: T };
+
+const NOT_DONE: PeekResult<never> = Object.freeze({ done: false });
+
+interface Deferred {
+  promise: Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+export class VeoRequest<T = any> implements PromiseLike<T> {
+  /** The VEO request id (per context). */
+  readonly id: number;
+  /** The context the request runs on. */
+  readonly ctx: VeoCtxt;
+  /** @internal 0 pending, 1 done, 2 failed */
+  _state: 0 | 1 | 2 = PENDING;
+  /** @internal result, or the error when failed */
+  _value: unknown = undefined;
+  /** @internal how to decode the result register */
+  _kind: CKind;
+  /** @internal what ran, for messages (a shared string, e.g. "sum") */
+  _what: string;
+  /** @internal buffers (and VEO1 args) held until completion */
+  _keep: unknown;
+  /** @internal created by the first then() */
+  _deferred: Deferred | undefined = undefined;
+
+  /** @internal Created by VeoFunction calls and VeoCtxt transfers. */
+  constructor(ctx: VeoCtxt, id: number, kind: CKind, what: string, keep: unknown) {
+    this.ctx = ctx;
+    this.id = id;
+    this._kind = kind;
+    this._what = what;
+    this._keep = keep;
+  }
+
+  /** Lets `await req` work: resolves with the converted result, rejects with a VeoError. */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    if (this._state === DONE) return Promise.resolve(this._value as T).then(onfulfilled, onrejected);
+    if (this._state === FAILED) return Promise.reject(this._value).then(onfulfilled, onrejected);
+    let d = this._deferred;
+    if (d === undefined) {
+      let resolve!: (v: unknown) => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<unknown>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      d = this._deferred = { promise, resolve, reject };
+      this.ctx._pump.awaited(this);
+    }
+    return (d.promise as Promise<T>).then(onfulfilled, onrejected);
+  }
+
+  /** Same as `then(undefined, onrejected)`. */
+  catch<R = never>(onrejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.then(undefined, onrejected);
+  }
+
+  /** Blocks until the request finished; returns its result or throws its error. */
+  wait(): T {
+    if (this._state === PENDING) this.ctx._pump.waitFor(this);
+    if (this._state === DONE) return this._value as T;
+    throw this._value;
+  }
+
+  /** Never blocks: `{ done: false }` while running, else `{ done: true, value }` (or throws). */
+  peek(): PeekResult<T> {
+    if (this._state === PENDING && !this.ctx._pump.peekFor(this)) return NOT_DONE;
+    if (this._state === DONE) return { done: true, value: this._value as T };
+    throw this._value;
+  }
+
+  /** True once the request has a result or an error. */
+  get settled(): boolean {
+    return this._state !== PENDING;
+  }
+
+  toString(): string {
+    return `VeoRequest(${this._what}, id ${this.id})`;
+  }
+}
+
+/** @internal True while the request has not been settled. */
+export function isPending(req: VeoRequest): boolean {
+  return req._state === PENDING;
+}
+
+/** @internal Settles a request successfully. */
+export function resolveRequest(req: VeoRequest, value: unknown): void {
+  req._state = DONE;
+  req._value = value;
+  req._keep = undefined;
+  const d = req._deferred;
+  if (d !== undefined) {
+    req.ctx._pump.waiting--;
+    d.resolve(value);
+  }
+}
+
+/** @internal Settles a request with an error. */
+export function rejectRequest(req: VeoRequest, err: unknown): void {
+  req._state = FAILED;
+  req._value = err;
+  req._keep = undefined;
+  const d = req._deferred;
+  if (d !== undefined) {
+    req.ctx._pump.waiting--;
+    d.reject(err);
+  }
+}
+
+/** @internal The name of a fatal signal, for messages. */
+export function signalName(signal: number): string {
+  return SIGNALS[signal] ?? `signal ${signal}`;
+}
+
+/**
+ * @internal Settles `req` from a veo_call_{wait,peek}_result status `rc` and the result
+ * register. EXCEPTION kills the proc (all its other requests reject with VeoProcessDead);
+ * ERROR on a context that has exited does too; ERROR on a live context is a VeoCallError.
+ */
+export function completeRequest(req: VeoRequest, rc: number, reg: ResultRegister): void {
+  if (rc === CommandState.OK) {
+    resolveRequest(req, reg.decode(req._kind));
+    return;
+  }
+  const ctx = req.ctx;
+  const proc = ctx.proc;
+  if (rc === CommandState.EXCEPTION) {
+    const signal = Number(reg.u64[0] & 0xffffffffn);
+    const err = new VeoKernelException(
+      `${req._what} (request ${req.id}) died of ${signalName(signal)} on VE node ${proc.nodeid}; ` +
+        "the VE process is dead, create a new VeoProc",
+      signal,
+    );
+    rejectRequest(req, err);
+    proc._died(`the VE process died of ${signalName(signal)} in ${req._what}`);
+    return;
+  }
+  if (rc === CommandState.ERROR) {
+    if (proc.dead) {
+      rejectRequest(req, new VeoProcessDead(`${req._what} (request ${req.id}): the VE process is dead`));
+      return;
+    }
+    if (ctx._nativeState() === ContextState.EXIT) {
+      const err = new VeoProcessDead(
+        `${req._what} (request ${req.id}) failed: the VE process on node ${proc.nodeid} has exited`,
+      );
+      rejectRequest(req, err);
+      proc._died("the VE process has exited");
+      return;
+    }
+    rejectRequest(req, new VeoCallError(`${req._what} (request ${req.id}) ended with VEO_COMMAND_ERROR`));
+    return;
+  }
+  rejectRequest(
+    req,
+    new VeoCallError(`${req._what} (request ${req.id}): veo_call_*_result returned ${rc}`),
+  );
+}
+
+/** @internal The error for requests cut off by close()/destroy(). */
+export function closedError(what: string): VeoClosedError {
+  return new VeoClosedError(what);
+}

@@ -1,0 +1,28 @@
+/*
+ * Module-level queries of the loaded VEO library (py-veo's module functions).
+ */
+import { describeValue } from "./ctypes.js";
+import { VeoFailedError } from "./errors.js";
+import { getNative } from "./native/library.js";
+
+/** veo_version_string() of the loaded library ("" if it does not export it). */
+export function veoVersion(): string {
+  return getNative().info.version;
+}
+
+/** veo_api_version() of the loaded library (16 for AVEO 3 and the emulator). */
+export function veoApiVersion(): number {
+  return getNative().info.apiVersion;
+}
+
+/** veo_get_ve_arch(node): 1 (VE1), 3 (VE3); throws if the library cannot tell. */
+export function getVeArch(node: number): number {
+  if (typeof node !== "number" || !Number.isInteger(node) || node < -1 || node > 0x7fffffff) {
+    throw new RangeError(`Argument 0 (node) of getVeArch must be a VE node number, got ${describeValue(node)}`);
+  }
+  const f = getNative().api.veo_get_ve_arch;
+  if (!f) throw new VeoFailedError("veo_get_ve_arch", "veo_get_ve_arch is not available in this library");
+  const arch = f(node);
+  if (arch <= 0) throw new VeoFailedError("veo_get_ve_arch", `veo_get_ve_arch(${node}) failed (${arch})`);
+  return arch;
+}
