@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CACHE_FORMAT, commitEntry, makeWorkDir, sha256File, verifyEntry } from "../../src/build/cache.js";
 import { VeBuild } from "../../src/build/index.js";
 import { setEmulatorForKernels } from "../../src/build/toolchain.js";
 import { makeFakeNec, tempDir, withEnv, type FakeNec } from "./fake-tools.js";
@@ -262,5 +263,57 @@ describe("build dir", () => {
     const link = nec.calls().at(-1)!;
     expect(link.args.slice(-2)).toEqual(["a.o", "b.o"]);
     expect(fs.readFileSync(path.join(b.lastBuild!.entryDir, "a.c"), "utf8")).toBe("int a2;");
+  });
+});
+
+describe("cache entries across processes", () => {
+  // Two processes finishing the same build: the second rename finds the first's entry.
+  async function finishedWorkDir(parent: string, key: string, content: string): Promise<string> {
+    const dir = await makeWorkDir(parent, key);
+    fs.writeFileSync(path.join(dir, "k.so"), content);
+    const meta = {
+      format: CACHE_FORMAT,
+      key,
+      output: "k.so",
+      sha256: await sha256File(path.join(dir, "k.so")),
+      size: Buffer.byteLength(content),
+      warnings: "",
+      commands: [],
+      toolchain: "host",
+      created: new Date().toISOString(),
+    };
+    fs.writeFileSync(path.join(dir, "meta.json"), JSON.stringify(meta));
+    return dir;
+  }
+
+  it("the first rename wins; a later one keeps the valid entry and drops its own copy", async () => {
+    const parent = path.join(cache, "v1");
+    const key = "a".repeat(32);
+    const entry = path.join(parent, key);
+    const first = await finishedWorkDir(parent, key, "first");
+    const second = await finishedWorkDir(parent, key, "second");
+    expect(await commitEntry(first, entry, key)).toBe(entry);
+    expect(await commitEntry(second, entry, key)).toBe(entry);
+    expect(fs.readFileSync(path.join(entry, "k.so"), "utf8")).toBe("first");
+    expect(fs.existsSync(second)).toBe(false);
+    expect(await verifyEntry(entry, key)).toBeDefined();
+  });
+
+  it("a corrupt entry in the way is replaced by the new build", async () => {
+    const parent = path.join(cache, "v1");
+    const key = "b".repeat(32);
+    const entry = path.join(parent, key);
+    fs.mkdirSync(entry, { recursive: true });
+    fs.writeFileSync(path.join(entry, "k.so"), "half-writ");
+    const mine = await finishedWorkDir(parent, key, "complete");
+    expect(await commitEntry(mine, entry, key)).toBe(entry);
+    expect(fs.readFileSync(path.join(entry, "k.so"), "utf8")).toBe("complete");
+    expect(fs.readdirSync(parent)).toEqual([key]);
+  });
+
+  it("an entry recorded under another key is not accepted", async () => {
+    const parent = path.join(cache, "v1");
+    const dir = await finishedWorkDir(parent, "c".repeat(32), "x");
+    expect(await verifyEntry(dir, "d".repeat(32))).toBeUndefined();
   });
 });
