@@ -45,7 +45,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DEFAULT_SOURCE_DIR = path.resolve(HERE, "../../emulator");
 
 const WARN_FLAGS = ["-Wall", "-Wextra"];
-const BASE_CFLAGS = ["-std=gnu11", "-O2", "-g", "-D_GNU_SOURCE", ...WARN_FLAGS];
+const BASE_CFLAGS = ["-std=gnu11", "-O2", "-g", ...WARN_FLAGS];
 
 /** Root of the per-user cache. */
 export function emulatorCacheRoot(): string {
@@ -169,7 +169,7 @@ function buildInto(out: string, src: string, cc: string): void {
   // libveo.so.1: the VH side.
   const library = path.join(out, "lib", "libveo.so.1");
   runTool(
-    [cc, ...BASE_CFLAGS, "-fPIC", "-shared", "-pthread", ...incFlags, ...commonSrc, ...libSrc,
+    [cc, ...BASE_CFLAGS, "-fPIC", "-shared", "-fvisibility=hidden", "-pthread", ...incFlags, ...commonSrc, ...libSrc,
       "-Wl,-soname,libveo.so.1", "-o", library, "-ldl", "-lpthread"],
     out, "build libveo.so.1");
   fs.symlinkSync("libveo.so.1", path.join(out, "lib", "libveo.so"));

@@ -1,0 +1,47 @@
+/*
+ * emu_helper.h - internal header of veorun, the helper process that plays the VE: one
+ * thread per context serves that context's ring (emu_serve.c), executing records
+ * (emu_exec.c); emu_fault.c turns a kernel's fatal signal into an EXCEPTION result.
+ */
+#ifndef EMU_HELPER_H
+#define EMU_HELPER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "emu_shm.h"
+
+#define EMU_PREV_MAX 64
+
+/* One serving thread = one context. */
+struct emu_thread {
+  int index;
+  struct emu_ctx_ctl *ctl;
+  char *ring;
+  _Atomic(struct emu_rec *) current;   /* the call being executed, for the fault handler */
+  uint64_t prev[EMU_PREV_MAX];          /* replies sent, for veo_prev_req_result */
+  uint64_t nprev;
+  int chain_failed;
+};
+
+extern char *emu_shm;
+extern struct emu_shm_hdr *emu_hdr;
+extern pid_t emu_host_pid;
+extern struct emu_thread *_Atomic emu_threads[EMU_MAX_CTX];
+extern __thread struct emu_thread *emu_self;
+
+/* emu_serve.c */
+void emu_serve(struct emu_thread *t);
+struct emu_thread *emu_thread_new(int index);
+/* Returns when the futex word changes or after the timeout; exits if the host is gone. */
+void emu_host_check(void);
+
+/* emu_exec.c: executes one record; returns 1 if the serving thread must stop. */
+int emu_exec(struct emu_thread *t, struct emu_rec *rec, uint64_t pos);
+
+/* emu_fault.c */
+int emu_fault_install(void);
+int emu_fault_altstack(void);
+
+#endif /* EMU_HELPER_H */

@@ -1,0 +1,438 @@
+/*
+ * emu_api.c - the context, call, library and asynchronous-memory entry points of
+ * ve_offload.h. Each builds one or more records for a context's ring (emu_ctx.c) and, for
+ * the synchronous proc-level functions, waits on the main context as AVEO does.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "emu_lib.h"
+#include "veo_emu.h"
+
+#define EMU_DEFAULT_STACK 0x8000000UL
+
+/* ---- contexts ---- */
+
+static struct veo_thr_ctxt *emu_context_open(struct veo_proc_handle *proc, size_t stacksize,
+                                             const char *func) {
+  if (!emu_proc_alive(proc)) {
+    emu_log_error(func, "the proc is not alive");
+    return NULL;
+  }
+  struct veo_thr_ctxt *main_ctx = proc->ctx[0];
+  struct veo_thr_ctxt *ctx = NULL;
+  emu_ctx_lock(main_ctx);
+  if (emu_ctx_barrier(main_ctx) != 0) goto out;
+  if (proc->nopen == 0) {
+    pthread_mutex_lock(&proc->lock);
+    proc->order[proc->nopen++] = main_ctx;
+    pthread_mutex_unlock(&proc->lock);
+    ctx = main_ctx;
+    goto out;
+  }
+  const char *omp = getenv("VE_OMP_NUM_THREADS");
+  if (!omp || strcmp(omp, "1") != 0) {
+    emu_log_error(func, "Env variable VE_OMP_NUM_THREADS must be set to 1 when using "
+                  "multiple contexts!");
+    goto out;
+  }
+  int idx = -1;
+  for (int i = 1; i < EMU_MAX_CTX; i++) {
+    if (!proc->ctx[i]) {
+      idx = i;
+      break;
+    }
+  }
+  if (idx < 0) {
+    emu_log_error(func, "too many contexts (at most %d)", EMU_MAX_CTX);
+    goto out;
+  }
+  struct veo_thr_ctxt *nctx = emu_ctx_create(proc, idx);
+  if (!nctx) goto out;
+  int core = main_ctx->ctl->core >= 0 ? main_ctx->ctl->core + idx : -1;
+  nctx->ctl->stacksize = stacksize;
+  nctx->ctl->core = core;
+  pthread_mutex_lock(&proc->lock);
+  proc->ctx[idx] = nctx;
+  pthread_mutex_unlock(&proc->lock);
+  uint64_t res = 1;
+  uint64_t id = emu_ctx_submit(main_ctx, EMU_K_OPEN_CTX, 0, (uint64_t)idx, stacksize,
+                               (uint64_t)(int64_t)core);
+  int st = id == VEO_REQUEST_ID_INVALID ? VEO_COMMAND_ERROR : emu_ctx_wait(main_ctx, id, &res);
+  if (st != VEO_COMMAND_OK || res != 0) {
+    emu_log_error(func, "cannot start the context thread");
+    pthread_mutex_lock(&proc->lock);
+    proc->ctx[idx] = NULL;
+    pthread_mutex_unlock(&proc->lock);
+    emu_ctx_destroy(nctx);
+    goto out;
+  }
+  pthread_mutex_lock(&proc->lock);
+  proc->order[proc->nopen++] = nctx;
+  pthread_mutex_unlock(&proc->lock);
+  ctx = nctx;
+out:
+  emu_ctx_unlock(main_ctx);
+  return ctx;
+}
+
+EMU_EXPORT struct veo_thr_ctxt *veo_context_open(struct veo_proc_handle *proc) {
+  return emu_context_open(proc, EMU_DEFAULT_STACK, "veo_context_open");
+}
+
+EMU_EXPORT struct veo_thr_ctxt *veo_context_open_with_attr(struct veo_proc_handle *proc,
+                                                           struct veo_thr_ctxt_attr *attr) {
+  if (!proc || !attr) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return emu_context_open(proc, attr->stacksize, "veo_context_open_with_attr");
+}
+
+EMU_EXPORT int veo_context_close(struct veo_thr_ctxt *ctx) {
+  if (!ctx || ctx->index == 0) return 0;
+  struct veo_proc_handle *proc = ctx->proc;
+  struct veo_thr_ctxt *main_ctx = proc->ctx[0];
+  emu_ctx_lock(main_ctx);
+  if (!atomic_load(&proc->dead) && atomic_load(&ctx->state) == VEO_STATE_RUNNING) {
+    uint64_t id = emu_ctx_submit(ctx, EMU_K_EXIT, EMU_F_INTERNAL, 0, 0, 0);
+    if (id != VEO_REQUEST_ID_INVALID) (void)emu_ctx_barrier(ctx);
+  }
+  atomic_store(&ctx->state, VEO_STATE_EXIT);
+  pthread_mutex_lock(&proc->lock);
+  proc->ctx[ctx->index] = NULL;
+  for (int i = 0; i < proc->nopen; i++) {
+    if (proc->order[i] == ctx) {
+      memmove(&proc->order[i], &proc->order[i + 1],
+              (size_t)(proc->nopen - i - 1) * sizeof proc->order[0]);
+      proc->nopen--;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&proc->lock);
+  emu_ctx_destroy(ctx);
+  emu_ctx_unlock(main_ctx);
+  return 0;
+}
+
+EMU_EXPORT int veo_get_context_state(struct veo_thr_ctxt *ctx) {
+  if (!ctx) return VEO_STATE_UNKNOWN;
+  if (atomic_load(&ctx->proc->dead)) return VEO_STATE_EXIT;
+  return atomic_load(&ctx->state);
+}
+
+EMU_EXPORT void veo_context_sync(struct veo_thr_ctxt *ctx) {
+  if (!ctx) return;
+  uint64_t id = emu_ctx_submit(ctx, EMU_K_NOP, EMU_F_INTERNAL, 0, 0, 0);
+  if (id == VEO_REQUEST_ID_INVALID) return;
+  (void)emu_ctx_barrier(ctx);
+}
+
+EMU_EXPORT int veo_num_contexts(struct veo_proc_handle *proc) {
+  if (!proc) {
+    errno = EINVAL;
+    return -1;
+  }
+  pthread_mutex_lock(&proc->lock);
+  int n = proc->nopen;
+  pthread_mutex_unlock(&proc->lock);
+  return n;
+}
+
+EMU_EXPORT struct veo_thr_ctxt *veo_get_context(struct veo_proc_handle *proc, int idx) {
+  if (!proc) return NULL;
+  pthread_mutex_lock(&proc->lock);
+  struct veo_thr_ctxt *ctx = idx >= 0 && idx < proc->nopen ? proc->order[idx] : NULL;
+  pthread_mutex_unlock(&proc->lock);
+  if (!ctx) emu_log_error("veo_get_context", "context index %d is out of range", idx);
+  return ctx;
+}
+
+EMU_EXPORT void veo_req_block_begin(struct veo_thr_ctxt *ctx) {
+  if (ctx) emu_ctx_lock(ctx);
+}
+
+EMU_EXPORT void veo_req_block_end(struct veo_thr_ctxt *ctx) {
+  if (ctx) emu_ctx_unlock(ctx);
+}
+
+/* ---- calls ---- */
+
+static int emu_is_stack(uint32_t type) {
+  return type == EMU_A_STACK_IN || type == EMU_A_STACK_INOUT || type == EMU_A_STACK_OUT;
+}
+
+EMU_EXPORT uint64_t veo_call_async(struct veo_thr_ctxt *ctx, uint64_t addr,
+                                   struct veo_args *ca) {
+  if (!ctx || !addr) {
+    if (ctx) emu_log_error("veo_call_async", "function address is 0");
+    return VEO_REQUEST_ID_INVALID;
+  }
+  int nargs = ca ? ca->nargs : 0;
+  uint64_t payload = emu_align_up((uint64_t)nargs * sizeof(struct emu_wire_arg), 16);
+  int has_out = 0;
+  for (int i = 0; i < nargs; i++) {
+    const struct emu_arg *a = &ca->args[i];
+    if (a->type == EMU_A_NONE) {
+      emu_log_error("veo_call_async", "argument %d was never set", i);
+      return VEO_REQUEST_ID_INVALID;
+    }
+    if (emu_is_stack(a->type)) {
+      payload += emu_align_up(a->len, 16);
+      if (a->type != EMU_A_STACK_IN) has_out = 1;
+    }
+  }
+  emu_ctx_lock(ctx);
+  struct emu_rec *rec = emu_ctx_reserve(ctx, payload, EMU_K_CALL);
+  uint64_t id = VEO_REQUEST_ID_INVALID;
+  if (rec) {
+    rec->a0 = addr;
+    rec->a1 = ca ? (uint64_t)ca->result_type : 0;
+    rec->nargs = (uint32_t)nargs;
+    if (has_out) rec->flags |= EMU_F_HAS_OUT;
+    struct emu_wire_arg *wa = emu_rec_payload(rec);
+    char *data = (char *)wa + emu_align_up((uint64_t)nargs * sizeof *wa, 16);
+    for (int i = 0; i < nargs; i++) {
+      const struct emu_arg *a = &ca->args[i];
+      wa[i].value = a->value;
+      wa[i].type = a->type;
+      wa[i].len = a->len;
+      if (!emu_is_stack(a->type)) continue;
+      if (a->type != EMU_A_STACK_OUT && a->len)
+        memcpy(data, (const void *)(uintptr_t)a->value, a->len);
+      data += emu_align_up(a->len, 16);
+    }
+    id = emu_ctx_commit(ctx, rec);
+  }
+  emu_ctx_unlock(ctx);
+  return id;
+}
+
+EMU_EXPORT uint64_t veo_call_async_by_name(struct veo_thr_ctxt *ctx, uint64_t libhdl,
+                                           const char *symname, struct veo_args *ca) {
+  if (!ctx || !symname) return VEO_REQUEST_ID_INVALID;
+  uint64_t addr = veo_get_sym(ctx->proc, libhdl, symname);
+  if (!addr) return VEO_REQUEST_ID_INVALID;
+  return veo_call_async(ctx, addr, ca);
+}
+
+EMU_EXPORT uint64_t veo_call_async_vh(struct veo_thr_ctxt *ctx, uint64_t (*func)(void *),
+                                      void *arg) {
+  if (!ctx || !func) return VEO_REQUEST_ID_INVALID;
+  emu_ctx_lock(ctx);
+  uint64_t id = VEO_REQUEST_ID_INVALID;
+  if (emu_ctx_ensure_vh(ctx) == 0) {
+    struct emu_rec *rec = emu_ctx_reserve(ctx, 0, EMU_K_VH);
+    if (rec) {
+      rec->host_a = (uint64_t)(uintptr_t)func;
+      rec->host_b = (uint64_t)(uintptr_t)arg;
+      id = emu_ctx_commit(ctx, rec);
+    }
+  }
+  emu_ctx_unlock(ctx);
+  return id;
+}
+
+EMU_EXPORT int veo_call_peek_result(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *retp) {
+  if (!ctx) return -1;
+  return emu_ctx_peek(ctx, reqid, retp);
+}
+
+EMU_EXPORT int veo_call_wait_result(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *retp) {
+  if (!ctx) return -1;
+  return emu_ctx_wait(ctx, reqid, retp);
+}
+
+EMU_EXPORT int veo_call_sync(struct veo_proc_handle *proc, uint64_t addr, struct veo_args *ca,
+                             uint64_t *result) {
+  if (!emu_proc_alive(proc)) return -1;
+  struct veo_thr_ctxt *main_ctx = proc->ctx[0];
+  uint64_t id = veo_call_async(main_ctx, addr, ca);
+  if (id == VEO_REQUEST_ID_INVALID) return -1;
+  uint64_t res = 0;
+  int st = emu_ctx_wait(main_ctx, id, &res);
+  if (st == VEO_COMMAND_OK || st == VEO_COMMAND_EXCEPTION) {
+    if (result) *result = res;
+  }
+  return st == VEO_COMMAND_OK ? 0 : -1;
+}
+
+/* ---- libraries and symbols (synchronous, on the main context) ---- */
+
+/* Submits a record whose payload is a NUL-terminated string and waits for it. */
+static int emu_main_string_op(struct veo_proc_handle *proc, int kind, uint64_t a0,
+                              const char *str, uint64_t *result) {
+  struct veo_thr_ctxt *main_ctx = proc->ctx[0];
+  size_t len = strlen(str) + 1;
+  emu_ctx_lock(main_ctx);
+  struct emu_rec *rec = emu_ctx_reserve(main_ctx, len, kind);
+  uint64_t id = VEO_REQUEST_ID_INVALID;
+  if (rec) {
+    rec->a0 = a0;
+    memcpy(emu_rec_payload(rec), str, len);
+    id = emu_ctx_commit(main_ctx, rec);
+  }
+  int st = id == VEO_REQUEST_ID_INVALID ? -1 : emu_ctx_wait(main_ctx, id, result);
+  emu_ctx_unlock(main_ctx);
+  return st;
+}
+
+EMU_EXPORT uint64_t veo_load_library(struct veo_proc_handle *proc, const char *libname) {
+  if (!libname) return 0;
+  if (strlen(libname) > VEO_SYMNAME_LEN_MAX) {
+    emu_log_error("veo_load_library", "library name too long");
+    errno = ENAMETOOLONG;
+    return 0;
+  }
+  if (!emu_proc_alive(proc)) return 0;
+  char *path = NULL;
+  /* Relative paths are relative to the caller's current directory, now. */
+  if (libname[0] != '/' && strchr(libname, '/')) {
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd) && asprintf(&path, "%s/%s", cwd, libname) < 0) path = NULL;
+  }
+  uint64_t handle = 0;
+  int st = emu_main_string_op(proc, EMU_K_LOAD, 0, path ? path : libname, &handle);
+  free(path);
+  return st == VEO_COMMAND_OK ? handle : 0;
+}
+
+EMU_EXPORT int veo_unload_library(struct veo_proc_handle *proc, const uint64_t libhandle) {
+  if (!emu_proc_alive(proc)) return -1;
+  pthread_mutex_lock(&proc->lock);
+  for (struct emu_sym **pp = &proc->syms; *pp;) {
+    if ((*pp)->lib == libhandle) {
+      struct emu_sym *dead = *pp;
+      *pp = dead->next;
+      free(dead);
+    } else {
+      pp = &(*pp)->next;
+    }
+  }
+  pthread_mutex_unlock(&proc->lock);
+  uint64_t id = emu_ctx_submit(proc->ctx[0], EMU_K_UNLOAD, 0, libhandle, 0, 0);
+  if (id == VEO_REQUEST_ID_INVALID) return -1;
+  uint64_t res = 0;
+  int st = emu_ctx_wait(proc->ctx[0], id, &res);
+  return st == VEO_COMMAND_OK ? (int)res : 0;
+}
+
+EMU_EXPORT uint64_t veo_get_sym(struct veo_proc_handle *proc, uint64_t libhdl,
+                                const char *symname) {
+  if (!symname) return 0;
+  size_t len = strlen(symname);
+  if (len > VEO_SYMNAME_LEN_MAX) {
+    emu_log_error("veo_get_sym", "symbol name too long");
+    errno = ENAMETOOLONG;
+    return 0;
+  }
+  if (!emu_proc_alive(proc)) return 0;
+  pthread_mutex_lock(&proc->lock);
+  for (struct emu_sym *s = proc->syms; s; s = s->next) {
+    if (s->lib == libhdl && !strcmp(s->name, symname)) {
+      uint64_t addr = s->addr;
+      pthread_mutex_unlock(&proc->lock);
+      return addr;
+    }
+  }
+  pthread_mutex_unlock(&proc->lock);
+  uint64_t addr = 0;
+  int st = emu_main_string_op(proc, EMU_K_SYM, libhdl, symname, &addr);
+  if (st != VEO_COMMAND_OK || !addr) return 0;
+  struct emu_sym *s = malloc(sizeof *s + len + 1);
+  if (s) {
+    s->lib = libhdl;
+    s->addr = addr;
+    memcpy(s->name, symname, len + 1);
+    pthread_mutex_lock(&proc->lock);
+    s->next = proc->syms;
+    proc->syms = s;
+    pthread_mutex_unlock(&proc->lock);
+  }
+  return addr;
+}
+
+/* ---- asynchronous memory ---- */
+
+/* Queues a transfer on ctx; returns the id of its last fragment. */
+static uint64_t emu_xfer_submit(struct veo_thr_ctxt *ctx, int kind, uint64_t ve_addr,
+                                uint64_t host_addr, size_t size) {
+  if (!ctx) return VEO_REQUEST_ID_INVALID;
+  if (size == 0) return emu_ctx_submit(ctx, EMU_K_NOP, 0, 0, 0, 0);
+  struct emu_shm_hdr *hdr = ctx->proc->hdr;
+  if (atomic_load(&ctx->proc->dead) || !hdr) return VEO_REQUEST_ID_INVALID;
+  if (atomic_load(&hdr->helper_vm_ok))
+    return emu_ctx_submit(ctx, kind, 0, ve_addr, size, host_addr);
+  /* Fallback: the data travels inside the ring, in fragments. */
+  uint64_t id = VEO_REQUEST_ID_INVALID;
+  emu_ctx_lock(ctx);
+  for (size_t off = 0; off < size;) {
+    size_t n = size - off < EMU_INLINE_XFER ? size - off : EMU_INLINE_XFER;
+    int last = off + n == size;
+    struct emu_rec *rec = emu_ctx_reserve(ctx, n, kind);
+    if (!rec) {
+      id = VEO_REQUEST_ID_INVALID;
+      break;
+    }
+    rec->flags = EMU_F_INLINE | EMU_F_FRAG | (last ? EMU_F_FRAG_LAST : EMU_F_INTERNAL);
+    rec->a0 = ve_addr + off;
+    rec->a1 = n;
+    rec->a2 = host_addr + off;
+    if (kind == EMU_K_WRITE) memcpy(emu_rec_payload(rec), (const char *)(uintptr_t)rec->a2, n);
+    id = emu_ctx_commit(ctx, rec);
+    if (id == VEO_REQUEST_ID_INVALID) break;
+    off += n;
+  }
+  emu_ctx_unlock(ctx);
+  return id;
+}
+
+uint64_t emu_xfer_async(struct veo_thr_ctxt *ctx, int kind, uint64_t ve_addr,
+                        uint64_t host_addr, size_t size) {
+  return emu_xfer_submit(ctx, kind, ve_addr, host_addr, size);
+}
+
+EMU_EXPORT uint64_t veo_async_read_mem(struct veo_thr_ctxt *ctx, void *dst, uint64_t src,
+                                       size_t size) {
+  return emu_xfer_submit(ctx, EMU_K_READ, src, (uint64_t)(uintptr_t)dst, size);
+}
+
+EMU_EXPORT uint64_t veo_async_write_mem(struct veo_thr_ctxt *ctx, uint64_t dst,
+                                        const void *src, size_t size) {
+  return emu_xfer_submit(ctx, EMU_K_WRITE, dst, (uint64_t)(uintptr_t)src, size);
+}
+
+static uint64_t emu_mem_async(struct veo_thr_ctxt *ctx, int kind, void *key, uint64_t a0) {
+  if (!ctx) return VEO_REQUEST_ID_INVALID;
+  struct emu_hook hook;
+  int hooked = emu_hook_find(key, &hook) == 0;
+  emu_ctx_lock(ctx);
+  uint64_t id = VEO_REQUEST_ID_INVALID;
+  if (!hooked || emu_ctx_ensure_vh(ctx) == 0) {
+    struct emu_rec *rec = emu_ctx_reserve(ctx, 0, kind);
+    if (rec) {
+      rec->a0 = a0;
+      if (hooked) {
+        rec->flags |= EMU_F_VH_POST;
+        rec->host_a = (uint64_t)(uintptr_t)hook.hook;
+        rec->host_b = (uint64_t)(uintptr_t)hook.payload;
+      }
+      id = emu_ctx_commit(ctx, rec);
+    }
+  }
+  emu_ctx_unlock(ctx);
+  return id;
+}
+
+EMU_EXPORT uint64_t veo_alloc_mem_async(struct veo_thr_ctxt *ctx, const size_t size) {
+  return emu_mem_async(ctx, EMU_K_ALLOC, (void *)veo_alloc_mem_async, size);
+}
+
+EMU_EXPORT uint64_t veo_free_mem_async(struct veo_thr_ctxt *ctx, uint64_t addr) {
+  return emu_mem_async(ctx, EMU_K_FREE, (void *)veo_free_mem_async, addr);
+}

@@ -1,0 +1,257 @@
+/*
+ * emu_hmem.c - hooks (keyed by the address of an API function) and heterogeneous memory:
+ * HMEM addresses are helper addresses tagged with bit 63 and the proc identifier in bits
+ * 62:59 (helper addresses are canonical x86-64 user addresses, so those bits are free).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu_lib.h"
+
+#define EMU_VEADDR_BIT 0x8000000000000000ULL
+#define EMU_IDENT_MASK 0x7800000000000000ULL
+#define EMU_TAG_MASK 0xF800000000000000ULL
+#define EMU_IDENT_SHIFT 59
+#define EMU_MAX_HMEM_PROCS 16
+#define EMU_MAX_HOOKS 32
+
+/* ---- hooks ---- */
+
+struct emu_hook_entry {
+  void *func;
+  struct emu_hook hook;
+};
+
+static pthread_mutex_t emu_hooks_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct emu_hook_entry emu_hooks[EMU_MAX_HOOKS];
+static int emu_nhooks;
+
+int emu_hook_find(void *func, struct emu_hook *out) {
+  int rc = -1;
+  pthread_mutex_lock(&emu_hooks_lock);
+  for (int i = 0; i < emu_nhooks; i++) {
+    if (emu_hooks[i].func == func) {
+      *out = emu_hooks[i].hook;
+      rc = 0;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&emu_hooks_lock);
+  return rc;
+}
+
+EMU_EXPORT void veo_register_hook(void *func, void (*hook)(void *, ...), void *payload) {
+  pthread_mutex_lock(&emu_hooks_lock);
+  int i;
+  for (i = 0; i < emu_nhooks && emu_hooks[i].func != func; i++) {
+  }
+  if (i == emu_nhooks) {
+    if (emu_nhooks == EMU_MAX_HOOKS) {
+      pthread_mutex_unlock(&emu_hooks_lock);
+      emu_log_error("veo_register_hook", "too many hooks");
+      return;
+    }
+    emu_nhooks++;
+  }
+  emu_hooks[i].func = func;
+  emu_hooks[i].hook.hook = hook;
+  emu_hooks[i].hook.payload = payload;
+  pthread_mutex_unlock(&emu_hooks_lock);
+}
+
+EMU_EXPORT void *veo_get_hook(void *func) {
+  struct emu_hook h;
+  return emu_hook_find(func, &h) == 0 ? (void *)h.hook : NULL;
+}
+
+EMU_EXPORT void veo_unregister_hook(void *func) {
+  pthread_mutex_lock(&emu_hooks_lock);
+  for (int i = 0; i < emu_nhooks; i++) {
+    if (emu_hooks[i].func == func) {
+      emu_hooks[i] = emu_hooks[--emu_nhooks];
+      break;
+    }
+  }
+  pthread_mutex_unlock(&emu_hooks_lock);
+}
+
+/* ---- HMEM address helpers ---- */
+
+EMU_EXPORT int veo_is_ve_addr(const void *addr) {
+  return ((uint64_t)(uintptr_t)addr & EMU_VEADDR_BIT) ? 1 : 0;
+}
+
+EMU_EXPORT void *veo_get_hmem_addr(void *addr) {
+  uint64_t a = (uint64_t)(uintptr_t)addr;
+  if (a & EMU_VEADDR_BIT) a &= ~EMU_TAG_MASK;
+  return (void *)(uintptr_t)a;
+}
+
+EMU_EXPORT int veo_get_max_proc_identifier(void) { return EMU_MAX_HMEM_PROCS; }
+
+EMU_EXPORT int veo_get_proc_identifier_from_hmem(const void *addr) {
+  uint64_t a = (uint64_t)(uintptr_t)addr;
+  if (!(a & EMU_VEADDR_BIT)) return -1;
+  return (int)((a & EMU_IDENT_MASK) >> EMU_IDENT_SHIFT);
+}
+
+EMU_EXPORT void *veo_set_proc_identifier(void *addr, int ident) {
+  if (ident < 0 || ident >= EMU_MAX_HMEM_PROCS) {
+    emu_log_error("veo_set_proc_identifier", "invalid proc identifier %d", ident);
+    return NULL;
+  }
+  return (void *)(uintptr_t)((uint64_t)(uintptr_t)addr | EMU_VEADDR_BIT |
+                             ((uint64_t)ident << EMU_IDENT_SHIFT));
+}
+
+static void *emu_hmem_tag(struct veo_proc_handle *proc, uint64_t addr) {
+  int ident = proc ? proc->ident : -1;
+  if (ident < 0 || ident >= EMU_MAX_HMEM_PROCS) return (void *)(uintptr_t)addr;
+  return veo_set_proc_identifier((void *)(uintptr_t)addr, ident);
+}
+
+EMU_EXPORT struct veo_proc_handle *veo_get_proc_handle_from_hmem(const void *addr) {
+  int ident = veo_get_proc_identifier_from_hmem(addr);
+  return ident < 0 ? NULL : emu_proc_from_ident(ident);
+}
+
+EMU_EXPORT pid_t veo_get_pid_from_hmem(const void *addr) {
+  struct veo_proc_handle *proc = veo_get_proc_handle_from_hmem(addr);
+  return proc ? proc->pid : -1;
+}
+
+EMU_EXPORT int veo_get_venum_from_hmem(const void *addr) {
+  struct veo_proc_handle *proc = veo_get_proc_handle_from_hmem(addr);
+  return proc ? proc->node : -1;
+}
+
+EMU_EXPORT int veo_alloc_hmem(struct veo_proc_handle *proc, void **addr, const size_t size) {
+  if (!addr) return -1;
+  if (!proc) {
+    *addr = malloc(size);
+    return *addr ? 0 : -1;
+  }
+  if (proc->ident < 0 || proc->ident >= EMU_MAX_HMEM_PROCS) {
+    emu_log_error("veo_alloc_hmem", "HMEM supports only proc identifiers below %d",
+                  EMU_MAX_HMEM_PROCS);
+    return -1;
+  }
+  uint64_t ve = 0;
+  int rc = veo_alloc_mem(proc, &ve, size);
+  if (rc != 0) return rc;
+  *addr = emu_hmem_tag(proc, ve);
+  struct emu_hook hook;
+  if (emu_hook_find((void *)veo_alloc_hmem, &hook) == 0)
+    hook.hook(hook.payload, proc, *addr, (size_t)size);
+  return 0;
+}
+
+EMU_EXPORT int veo_free_hmem(void *addr) {
+  if (!veo_is_ve_addr(addr)) {
+    free(addr);
+    return 0;
+  }
+  struct veo_proc_handle *proc = veo_get_proc_handle_from_hmem(addr);
+  if (!proc) {
+    emu_log_error("veo_free_hmem", "no proc for HMEM address %p", addr);
+    return -1;
+  }
+  veo_free_mem(proc, (uint64_t)(uintptr_t)veo_get_hmem_addr(addr));
+  struct emu_hook hook;
+  if (emu_hook_find((void *)veo_free_hmem, &hook) == 0) hook.hook(hook.payload, proc, addr);
+  return 0;
+}
+
+EMU_EXPORT int veo_hmemcpy(void *dst, const void *src, size_t size) {
+  int dve = veo_is_ve_addr(dst), sve = veo_is_ve_addr(src);
+  uint64_t d = (uint64_t)(uintptr_t)veo_get_hmem_addr(dst);
+  uint64_t s = (uint64_t)(uintptr_t)veo_get_hmem_addr((void *)src);
+  if (!dve && !sve) {
+    memmove(dst, src, size);
+    return 0;
+  }
+  struct veo_proc_handle *dp = dve ? veo_get_proc_handle_from_hmem(dst) : NULL;
+  struct veo_proc_handle *sp = sve ? veo_get_proc_handle_from_hmem(src) : NULL;
+  if ((dve && !dp) || (sve && !sp)) {
+    emu_log_error("veo_hmemcpy", "invalid HMEM address");
+    return -1;
+  }
+  if (dve && !sve) return emu_mem_write(dp, d, src, size);
+  if (!dve && sve) return emu_mem_read(sp, dst, s, size);
+  if (dp != sp) {
+    emu_log_error("veo_hmemcpy", "copies between two VE processes are not supported");
+    return -1;
+  }
+  if (!emu_proc_alive(dp)) return -1;
+  uint64_t id = emu_ctx_submit(dp->ctx[0], EMU_K_MEMCPY, 0, d, s, size);
+  if (id == VEO_REQUEST_ID_INVALID) return -1;
+  uint64_t res;
+  return emu_ctx_wait(dp->ctx[0], id, &res) == VEO_COMMAND_OK ? 0 : -1;
+}
+
+/* ---- HMEM hook functions (veo_register_hmem_hook_functions) ---- */
+
+static void (*emu_hmem_alloc_cb)(void *, size_t);
+static void (*emu_hmem_free_cb)(uint64_t);
+
+static void emu_hmem_hook_alloc_sync(void *payload, ...) {
+  (void)payload;
+  va_list ap;
+  va_start(ap, payload);
+  struct veo_proc_handle *proc = va_arg(ap, struct veo_proc_handle *);
+  uint64_t *addr = va_arg(ap, uint64_t *);
+  size_t size = va_arg(ap, size_t);
+  va_end(ap);
+  if (emu_hmem_alloc_cb) emu_hmem_alloc_cb(emu_hmem_tag(proc, *addr), size);
+}
+
+static void emu_hmem_hook_free_sync(void *payload, ...) {
+  (void)payload;
+  va_list ap;
+  va_start(ap, payload);
+  struct veo_proc_handle *proc = va_arg(ap, struct veo_proc_handle *);
+  uint64_t addr = va_arg(ap, uint64_t);
+  va_end(ap);
+  if (emu_hmem_free_cb) emu_hmem_free_cb((uint64_t)(uintptr_t)emu_hmem_tag(proc, addr));
+}
+
+static void emu_hmem_hook_alloc_async(void *payload, ...) {
+  (void)payload;
+  va_list ap;
+  va_start(ap, payload);
+  struct veo_thr_ctxt *ctx = va_arg(ap, struct veo_thr_ctxt *);
+  uint64_t addr = va_arg(ap, uint64_t);
+  size_t size = va_arg(ap, size_t);
+  va_end(ap);
+  if (emu_hmem_alloc_cb) emu_hmem_alloc_cb(emu_hmem_tag(ctx->proc, addr), size);
+}
+
+static void emu_hmem_hook_free_async(void *payload, ...) {
+  (void)payload;
+  va_list ap;
+  va_start(ap, payload);
+  struct veo_thr_ctxt *ctx = va_arg(ap, struct veo_thr_ctxt *);
+  uint64_t addr = va_arg(ap, uint64_t);
+  va_end(ap);
+  if (emu_hmem_free_cb) emu_hmem_free_cb((uint64_t)(uintptr_t)emu_hmem_tag(ctx->proc, addr));
+}
+
+EMU_EXPORT void veo_register_hmem_hook_functions(void (*alloc_hook)(void *hmem, size_t size),
+                                                 void (*free_hook)(uint64_t hmem)) {
+  emu_hmem_alloc_cb = alloc_hook;
+  emu_hmem_free_cb = free_hook;
+  veo_register_hook((void *)veo_alloc_mem, emu_hmem_hook_alloc_sync, NULL);
+  veo_register_hook((void *)veo_free_mem, emu_hmem_hook_free_sync, NULL);
+  veo_register_hook((void *)veo_alloc_mem_async, emu_hmem_hook_alloc_async, NULL);
+  veo_register_hook((void *)veo_free_mem_async, emu_hmem_hook_free_async, NULL);
+}
+
+EMU_EXPORT void veo_unregister_hmem_hook_functions() {
+  veo_unregister_hook((void *)veo_alloc_mem);
+  veo_unregister_hook((void *)veo_free_mem);
+  veo_unregister_hook((void *)veo_alloc_mem_async);
+  veo_unregister_hook((void *)veo_free_mem_async);
+}

@@ -1,0 +1,36 @@
+/*
+ * emu_log.c - AVEO-style diagnostics: errors always go to stdout as
+ * "[VH] [TID n] ERROR: <function>() <msg>", debug lines only when VEO_LOG_DEBUG is set.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "emu_lib.h"
+
+static void emu_log_line(const char *level, const char *func, const char *fmt, va_list ap) {
+  char msg[1024];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  /* One write per line so concurrent threads do not interleave mid-line. */
+  flockfile(stdout);
+  fprintf(stdout, "[VH] [TID %d] %s: %s() %s\n", (int)gettid(), level, func, msg);
+  fflush(stdout);
+  funlockfile(stdout);
+}
+
+void emu_log_error(const char *func, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  emu_log_line("ERROR", func, fmt, ap);
+  va_end(ap);
+}
+
+void emu_log_debug(const char *func, const char *fmt, ...) {
+  if (!getenv("VEO_LOG_DEBUG")) return;
+  va_list ap;
+  va_start(ap, fmt);
+  emu_log_line("DEBUG", func, fmt, ap);
+  va_end(ap);
+}
