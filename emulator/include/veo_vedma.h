@@ -1,0 +1,6 @@
+/* veo_vedma.h - upstream header name kept for source compatibility; everything is declared in
+ * veo_veshm.h (the emulator's stubs for VE-SHM, VH-SHM and VE-DMA). */
+#ifndef VEO_TS_VEO_VEDMA_H
+#define VEO_TS_VEO_VEDMA_H
+#include "veo_veshm.h"
+#endif
