@@ -52,7 +52,22 @@ export async function sha256File(p: string): Promise<string> {
 /** A fresh private directory next to the entries, on the same filesystem for rename(). */
 export async function makeWorkDir(parent: string, key: string): Promise<string> {
   await fsp.mkdir(parent, { recursive: true });
+  await sweepStale(parent).catch(() => {});
   return fsp.mkdtemp(path.join(parent, `.tmp-${key.slice(0, 12)}-${process.pid}-`));
+}
+
+/** Work dirs older than this were left by a process that died mid-build. */
+const STALE_MS = 60 * 60 * 1000;
+
+/** Removes temp and trash dirs that killed processes left behind (only old ones). */
+async function sweepStale(parent: string): Promise<void> {
+  const now = Date.now();
+  for (const name of await fsp.readdir(parent)) {
+    if (!name.startsWith(".tmp-") && !name.includes(".trash-")) continue;
+    const p = path.join(parent, name);
+    const st = await fsp.stat(p).catch(() => undefined);
+    if (st && now - st.mtimeMs > STALE_MS) await fsp.rm(p, { recursive: true, force: true }).catch(() => {});
+  }
 }
 
 /** The entry's meta if the entry is complete and its output matches its hash; else undefined. */

@@ -316,4 +316,17 @@ describe("cache entries across processes", () => {
     const dir = await finishedWorkDir(parent, "c".repeat(32), "x");
     expect(await verifyEntry(dir, "d".repeat(32))).toBeUndefined();
   });
+
+  it("a miss sweeps work dirs that a killed process left behind over an hour ago, not fresh ones", async () => {
+    const parent = path.join(cache, "v1");
+    const old = path.join(parent, ".tmp-0123456789ab-99999-dead");
+    const fresh = path.join(parent, ".tmp-0123456789ab-99998-busy");
+    fs.mkdirSync(old, { recursive: true });
+    fs.mkdirSync(fresh);
+    const hoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
+    fs.utimesSync(old, hoursAgo, hoursAgo);
+    await sample().buildSo();
+    expect(fs.existsSync(old)).toBe(false);
+    expect(fs.existsSync(fresh)).toBe(true);
+  });
 });
