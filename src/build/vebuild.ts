@@ -103,7 +103,7 @@ export class VeBuild {
   static async soInfo(source: string, opts: SoOptions = {}): Promise<BuildInfo> {
     checkSource(source);
     const lang = opts.lang ?? "c";
-    if (!(lang in SUFFIX)) throw new TypeError(`lang must be "c", "c++" or "fortran", got ${JSON.stringify(lang)}`);
+    if (!Object.hasOwn(SUFFIX, lang)) throw new TypeError(`lang must be "c", "c++" or "fortran", got ${JSON.stringify(lang)}`);
     // A default label unique to the source, so one-call builds in one build dir do not collide.
     const label = opts.label ?? `veo_${createHash("sha256").update(source).digest("hex").slice(0, 12)}`;
     const b = new VeBuild({ toolchain: opts.toolchain, buildDir: opts.buildDir, cache: opts.cache });

@@ -151,7 +151,8 @@ describe("argument checks", () => {
     });
   }
 
-  it("rejects non-string labels and sources, and bad option types", () => {
+  it("rejects non-string labels and sources, and bad option types", async () => {
+    await expect(VeBuild.so("int x;", { lang: "toString" as "c" })).rejects.toThrow(/lang must be/);
     const b = new VeBuild();
     expect(() => b.setCSrc(1 as unknown as string, "int x;")).toThrow(/label must be a string/);
     expect(() => b.setCSrc("k", undefined as unknown as string)).toThrow(/source must be a string/);
@@ -198,6 +199,17 @@ describe("abort", () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(events.some((e) => e.type === "start")).toBe(true);
     expect(fs.readdirSync(path.join(cache, "v1"))).toEqual([]);
+  });
+
+  it("a build never blocks the event loop: timers keep firing while the compiler runs", async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    try {
+      await new VeBuild().setCSrc("busy", "/* FAKE_SLEEP */").buildSo();
+    } finally {
+      clearInterval(timer);
+    }
+    expect(ticks).toBeGreaterThanOrEqual(10);
   });
 
   it("one of two callers sharing a build aborting does not abort the other", async () => {

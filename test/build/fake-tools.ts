@@ -2,7 +2,7 @@
  * Fake compilers for VeBuild tests: small executable scripts that record their argv (and
  * CFLAGS, cwd) to calls.jsonl and create the file they were asked to produce. A source
  * containing FAKE_ERROR makes a compile fail; FAKE_SLOW makes it take a while (for abort);
- * FAKE_WARN makes it print a warning.
+ * FAKE_SLEEP makes it busy for 400 ms and then succeed; FAKE_WARN makes it print a warning.
  */
 
 import * as fs from "node:fs";
@@ -43,6 +43,7 @@ if (c >= 0) {
   if (src.includes("FAKE_ERROR")) { console.error(args[c + 1] + ":1:1: error: FAKE_ERROR found"); process.exit(3); }
   if (src.includes("FAKE_WARN")) console.error(args[c + 1] + ":1:1: warning: FAKE_WARN found");
   if (src.includes("FAKE_SLOW")) { setTimeout(() => {}, 60000); return; }
+  if (src.includes("FAKE_SLEEP")) { const end = Date.now() + 400; while (Date.now() < end); }
 }
 let out = args[args.indexOf("-o") + 1];
 if (tool === "mk_veorun_static") { out = args[0]; console.log("created specific " + out); }
