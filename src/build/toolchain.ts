@@ -220,9 +220,12 @@ function hostToolchain(env: NodeJS.ProcessEnv): Toolchain {
     defaultFlags: HOST_FLAGS,
     requiredFlags: ["-fPIC", `-I${emu.kernelIncludeDir}`],
     soFlags: SO_FLAGS,
-    // Fortran objects linked by the C or C++ driver need the Fortran runtime.
-    mixedLinkLibs: (linkerLang, langs) =>
-      linkerLang !== "fortran" && langs.has("fortran") ? ["-lgfortran"] : [],
+    // Objects linked by another language's driver need their runtime: Fortran's with the
+    // C or C++ driver, C++'s with the C driver (mk_veorun_static links with cc).
+    mixedLinkLibs: (linkerLang, langs) => [
+      ...(linkerLang === "c" && langs.has("c++") ? ["-lstdc++"] : []),
+      ...(linkerLang !== "fortran" && langs.has("fortran") ? ["-lgfortran"] : []),
+    ],
     mkVeorunStatic: emu.mkVeorunStatic,
     // The emulator build dir is content-addressed: a changed emulator changes the key.
     keyExtra: emu.dir,

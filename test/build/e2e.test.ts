@@ -173,3 +173,17 @@ uint64_t static_fib(int n)
     expect(await fib(proc.openContext(), 90)).toBe(2880067194370816120n);
   });
 });
+
+describe("static helpers from several languages", () => {
+  it("buildVeorun() links C++ and Fortran objects with their runtimes", async () => {
+    const veorun = await new VeBuild()
+      .setCppSrc("s_cpp", '#include <vector>\nextern "C" int vlen(int n) { std::vector<int> v(n); return (int)v.size(); }')
+      .setFtnSrc("s_ftn", "integer(c_int) function twice(x) bind(c)\n use iso_c_binding\n integer(c_int), value :: x\n twice = 2 * x\nend function\n")
+      .buildVeorun({ label: "mixed_static" });
+    const proc = newProc({ veorun });
+    const lib = proc.staticLibrary();
+    const ctx = proc.openContext();
+    expect(await lib.declare("int vlen(int n)")(ctx, 7)).toBe(7);
+    expect(await lib.declare("int twice(int x)")(ctx, 21)).toBe(42);
+  });
+});
