@@ -197,11 +197,12 @@ interface InFlight {
 
 const inFlight = new Map<string, InFlight>();
 
-export async function runBuild(req: BuildRequest): Promise<BuildInfo> {
+export async function runBuild(request: BuildRequest): Promise<BuildInfo> {
   const started = performance.now();
-  if (req.signal?.aborted) throw abortError(req.signal);
-  const plan = await makePlan(req);
-  if (req.signal?.aborted) throw abortError(req.signal);
+  if (request.signal?.aborted) throw abortError(request.signal);
+  const plan = await makePlan(request);
+  if (request.signal?.aborted) throw abortError(request.signal);
+  const req = await withUsableCache(request);
 
   // Hit: a verified entry, nothing compiled.
   if (req.cacheDir) {
@@ -236,6 +237,31 @@ export async function runBuild(req: BuildRequest): Promise<BuildInfo> {
   const durationMs = performance.now() - started;
   req.listener?.({ type: "done", label: req.label, path: out, durationMs });
   return info(plan, out, false, entryDir, meta, durationMs);
+}
+
+const warnedCacheDirs = new Set<string>();
+
+/**
+ * A cache that cannot be written (read-only home, a file in the way, a full disk) must not
+ * stop a build: it then runs without the cache, with one warning per directory.
+ */
+async function withUsableCache(req: BuildRequest): Promise<BuildRequest> {
+  if (!req.cacheDir) return req;
+  try {
+    await fsp.mkdir(req.cacheDir, { recursive: true });
+    await fsp.access(req.cacheDir, fsp.constants.W_OK);
+    return req;
+  } catch (err) {
+    if (!warnedCacheDirs.has(req.cacheDir)) {
+      warnedCacheDirs.add(req.cacheDir);
+      process.emitWarning(
+        `VeBuild: cannot use the build cache at ${req.cacheDir} (${(err as Error).message}); ` +
+          `building without it. Set VEO_BUILD_CACHE to a writable directory, or to 0.`,
+        { code: "VEO_BUILD_CACHE_UNUSABLE" },
+      );
+    }
+    return { ...req, cacheDir: undefined };
+  }
 }
 
 function info(plan: Plan, out: string, cached: boolean, entryDir: string, meta: CacheMeta, durationMs: number): BuildInfo {

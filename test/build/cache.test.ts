@@ -329,4 +329,25 @@ describe("cache entries across processes", () => {
     expect(fs.existsSync(old)).toBe(false);
     expect(fs.existsSync(fresh)).toBe(true);
   });
+
+  it("an unusable cache location does not stop a build: it runs uncached, with a warning", async () => {
+    const file = path.join(cache, "not-a-dir");
+    fs.writeFileSync(file, "");
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on("warning", onWarning);
+    const restoreCache = withEnv({ VEO_BUILD_CACHE: file });
+    try {
+      const b = sample();
+      const p = await b.buildSo();
+      expect(fs.existsSync(p)).toBe(true);
+      expect(b.lastBuild?.cached).toBe(false);
+      fs.rmSync(path.dirname(p), { recursive: true });
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.map((w) => w.message).join("\n")).toContain("cannot use the build cache");
+    } finally {
+      restoreCache();
+      process.off("warning", onWarning);
+    }
+  });
 });
