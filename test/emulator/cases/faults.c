@@ -7,10 +7,11 @@
  *   kill                     the helper is SIGKILLed while kernels run
  *   kill-idle                the helper is SIGKILLed while nothing runs
  *   exit                     a kernel calls exit(3)
+ *   double-free              veo_free_mem twice on one address (the helper aborts)
  * Expected: the faulting request EXCEPTION with result = signal number; every other
  * pending request of the proc ERROR (quickly, not after the sleeps end); contexts EXIT;
  * later submissions INVALID; sync calls fail (veo_free_mem still 0); destroy 0; the helper
- * is gone; a new proc works; this program survives.
+ * is gone; another proc is unaffected; a new proc works; this program survives.
  */
 #include "../helpers.h"
 
@@ -18,9 +19,16 @@ static struct veo_proc_handle *proc;
 static struct veo_thr_ctxt *mctx, *xctx;
 static uint64_t lib, k_sleep, k_hello;
 static pid_t helper;
+static struct veo_proc_handle *bystander; /* a second proc that must not notice */
+
+static uint64_t vh_one(void *arg) {
+  (void)arg;
+  return 1;
+}
 
 static void setup(void) {
   STEP("setup");
+  bystander = PROC(1);
   proc = PROC(0);
   helper = veo_emu_proc_pid(proc);
   CHECK(helper > 0);
@@ -51,6 +59,7 @@ static void expect_dead(void) {
     CHECK_EQ(veo_async_write_mem(cs[i], 0x1000, buf, 8), VEO_REQUEST_ID_INVALID);
     CHECK_EQ(veo_alloc_mem_async(cs[i], 64), VEO_REQUEST_ID_INVALID);
     CHECK_EQ(veo_free_mem_async(cs[i], 0x1000), VEO_REQUEST_ID_INVALID);
+    CHECK_EQ(veo_call_async_vh(cs[i], vh_one, NULL), VEO_REQUEST_ID_INVALID);
     uint64_t r = 0x77;
     CHECK_EQ(veo_call_wait_result(cs[i], 999999, &r), VEO_COMMAND_ERROR);
     CHECK_EQ(veo_call_peek_result(cs[i], 999999, &r), VEO_COMMAND_ERROR);
@@ -66,7 +75,14 @@ static void expect_dead(void) {
   CHECK_EQ(veo_load_library(proc, kpath("libk_basic.so")), 0);
   CHECK_EQ(veo_get_sym(proc, lib, "do_abort"), 0);
   CHECK_EQ(veo_free_mem(proc, 0x1000), 0);
+  CHECK_EQ(veo_unload_library(proc, lib), -1);
+  void *hm = NULL;
+  CHECK_EQ(veo_alloc_hmem(proc, &hm, 64), -1);
   veo_args_free(a);
+  STEP("another proc is unaffected");
+  CHECK_EQ(CALL_SYNC(bystander, SYM(bystander, LOAD(bystander, "libk_basic.so"), "hello"), 1, 9),
+           10);
+  CHECK_EQ(veo_proc_destroy(bystander), 0);
   STEP("the helper is gone");
   CHECK(pid_wait_gone(helper, 2000));
   STEP("close and destroy");
@@ -169,6 +185,23 @@ static void exited(void) {
   expect_dead();
 }
 
+/* A double free aborts the helper; veo_free_mem still returns 0 (spec §3.4). */
+static void double_free(void) {
+  setup();
+  STEP("double free");
+  uint64_t addr = 0;
+  CHECK_EQ(veo_alloc_mem(proc, &addr, 48), 0);
+  CHECK_EQ(veo_free_mem(proc, addr), 0);
+  CHECK_EQ(veo_free_mem(proc, addr), 0);
+  STEP("the proc died of it");
+  struct veo_args *a = veo_args_alloc();
+  veo_args_set_i32(a, 0, 1);
+  uint64_t r = 0;
+  CHECK_EQ(veo_call_sync(proc, k_hello, a, &r), -1);
+  veo_args_free(a);
+  expect_dead();
+}
+
 int main(int argc, char **argv) {
   check_watchdog(30);
   const char *which = argc > 1 ? argv[1] : "segv";
@@ -182,6 +215,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(which, "kill")) killed(0);
   else if (!strcmp(which, "kill-idle")) killed(1);
   else if (!strcmp(which, "exit")) exited();
+  else if (!strcmp(which, "double-free")) double_free();
   else CHECK_FAIL_("unknown scenario %s", which);
   printf("faults %s: OK\n", which);
   return 0;

@@ -110,6 +110,21 @@ int main(void) {
   CHECK_EQ(veo_free_hmem(h2), 0);
   CHECK_EQ(veo_free_hmem(h0), 0);
   veo_args_free(a);
+
+  STEP("identifiers 15 and 16: HMEM works only below 16");
+  struct veo_proc_handle *more[15];
+  for (int i = 0; i < 15; i++) {
+    more[i] = PROC(i % 4);
+    CHECK_EQ(veo_proc_identifier(more[i]), i + 2);
+  }
+  void *h15 = NULL, *h16 = (void *)1;
+  CHECK_EQ(veo_alloc_hmem(more[13], &h15, 64), 0);
+  CHECK_EQ((uint64_t)h15 >> 59, 0x1f);
+  CHECK(veo_get_proc_handle_from_hmem(h15) == more[13]);
+  CHECK_EQ(veo_free_hmem(h15), 0);
+  CHECK_EQ(veo_alloc_hmem(more[14], &h16, 64), -1);
+  for (int i = 0; i < 15; i++) CHECK_EQ(veo_proc_destroy(more[i]), 0);
+
   STEP("after destroy the identifier's venum is -1");
   CHECK_EQ(veo_proc_destroy(p0), 0);
   CHECK_EQ(veo_get_venum_from_hmem(veo_set_proc_identifier((void *)0x1000, 0)), -1);

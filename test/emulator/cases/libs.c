@@ -92,6 +92,21 @@ int main(void) {
   veo_args_free(a);
   CHECK_EQ(veo_context_close(ctx), 0);
   CHECK_EQ(veo_proc_destroy(proc), 0);
+
+  STEP("the symbol cache forgets an unloaded library");
+  /* dlopen may hand out the old handle value for the next library: a stale (handle, name)
+   * cache entry would then call the unloaded library's function. */
+  proc = PROC(0);
+  for (int round = 0; round < 3; round++) {
+    uint64_t h1 = LOAD(proc, "libk_alt.so");
+    CHECK_EQ(CALL_SYNC(proc, SYM(proc, h1, "hello"), 1, 1), 101);
+    CHECK_EQ(veo_unload_library(proc, h1), 0);
+    uint64_t h2 = LOAD(proc, "libk_basic.so");
+    CHECK_EQ(CALL_SYNC(proc, SYM(proc, h2, "hello"), 1, 1), 2);
+    CHECK_EQ(veo_get_sym(proc, h2, "alt_only"), 0);
+    CHECK_EQ(veo_unload_library(proc, h2), 0);
+  }
+  CHECK_EQ(veo_proc_destroy(proc), 0);
   printf("libs: OK\n");
   return 0;
 }

@@ -136,3 +136,10 @@ uint64_t env_node(void) {
   const char *s = getenv("VE_NODE_NUMBER");
   return s ? (uint64_t)(int64_t)atoi(s) : (uint64_t)-1;
 }
+
+/* Output with fflush: appears at once, in order with the host's flushed output. */
+uint64_t say_flushed(int n) {
+  printf("kernel-flushed-%d\n", n);
+  fflush(stdout);
+  return (uint64_t)n;
+}
