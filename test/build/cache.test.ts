@@ -5,6 +5,7 @@
  * are published into the build dir.
  */
 
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -349,5 +350,23 @@ describe("cache entries across processes", () => {
       restoreCache();
       process.off("warning", onWarning);
     }
+  });
+
+  it("several processes building the same source at once all get the one valid entry", async () => {
+    const child = path.join(import.meta.dirname, "build-child.ts");
+    const runs = await Promise.all(
+      Array.from({ length: 3 }, () =>
+        new Promise<string>((resolve, reject) => {
+          execFile(process.execPath, ["--import", "tsx", child, "int race_across_processes;"], (err, stdout, stderr) =>
+            err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+          );
+        }),
+      ),
+    );
+    const results = runs.map((r) => JSON.parse(r) as { path: string });
+    expect(new Set(results.map((r) => r.path)).size).toBe(1);
+    const entry = path.dirname(results[0]!.path);
+    expect(await verifyEntry(entry, path.basename(entry))).toBeDefined();
+    expect(fs.readdirSync(path.join(cache, "v1")).filter((n) => n.startsWith("."))).toEqual([]);
   });
 });
