@@ -15,6 +15,7 @@
 #include "veo_emu.h"
 
 #define EMU_DEFAULT_STACK 0x8000000UL
+#define EMU_CLOSE_TIMEOUT_NS (20LL * 1000000000LL)
 
 /* ---- contexts ---- */
 
@@ -95,17 +96,17 @@ EMU_EXPORT struct veo_thr_ctxt *veo_context_open_with_attr(struct veo_proc_handl
 }
 
 EMU_EXPORT int veo_context_close(struct veo_thr_ctxt *ctx) {
-  if (!ctx || ctx->index == 0) return 0;
+  if (!ctx || ctx->index == 0 || atomic_load(&ctx->closed)) return 0;
   struct veo_proc_handle *proc = ctx->proc;
   struct veo_thr_ctxt *main_ctx = proc->ctx[0];
   emu_ctx_lock(main_ctx);
-  if (!atomic_load(&proc->dead) && atomic_load(&ctx->state) == VEO_STATE_RUNNING) {
-    uint64_t id = emu_ctx_submit(ctx, EMU_K_EXIT, EMU_F_INTERNAL, 0, 0, 0);
-    if (id != VEO_REQUEST_ID_INVALID) (void)emu_ctx_barrier(ctx);
-  }
-  atomic_store(&ctx->state, VEO_STATE_EXIT);
+  int rc = emu_ctx_close(ctx, EMU_CLOSE_TIMEOUT_NS);
+  if (rc != 0)
+    emu_log_error("veo_context_close", "the context did not finish its requests in time; "
+                  "its VE thread is left running");
   pthread_mutex_lock(&proc->lock);
-  proc->ctx[ctx->index] = NULL;
+  /* A context whose thread did not exit keeps its index (and ring) reserved. */
+  if (rc == 0 && proc->ctx[ctx->index] == ctx) proc->ctx[ctx->index] = NULL;
   for (int i = 0; i < proc->nopen; i++) {
     if (proc->order[i] == ctx) {
       memmove(&proc->order[i], &proc->order[i + 1],
@@ -115,14 +116,13 @@ EMU_EXPORT int veo_context_close(struct veo_thr_ctxt *ctx) {
     }
   }
   pthread_mutex_unlock(&proc->lock);
-  emu_ctx_destroy(ctx);
   emu_ctx_unlock(main_ctx);
   return 0;
 }
 
 EMU_EXPORT int veo_get_context_state(struct veo_thr_ctxt *ctx) {
   if (!ctx) return VEO_STATE_UNKNOWN;
-  if (atomic_load(&ctx->proc->dead)) return VEO_STATE_EXIT;
+  if (atomic_load(&ctx->closed) || atomic_load(&ctx->proc->dead)) return VEO_STATE_EXIT;
   return atomic_load(&ctx->state);
 }
 

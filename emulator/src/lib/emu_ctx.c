@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "emu_futex.h"
 #include "emu_lib.h"
@@ -63,6 +64,7 @@ void emu_ctx_destroy(struct veo_thr_ctxt *ctx) {
 }
 
 void emu_ctx_lock(struct veo_thr_ctxt *ctx) {
+  atomic_fetch_add(&ctx->refs, 1);
   int rc = pthread_mutex_lock(&ctx->lock);
   if (rc != 0) emu_log_error("pthread_mutex_lock", "%s", strerror(rc));
 }
@@ -70,6 +72,7 @@ void emu_ctx_lock(struct veo_thr_ctxt *ctx) {
 void emu_ctx_unlock(struct veo_thr_ctxt *ctx) {
   int rc = pthread_mutex_unlock(&ctx->lock);
   if (rc != 0) emu_log_error("pthread_mutex_unlock", "%s", strerror(rc));
+  atomic_fetch_sub(&ctx->refs, 1);
 }
 
 void emu_ctx_wake_all(struct veo_thr_ctxt *ctx) {
@@ -157,6 +160,7 @@ static void emu_ctx_punch(struct veo_thr_ctxt *ctx) {
  * everything it will never complete: EXCEPTION if the fault handler marked the record,
  * else ERROR. */
 static void emu_ctx_drain(struct veo_thr_ctxt *ctx) {
+  if (atomic_load(&ctx->closed)) return;
   uint64_t done = atomic_load_explicit(&ctx->ctl->done, memory_order_acquire);
   while (ctx->release < done) {
     struct emu_rec *rec = (struct emu_rec *)(ctx->ring + ctx->release % EMU_RING_SIZE);
@@ -181,15 +185,16 @@ static void emu_ctx_drain(struct veo_thr_ctxt *ctx) {
 
 /* Waits (ctx locked; the lock is released meanwhile) until the helper has completed the
  * ring up to `target`. Returns 0, or -1 if the helper is dead. */
-static int emu_ctx_wait_pos(struct veo_thr_ctxt *ctx, uint64_t target) {
+static int emu_ctx_wait_pos(struct veo_thr_ctxt *ctx, uint64_t target, uint64_t deadline) {
   struct emu_ctx_ctl *ctl = ctx->ctl;
   struct veo_proc_handle *proc = ctx->proc;
   int rc = 0;
-  emu_ctx_unlock(ctx);
+  if (atomic_load(&ctx->closed)) return -1;
+  pthread_mutex_unlock(&ctx->lock);
   uint64_t start = emu_now_ns();
   for (unsigned i = 0;; i++) {
     if (atomic_load_explicit(&ctl->done, memory_order_acquire) >= target) goto out;
-    if (atomic_load(&proc->dead)) {
+    if (atomic_load(&proc->dead) || atomic_load(&ctx->closed)) {
       rc = -1;
       goto out;
     }
@@ -205,16 +210,21 @@ static int emu_ctx_wait_pos(struct veo_thr_ctxt *ctx, uint64_t target) {
     atomic_thread_fence(memory_order_seq_cst);
     int ready = atomic_load(&ctl->done) >= target;
     int dead = atomic_load(&proc->dead);
+    dead |= atomic_load(&ctx->closed);
     if (!ready && !dead) emu_futex_wait(&ctl->done_seq, seq, EMU_HOST_SLEEP_NS);
     atomic_fetch_sub(&ctl->host_waiters, 1);
     if (ready || atomic_load(&ctl->done) >= target) goto out;
-    if (dead || atomic_load(&proc->dead)) {
+    if (dead || atomic_load(&proc->dead) || atomic_load(&ctx->closed)) {
       rc = -1;
+      goto out;
+    }
+    if (deadline && emu_now_ns() > deadline) {
+      rc = -2;
       goto out;
     }
   }
 out:
-  emu_ctx_lock(ctx);
+  pthread_mutex_lock(&ctx->lock);
   return rc;
 }
 
@@ -228,7 +238,8 @@ struct emu_rec *emu_ctx_reserve(struct veo_thr_ctxt *ctx, uint64_t payload, int 
     return NULL;
   }
   for (;;) {
-    if (atomic_load(&ctx->state) != VEO_STATE_RUNNING || atomic_load(&ctx->proc->dead))
+    if (atomic_load(&ctx->state) != VEO_STATE_RUNNING || atomic_load(&ctx->proc->dead) ||
+        atomic_load(&ctx->closed))
       return NULL;
     uint64_t off = ctx->head % EMU_RING_SIZE;
     uint64_t pad = off + size > EMU_RING_SIZE ? EMU_RING_SIZE - off : 0;
@@ -244,7 +255,7 @@ struct emu_rec *emu_ctx_reserve(struct veo_thr_ctxt *ctx, uint64_t payload, int 
     }
     emu_ctx_drain(ctx);
     if (ctx->head + pad + size - ctx->release <= EMU_RING_SIZE) continue;
-    if (emu_ctx_wait_pos(ctx, ctx->head + pad + size - EMU_RING_SIZE) != 0) {
+    if (emu_ctx_wait_pos(ctx, ctx->head + pad + size - EMU_RING_SIZE, 0) != 0) {
       emu_ctx_drain(ctx);
       return NULL;
     }
@@ -306,7 +317,7 @@ uint64_t emu_ctx_submit(struct veo_thr_ctxt *ctx, int kind, uint16_t flags, uint
 int emu_ctx_peek(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *result) {
   emu_ctx_lock(ctx);
   emu_ctx_drain(ctx);
-  struct emu_slot *s = emu_slot_lookup(ctx, reqid);
+  struct emu_slot *s = atomic_load(&ctx->closed) ? NULL : emu_slot_lookup(ctx, reqid);
   int rc;
   if (!s) {
     rc = VEO_COMMAND_ERROR;
@@ -326,7 +337,7 @@ int emu_ctx_wait(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *result) {
   int rc;
   for (;;) {
     emu_ctx_drain(ctx);
-    struct emu_slot *s = emu_slot_lookup(ctx, reqid);
+    struct emu_slot *s = atomic_load(&ctx->closed) ? NULL : emu_slot_lookup(ctx, reqid);
     if (!s) {
       rc = VEO_COMMAND_ERROR;
       break;
@@ -337,23 +348,65 @@ int emu_ctx_wait(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *result) {
       emu_slot_collect(ctx, s);
       break;
     }
-    (void)emu_ctx_wait_pos(ctx, s->value);
+    (void)emu_ctx_wait_pos(ctx, s->value, 0);
   }
   emu_ctx_unlock(ctx);
   return rc;
 }
 
-int emu_ctx_barrier(struct veo_thr_ctxt *ctx) {
+static int emu_ctx_barrier_until(struct veo_thr_ctxt *ctx, uint64_t deadline) {
   emu_ctx_lock(ctx);
   int rc = 0;
   emu_ctx_drain(ctx);
-  while (ctx->release != ctx->head) {
-    rc = emu_ctx_wait_pos(ctx, ctx->head);
+  while (rc == 0 && ctx->release != ctx->head && !atomic_load(&ctx->closed)) {
+    rc = emu_ctx_wait_pos(ctx, ctx->head, deadline);
     emu_ctx_drain(ctx);
+    if (rc == -1 && ctx->release == ctx->head) rc = 0;
   }
-  if (atomic_load(&ctx->proc->dead)) rc = -1;
+  if (atomic_load(&ctx->proc->dead) || atomic_load(&ctx->closed)) rc = -1;
   emu_ctx_unlock(ctx);
   return rc;
+}
+
+int emu_ctx_barrier(struct veo_thr_ctxt *ctx) { return emu_ctx_barrier_until(ctx, 0); }
+
+void emu_ctx_retire(struct veo_thr_ctxt *ctx, int reusable) {
+  if (atomic_exchange(&ctx->closed, 1)) return;
+  atomic_store(&ctx->state, VEO_STATE_EXIT);
+  emu_ctx_wake_all(ctx);
+  /* Threads inside a call on this context see `closed` and leave; wait for them, but
+   * never forever (a caller closing from inside its own request block). */
+  for (int i = 0; atomic_load(&ctx->refs) > 0 && i < 5000; i++) {
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+    emu_ctx_wake_all(ctx);
+  }
+  emu_ctx_stop_vh(ctx);
+  if (atomic_load(&ctx->refs) == 0) {
+    pthread_mutex_lock(&ctx->lock);
+    free(ctx->slots);
+    ctx->slots = NULL;
+    ctx->cap = 0;
+    pthread_mutex_unlock(&ctx->lock);
+  }
+  if (reusable && ctx->proc->shm_fd >= 0 &&
+      fallocate(ctx->proc->shm_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                (off_t)EMU_RING_OFFSET(ctx->index), (off_t)EMU_RING_SIZE) != 0)
+    emu_log_debug("veo_context_close", "fallocate: %s", strerror(errno));
+}
+
+int emu_ctx_close(struct veo_thr_ctxt *ctx, int64_t timeout_ns) {
+  if (atomic_load(&ctx->closed)) return 0;
+  int rc = 0;
+  if (!atomic_load(&ctx->proc->dead) && atomic_load(&ctx->state) == VEO_STATE_RUNNING) {
+    uint64_t id = emu_ctx_submit(ctx, EMU_K_EXIT, EMU_F_INTERNAL, 0, 0, 0);
+    if (id != VEO_REQUEST_ID_INVALID) {
+      rc = emu_ctx_barrier_until(ctx, emu_now_ns() + (uint64_t)timeout_ns);
+      if (rc == -1) rc = 0; /* dead: nothing left to wait for */
+    }
+  }
+  emu_ctx_retire(ctx, rc == 0);
+  return rc == 0 ? 0 : -1;
 }
 
 /* ---- the VH thread ---- */

@@ -43,7 +43,9 @@ struct veo_thr_ctxt {
   /* VH thread (lazy) */
   pthread_t vh_thread;
   int vh_started;
-  int chain_dummy;
+  /* lifetime: a closed context keeps its struct (stale handles fail softly) */
+  _Atomic int refs;                /* threads inside an API call on this context */
+  _Atomic int closed;
 };
 
 struct veo_proc_handle {
@@ -111,7 +113,15 @@ int emu_proc_alive(struct veo_proc_handle *proc);
 
 /* emu_ctx.c */
 struct veo_thr_ctxt *emu_ctx_create(struct veo_proc_handle *proc, int index);
+/* Frees a context that was never used (failed open). */
 void emu_ctx_destroy(struct veo_thr_ctxt *ctx);
+/* Ends a context: queues EXIT behind everything pending, waits up to timeout_ns for it
+ * (the helper's thread exits; for the main context the helper exits), then retires it:
+ * later calls on the handle fail, threads still inside are woken and waited for.
+ * Returns 0, or -1 on timeout (the ring stays reserved). */
+int emu_ctx_close(struct veo_thr_ctxt *ctx, int64_t timeout_ns);
+/* Retires without sending EXIT (the helper is gone). */
+void emu_ctx_retire(struct veo_thr_ctxt *ctx, int reusable);
 /* Reserves a record of `payload` bytes at the tail of the ring (ctx locked by caller).
  * Returns NULL (logged) if the context is dead or the record too large. */
 struct emu_rec *emu_ctx_reserve(struct veo_thr_ctxt *ctx, uint64_t payload, int kind);

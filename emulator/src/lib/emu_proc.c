@@ -347,10 +347,9 @@ int emu_proc_alive(struct veo_proc_handle *proc) {
 
 /* Frees everything but the handle itself (kept so stale handles fail softly). */
 static void emu_proc_release(struct veo_proc_handle *proc) {
-  for (int i = 0; i < EMU_MAX_CTX; i++) {
-    emu_ctx_destroy(proc->ctx[i]);
-    proc->ctx[i] = NULL;
-  }
+  /* Context structs stay allocated (retired): a stale handle then fails instead of crashing. */
+  for (int i = 0; i < EMU_MAX_CTX; i++)
+    if (proc->ctx[i]) emu_ctx_retire(proc->ctx[i], 0);
   proc->nopen = 0;
   if (proc->shm && proc->shm != MAP_FAILED) munmap(proc->shm, EMU_SHM_SIZE);
   proc->shm = NULL;
@@ -471,6 +470,7 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
   return proc;
 fail:
   emu_proc_release(proc);
+  emu_ctx_destroy(proc->ctx[0]);
   pthread_mutex_destroy(&proc->lock);
   pthread_mutex_destroy(&proc->spawn_lock);
   pthread_cond_destroy(&proc->spawn_cond);
@@ -511,22 +511,18 @@ EMU_EXPORT int veo_proc_destroy(struct veo_proc_handle *proc) {
   if (!proc) return 0;
   if (atomic_exchange(&proc->destroyed, 1)) return 0;
   if (proc->host_pid != getpid()) return 0; /* a forked child: the helper is not ours */
-  /* Close the other contexts, newest first, then end the main one. */
+  /* Close the other contexts, newest first, then end the main one (the helper exits). */
   for (int i = EMU_MAX_CTX - 1; i > 0; i--) {
     if (proc->ctx[i]) veo_context_close(proc->ctx[i]);
   }
   struct veo_thr_ctxt *main_ctx = proc->ctx[0];
-  if (!atomic_load(&proc->dead)) {
-    uint64_t id = emu_ctx_submit(main_ctx, EMU_K_EXIT, 0, 0, 0, 0);
-    uint64_t res;
-    if (id != VEO_REQUEST_ID_INVALID) (void)emu_ctx_wait(main_ctx, id, &res);
-  }
-  if (emu_join_timeout(proc->monitor, EMU_EXIT_TIMEOUT_S) != 0) {
+  int rc = emu_ctx_close(main_ctx, EMU_EXIT_TIMEOUT_S * 1000000000LL);
+  if (rc != 0 || emu_join_timeout(proc->monitor, EMU_EXIT_TIMEOUT_S) != 0) {
     emu_log_error("veo_proc_destroy", "helper %d did not exit; killing it. Please check for "
                   "leftover VE procs", (int)proc->pid);
     kill(proc->pid, SIGKILL);
-    int rc = pthread_join(proc->monitor, NULL);
-    if (rc != 0) emu_log_error("veo_proc_destroy", "pthread_join: %s", strerror(rc));
+    int jrc = pthread_join(proc->monitor, NULL);
+    if (jrc != 0) emu_log_error("veo_proc_destroy", "pthread_join: %s", strerror(jrc));
   }
   emu_proc_unregister(proc);
   pthread_mutex_lock(&proc->lock);
