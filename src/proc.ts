@@ -191,7 +191,14 @@ export class VeoProc {
     if (!this._alive) return;
     this.deathReason = reason;
     const err = new VeoProcessDead(`The VeoProc on node ${this.nodeid} is dead: ${reason}`);
-    for (const c of this.ctxs) c._pump.rejectAll(err);
+    for (const c of this.ctxs) {
+      try {
+        c._pump.salvage();
+      } catch {
+        /* whatever cannot be collected is rejected below */
+      }
+      c._pump.rejectAll(err, true);
+    }
   }
 
   /** @internal After a failed synchronous call: is the VE process gone? */

@@ -69,13 +69,33 @@ export class Pump {
     return out;
   }
 
-  /** Rejects every pending request with `err` (no C call). */
-  rejectAll(err: unknown): void {
-    for (const r of this.pending()) rejectRequest(r, err);
-    this.q = [];
+  /**
+   * Rejects every pending request with `err` (no C call). With `spareTarget`, the request a
+   * pool thread is waiting on is left to it: its real status (say, the kernel exception that
+   * killed the proc) is about to arrive.
+   */
+  rejectAll(err: unknown, spareTarget = false): void {
+    const spared = spareTarget ? this.target : null;
+    for (const r of this.pending()) if (r !== spared) rejectRequest(r, err);
+    this.q = spared !== null && spared._state === 0 ? [spared] : [];
     this.head = 0;
-    this.aq = [];
+    this.aq = this.q.slice();
     this.ahead = 0;
+  }
+
+  /**
+   * The VE process died: collect, without blocking, whatever finished before it did (those
+   * succeeded and must resolve), skipping the request a pool thread waits on.
+   */
+  salvage(): void {
+    const api = this.ctx._api;
+    const h = this.ctx._handle;
+    for (let i = this.head; i < this.q.length; i++) {
+      const r = this.q[i];
+      if (r._state !== 0 || r === this.target) continue;
+      const rc = api.veo_call_peek_result(h, r.id, REGISTER.u64);
+      if (rc === CommandState.OK || rc === CommandState.EXCEPTION) completeRequest(r, rc, REGISTER);
+    }
   }
 
   /** Collects finished requests from the head with peek; returns how many settled. */
@@ -147,7 +167,7 @@ export class Pump {
     const t = this.target;
     this.target = null;
     try {
-      if (t !== null && t._state === 0 && this.ctx._usable) {
+      if (t !== null && t._state === 0) {
         if (err) {
           rejectRequest(t, new VeoCallError(`${t._what} (request ${t.id}): waiting failed: ${String(err)}`, { cause: err }));
         } else {

@@ -93,8 +93,9 @@ void scale(double *a, int n, double f) {
 /* Ordering: each call appends to a log; the log is read back. */
 static long order_log[1 << 20];
 static long order_len;
-long record(long v) {
-  if (order_len < (long)(sizeof order_log / sizeof order_log[0])) order_log[order_len++] = v;
+long record(long v) { /* contexts run concurrently: count atomically */
+  long i = __atomic_fetch_add(&order_len, 1, __ATOMIC_SEQ_CST);
+  if (i < (long)(sizeof order_log / sizeof order_log[0])) order_log[i] = v;
   return v;
 }
 long record_len(void) { return order_len; }

@@ -1,0 +1,317 @@
+/*
+ * Requests and the pump: await / wait / peek, exactly-once collection, thousands in flight
+ * on several contexts settled in per-context order, async transfers ordered with calls,
+ * context close, kernel faults and a killed helper.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import {
+  VeoCallError,
+  VeoClosedError,
+  VeoKernelException,
+  VeoProc,
+  VeoProcessDead,
+  VeoRequest,
+  type VeoCtxt,
+  type VeoLibrary,
+} from "../src/index.js";
+import { kernel } from "./support/kernels.js";
+
+process.env.VE_OMP_NUM_THREADS = "1";
+
+let proc: VeoProc;
+let lib: VeoLibrary;
+let ctx: VeoCtxt;
+
+beforeAll(() => {
+  proc = new VeoProc(0);
+  lib = proc.loadLibrary(kernel("basic"));
+  ctx = proc.openContext();
+});
+afterAll(() => proc?.destroy());
+
+function fresh(): { p: VeoProc; l: VeoLibrary; c: VeoCtxt } {
+  const p = new VeoProc(0);
+  const l = p.loadLibrary(kernel("basic"));
+  return { p, l, c: p.openContext() };
+}
+
+describe("a request", () => {
+  it("has an id and a context; await, wait and peek give the same result once collected", async () => {
+    const f = lib.declare("int add_one(int x)");
+    const r = f(ctx, 1);
+    expect(r).toBeInstanceOf(VeoRequest);
+    expect(r.ctx).toBe(ctx);
+    expect(typeof r.id).toBe("number");
+    expect(await r).toBe(2);
+    expect(r.wait()).toBe(2);
+    expect(r.peek()).toEqual({ done: true, value: 2 });
+    expect(r.settled).toBe(true);
+    const r2 = f(ctx, 2);
+    expect(r2.wait()).toBe(3);
+    expect(await r2).toBe(3);
+  });
+
+  it("peek never blocks: done false while running, then the value", async () => {
+    const sleep = lib.declare("int do_sleep(int ms)");
+    const r = sleep(ctx, 100);
+    expect(r.peek()).toEqual({ done: false });
+    await new Promise((res) => setTimeout(res, 300));
+    expect(r.peek()).toEqual({ done: true, value: 100 });
+    expect(await r).toBe(100);
+  });
+
+  it("wait() on a request another then() is waiting for still works", async () => {
+    const sleep = lib.declare("int do_sleep(int ms)");
+    const r = sleep(ctx, 50);
+    const p = r.then((v) => v * 2);
+    expect(r.wait()).toBe(50);
+    expect(await p).toBe(100);
+  });
+
+  it("catch and Promise.all/allSettled treat it as a promise", async () => {
+    const f = lib.declare("int add_one(int x)");
+    expect(await Promise.all([f(ctx, 1), f(ctx, 2)])).toEqual([2, 3]);
+    const s = await Promise.allSettled([f(ctx, 5)]);
+    expect(s[0]).toEqual({ status: "fulfilled", value: 6 });
+    expect(await f(ctx, 1).catch(() => -1)).toBe(2);
+  });
+
+  it("long kernels resolve through the pool (the event loop stays free)", async () => {
+    const sleep = lib.declare("int do_sleep(int ms)");
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const v = await sleep(ctx, 200);
+    clearInterval(timer);
+    expect(v).toBe(200);
+    expect(ticks).toBeGreaterThan(5);
+  });
+});
+
+describe("many requests in flight", () => {
+  it("20 000 requests on 3 contexts, awaited in random order, settle in per-context order", async () => {
+    const { p, l } = fresh();
+    try {
+      const record = l.declare("long record(long v)");
+      const ctxs = [p.contexts[0], p.openContext(), p.openContext()];
+      const N = 20000;
+      const reqs: VeoRequest[] = [];
+      const settledOrder = new Map<VeoCtxt, number[]>(ctxs.map((c) => [c, []]));
+      for (let i = 0; i < N; i++) reqs.push(record(ctxs[i % 3], i));
+      const order = reqs.map((_, i) => i).sort(() => Math.random() - 0.5);
+      const results = await Promise.all(
+        order.map((i) =>
+          reqs[i].then((v) => {
+            settledOrder.get(reqs[i].ctx)!.push(i);
+            return [i, v] as const;
+          }),
+        ),
+      );
+      for (const [i, v] of results) expect(v).toBe(BigInt(i));
+      for (const c of ctxs) {
+        const ids = settledOrder.get(c)!;
+        expect(ids.length).toBeGreaterThan(6000);
+        expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      }
+      const len = l.declare("long record_len(void)");
+      expect(len.callSync()).toBe(BigInt(N));
+    } finally {
+      p.destroy();
+    }
+  });
+
+  it("submit N then wait N in reverse, and mixed wait/peek/await, collect each once", async () => {
+    const f = lib.declare("long id_i64(long v)");
+    const reqs = Array.from({ length: 2000 }, (_, i) => f(ctx, i));
+    for (let i = reqs.length - 1; i >= 1000; i--) expect(reqs[i].wait()).toBe(BigInt(i));
+    const rest = reqs.slice(0, 1000);
+    const values = await Promise.all(rest.map((r, i) => (i % 3 === 0 ? r.wait() : i % 3 === 1 ? r : r.then((v) => v))));
+    expect(values).toEqual(rest.map((_, i) => BigInt(i)));
+    for (const [i, r] of reqs.entries()) expect(r.peek()).toEqual({ done: true, value: BigInt(i) });
+  });
+
+  it("requests nobody awaits do not keep Node busy, and a later await still works", async () => {
+    const f = lib.declare("int add_one(int x)");
+    const rs = Array.from({ length: 100 }, (_, i) => f(ctx, i));
+    ctx.sync();
+    expect(await rs[99]).toBe(100);
+    expect(rs[0].wait()).toBe(1);
+  });
+});
+
+describe("async transfers", () => {
+  it("are ordered with calls on the same context", async () => {
+    const fill = lib.declare("void fill(double *a, int n, double v)");
+    const scale = lib.declare("void scale(double *a, int n, double f)");
+    const n = 1024;
+    const ve = proc.allocMem(n * 8);
+    const src = new Float64Array(n).fill(3);
+    const mid = new Float64Array(n);
+    const out = new Float64Array(n);
+    const reqs = [
+      fill(ctx, ve, n, 1),
+      ctx.asyncWriteMem(ve, src),
+      scale(ctx, ve, n, 2),
+      ctx.asyncReadMem(mid, ve),
+      scale(ctx, ve, n, 10),
+      ctx.asyncReadMem(out, ve, n * 8),
+    ];
+    const results = await Promise.all(reqs);
+    expect(results).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
+    expect(mid.every((v) => v === 6)).toBe(true);
+    expect(out.every((v) => v === 60)).toBe(true);
+    proc.freeMem(ve);
+  });
+
+  it("read a global variable and write 5 unaligned bytes (AVEO test_async_mem)", async () => {
+    const buf = lib.getSymbol("buffer");
+    const b = new BigUint64Array(1);
+    await ctx.asyncReadMem(b, buf);
+    expect(b[0]).toBe(0xdeadbeefdeadbeefn);
+    ctx.asyncWriteMem(buf.addr + 1n, new Uint8Array([0x00, 0x01, 0x02, 0x00, 0x00]), 5).wait();
+    ctx.asyncReadMem(b, buf).wait();
+    expect(b[0]).toBe(0xdead0000020100efn);
+    ctx.asyncWriteMem(buf, new BigUint64Array([0xdeadbeefdeadbeefn])).wait();
+  });
+
+  it("reject bad buffers and sizes before C", () => {
+    const ve = proc.allocMem(16);
+    expect(() => ctx.asyncReadMem(new Uint8Array(8), ve, 9)).toThrow(RangeError);
+    expect(() => ctx.asyncWriteMem(ve, new Uint8Array(8), -1)).toThrow(RangeError);
+    expect(() => ctx.asyncWriteMem(ve, new Uint8Array(32))).toThrow(RangeError);
+    expect(() => ctx.asyncReadMem("x" as unknown as Uint8Array, ve)).toThrow(TypeError);
+    expect(() => ctx.asyncReadMem(new Uint8Array(8), "x" as unknown as bigint)).toThrow(TypeError);
+    proc.freeMem(ve);
+  });
+});
+
+describe("closing a context", () => {
+  it("rejects its pending requests at once and refuses new ones", async () => {
+    const { p, l, c } = fresh();
+    try {
+      const c2 = p.openContext();
+      const sleep = l.declare("int do_sleep(int ms)");
+      const rs = [sleep(c2, 200), sleep(c2, 1)];
+      const settled = Promise.allSettled(rs.map((r) => r.then((v) => v)));
+      c2.close();
+      for (const s of await settled) {
+        expect((s as PromiseRejectedResult).reason).toBeInstanceOf(VeoClosedError);
+      }
+      expect(() => sleep(c2, 1)).toThrow(VeoClosedError);
+      expect(() => c2.asyncWriteMem(0n, new Uint8Array(1))).toThrow(VeoClosedError);
+      expect(() => c2.sync()).toThrow(VeoClosedError);
+      expect(await sleep(c, 1)).toBe(1);
+    } finally {
+      p.destroy();
+    }
+  });
+
+  it("sync() waits for everything submitted; Symbol.dispose closes", () => {
+    const { p, l, c } = fresh();
+    try {
+      const record = l.declare("long record(long v)");
+      const len = l.declare("long record_len(void)");
+      for (let i = 0; i < 100; i++) record(c, i);
+      c.sync();
+      expect(len.callSync()).toBe(100n);
+      c[Symbol.dispose]();
+      expect(c.closed).toBe(true);
+    } finally {
+      p.destroy();
+    }
+  });
+});
+
+describe("kernel faults", () => {
+  it.each([
+    ["segv", "int segv(void)", [], 11],
+    ["fpe", "int fpe(int x)", [1], 8],
+    ["abort_now", "int abort_now(void)", [], 6],
+  ] as const)("%s rejects with VeoKernelException and every other request with VeoProcessDead", async (_n, proto, args, signal) => {
+    const { p, l, c } = fresh();
+    try {
+      const c2 = p.openContext();
+      const sleep = l.declare("int do_sleep(int ms)");
+      const bad = l.declare(proto);
+      const other = sleep(c2, 2000);
+      const before = sleep(c, 1);
+      const r = bad(c, ...args);
+      const after = sleep(c, 1);
+      const [rr, ro, rb, ra] = await Promise.allSettled([r, other, before, after].map((q) => q.then((v) => v)));
+      expect(rb).toEqual({ status: "fulfilled", value: 1 });
+      expect(rr.status).toBe("rejected");
+      const e = (rr as PromiseRejectedResult).reason;
+      expect(e).toBeInstanceOf(VeoKernelException);
+      expect(e.signal).toBe(signal);
+      expect(e.code).toBe("VEO_KERNEL_EXCEPTION");
+      expect((ro as PromiseRejectedResult).reason).toBeInstanceOf(VeoProcessDead);
+      expect((ra as PromiseRejectedResult).reason).toBeInstanceOf(VeoProcessDead);
+      expect(p.dead).toBe(true);
+      expect(c.state).toBe(4);
+      expect(() => sleep(c, 1)).toThrow(VeoProcessDead);
+      expect(() => p.allocMem(8)).toThrow(VeoProcessDead);
+      expect(() => r.wait()).toThrow(VeoKernelException);
+    } finally {
+      p.destroy();
+    }
+    const { p: p2, l: l2, c: c2 } = fresh();
+    expect(await l2.declare("int add_one(int)")(c2, 1)).toBe(2);
+    p2.destroy();
+  });
+
+  it("a fault seen by wait() and by callSync", () => {
+    const a = fresh();
+    try {
+      expect(() => a.l.declare("int segv(void)")(a.c).wait()).toThrow(VeoKernelException);
+      expect(a.p.dead).toBe(true);
+    } finally {
+      a.p.destroy();
+    }
+    const b = fresh();
+    try {
+      expect(() => b.l.declare("int segv(void)").callSync()).toThrow(VeoKernelException);
+      expect(b.p.dead).toBe(true);
+    } finally {
+      b.p.destroy();
+    }
+  });
+
+  it("a killed helper rejects pending requests with VeoProcessDead", async () => {
+    const { p, l, c } = fresh();
+    try {
+      const pid = p._helperPid();
+      expect(pid).toBeGreaterThan(0);
+      const sleep = l.declare("int do_sleep(int ms)");
+      const r = sleep(c, 5000);
+      const settled = r.then(
+        () => "resolved",
+        (e) => e,
+      );
+      process.kill(pid!, "SIGKILL");
+      const e = await settled;
+      expect(e).toBeInstanceOf(VeoProcessDead);
+      expect(p.dead).toBe(true);
+      expect(() => sleep(c, 1)).toThrow(VeoProcessDead);
+    } finally {
+      p.destroy();
+    }
+  });
+
+  it("a kernel that exits the helper is VeoProcessDead, not a hang", async () => {
+    const { p, l, c } = fresh();
+    try {
+      const e = await l.declare("void exit_now(void)")(c).then(
+        () => "resolved",
+        (err) => err,
+      );
+      expect(e).toBeInstanceOf(VeoProcessDead);
+      expect(p.dead).toBe(true);
+    } finally {
+      p.destroy();
+    }
+  });
+
+  it("VeoCallError exists for ERROR on a live proc", () => {
+    expect(new VeoCallError("x").code).toBe("VEO_CALL_ERROR");
+  });
+});
