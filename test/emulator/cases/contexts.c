@@ -47,9 +47,13 @@ int main(void) {
   CHECK_EQ(veo_get_context_state(main_ctx), VEO_STATE_RUNNING);
   CHECK_EQ(CALL(main_ctx, hello, 1, 1), 2);
 
-  STEP("second context");
+  STEP("second context (opening waits for the main context's queue)");
   setenv("VE_OMP_NUM_THREADS", "1", 1);
+  uint64_t busy = SUBMIT(main_ctx, SYM(proc, lib, "sleep_ms"), 1, 300);
+  double t0 = now_ms();
   struct veo_thr_ctxt *c2 = veo_context_open(proc);
+  CHECK(now_ms() - t0 >= 250);
+  CHECK_EQ(veo_call_peek_result(main_ctx, busy, &(uint64_t){0}), VEO_COMMAND_OK);
   CHECK(c2 != NULL);
   CHECK(c2 != main_ctx);
   CHECK_EQ(veo_num_contexts(proc), 2);

@@ -13,6 +13,8 @@
  * later submissions INVALID; sync calls fail (veo_free_mem still 0); destroy 0; the helper
  * is gone; another proc is unaffected; a new proc works; this program survives.
  */
+#include <pthread.h>
+
 #include "../helpers.h"
 
 static struct veo_proc_handle *proc;
@@ -118,6 +120,11 @@ static void fault(const char *kernel, int signum, int on_extra, int via_sync) {
     STEP("submit the faulting kernel");
     uint64_t f = SUBMIT(fctx, k, 1, 0);
     uint64_t q = SUBMIT(fctx, k_hello, 1, 6);
+    if (fctx == mctx) {
+      STEP("a sync call queued behind the fault on the main context");
+      uint64_t x = 1;
+      CHECK_EQ(veo_alloc_mem(proc, &x, 64), -1);
+    }
     STEP("wait for the faulting request");
     CHECK_EQ(WAIT_STATUS(fctx, f, VEO_COMMAND_EXCEPTION), signum);
     STEP("the request queued behind it");
@@ -131,6 +138,17 @@ static void fault(const char *kernel, int signum, int on_extra, int via_sync) {
   expect_dead();
 }
 
+/* veo_call_sync of a long kernel; returns its return code. */
+static void *sync_sleeper(void *arg) {
+  (void)arg;
+  struct veo_args *a = veo_args_alloc();
+  veo_args_set_i32(a, 0, 10000);
+  uint64_t r = 0;
+  int rc = veo_call_sync(proc, k_sleep, a, &r);
+  veo_args_free(a);
+  return (void *)(intptr_t)rc;
+}
+
 static void killed(int idle) {
   setup();
   uint64_t m1 = 0, m2 = 0, x1 = 0, x2 = 0;
@@ -140,12 +158,18 @@ static void killed(int idle) {
     m2 = SUBMIT(mctx, k_hello, 1, 1);
     x1 = SUBMIT(xctx, k_sleep, 1, 10000);
     x2 = SUBMIT(xctx, k_hello, 1, 1);
-    sleep_ms(100);
   }
+  pthread_t th;
+  if (!idle) CHECK_EQ(pthread_create(&th, NULL, sync_sleeper, NULL), 0);
+  sleep_ms(100);
   STEP("SIGKILL the helper");
   CHECK_EQ(kill(helper, SIGKILL), 0);
   double t0 = now_ms();
   if (!idle) {
+    STEP("a thread blocked in veo_call_sync returns -1");
+    void *rc;
+    pthread_join(th, &rc);
+    CHECK_EQ((intptr_t)rc, -1);
     STEP("pending requests fail");
     WAIT_STATUS(mctx, m1, VEO_COMMAND_ERROR);
     WAIT_STATUS(xctx, x1, VEO_COMMAND_ERROR);

@@ -80,6 +80,10 @@ int main(void) {
   for (int i = 0; i < N; i++) CHECK_EQ(back[i], i + 7);
   STEP("hmemcpy VE -> VE across procs fails");
   CHECK_EQ(veo_hmemcpy(h0, h, 64), -1);
+  STEP("hmemcpy with an identifier that has no proc fails");
+  void *nobody = veo_set_proc_identifier(veo_get_hmem_addr(h), 9);
+  CHECK_EQ(veo_hmemcpy(host, nobody, 64), -1);
+  CHECK_EQ(veo_hmemcpy(nobody, host, 64), -1);
 
   STEP("veo_alloc_hmem(NULL): untagged host memory");
   void *hm = NULL;
@@ -128,6 +132,8 @@ int main(void) {
   STEP("after destroy the identifier's venum is -1");
   CHECK_EQ(veo_proc_destroy(p0), 0);
   CHECK_EQ(veo_get_venum_from_hmem(veo_set_proc_identifier((void *)0x1000, 0)), -1);
+  CHECK(veo_get_proc_handle_from_hmem(veo_set_proc_identifier((void *)0x1000, 0)) == NULL);
+  CHECK_EQ(veo_get_pid_from_hmem(veo_set_proc_identifier((void *)0x1000, 0)), -1);
   CHECK_EQ(veo_proc_destroy(p1), 0);
   printf("hmem: OK\n");
   return 0;

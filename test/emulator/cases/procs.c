@@ -102,10 +102,14 @@ static void several(void) {
 
   STEP("slot reuse");
   pid_t pid2 = veo_emu_proc_pid(p[2]);
+  CHECK_EQ(veo_proc_identifier(NULL), -1); /* no free slot yet */
   CHECK_EQ(veo_proc_destroy(p[1]), 0);
   CHECK_EQ(veo_proc_destroy(p[2]), 0);
   CHECK(pid_wait_gone(pid1, 2000));
   CHECK(pid_wait_gone(pid2, 2000));
+  CHECK_EQ(veo_emu_proc_pid(p[1]), -1);
+  CHECK_EQ(veo_proc_destroy(p[1]), 0); /* twice: still 0, as upstream */
+  CHECK_EQ(veo_proc_identifier(NULL), 1); /* upstream quirk: the first free slot */
   p[1] = PROC(0);
   CHECK_EQ(veo_proc_identifier(p[1]), 1);
   p[2] = PROC(0);

@@ -31,6 +31,12 @@ int main(void) {
   CHECK_EQ(veo_get_sym(p, lib, "static_twice"), twice);
   CHECK_EQ(veo_get_sym(p, 0, "hello"), 0);
   CHECK_EQ(veo_proc_destroy(p), 0);
+  STEP("VEORUN_BIN = the static helper");
+  setenv("VEORUN_BIN", kpath("veorun_static"), 1);
+  p = PROC(0);
+  CHECK_EQ(CALL_SYNC(p, SYM(p, 0, "static_twice"), 1, 5), 10);
+  CHECK_EQ(veo_proc_destroy(p), 0);
+  unsetenv("VEORUN_BIN");
   printf("static: OK\n");
   return 0;
 }

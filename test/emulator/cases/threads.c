@@ -165,6 +165,34 @@ static void creator_thread_exits(void) {
   CHECK_EQ(veo_proc_destroy(c.p), 0);
 }
 
+static void *create_destroy(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 5; i++) {
+    struct veo_proc_handle *p = veo_proc_create(i % 4);
+    if (!p) return (void *)1;
+    int id = veo_proc_identifier(p);
+    if (id < 0) return (void *)2;
+    uint64_t addr = 0;
+    if (veo_alloc_mem(p, &addr, 64) != 0) return (void *)3;
+    void *hm = veo_set_proc_identifier((void *)addr, id);
+    if (id < 16 && veo_get_proc_handle_from_hmem(hm) != p) return (void *)4;
+    if (veo_proc_destroy(p) != 0) return (void *)5;
+  }
+  return NULL;
+}
+
+static void concurrent_procs(void) {
+  STEP("4 threads creating and destroying procs at once");
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++) CHECK_EQ(pthread_create(&th[i], NULL, create_destroy, NULL), 0);
+  for (int i = 0; i < 4; i++) {
+    void *r;
+    pthread_join(th[i], &r);
+    if (r) CHECK_FAIL_("thread %d failed at stage %d (1 create, 2 identifier, 3 alloc, "
+                       "4 identifier owner, 5 destroy)", i, (int)(uintptr_t)r);
+  }
+}
+
 int main(void) {
   check_watchdog(80);
   proc = PROC(0);
@@ -178,6 +206,7 @@ int main(void) {
   in_flight();
   child_lifecycle();
   creator_thread_exits();
+  concurrent_procs();
   CHECK_EQ(veo_proc_destroy(proc), 0);
   printf("threads: OK\n");
   return 0;
