@@ -88,8 +88,10 @@ export function memoryAndBuildTables(s: SampleSet, plan: Plan): string {
   };
   const mem = table(["figure", "value"], [
     [`C client: host bytes per request in flight (${plan.inflightN} queued)`, cell(s.get("mem/inflight_bytes/c"))],
-    [`binding: host bytes per request in flight (VeoRequest objects, after gc)`, cell(s.get("mem/inflight_bytes/binding"))],
-    [`binding: the same, each request also awaited (a Promise each)`, cell(s.get("mem/inflight_bytes/binding-promise"))],
+    [`binding: host bytes per request in flight (VeoRequest objects, after gc; 2nd pass)`, cell(s.get("mem/inflight_bytes/binding"))],
+    [`binding: the same, 1st pass in the process (includes V8 young-generation growth)`, cell(s.get("mem/inflight_bytes/binding-first"))],
+    [`binding: each request also awaited (a Promise each; 2nd pass)`, cell(s.get("mem/inflight_bytes/binding-promise"))],
+    [`binding: each request also awaited, 1st pass`, cell(s.get("mem/inflight_bytes/binding-promise-first"))],
     ["idle helper process RSS (MiB)", cell(kib("mem/idle_rss_kib/c"))],
   ]);
   const build = table(["figure", "ms"], [

@@ -1,0 +1,95 @@
+/*
+ * Call latency through the binding: upstream's Tests 1-4 in each form a TypeScript program
+ * can write them. A batch of N is repeated until min_calls calls were made, exactly as the C
+ * client does; before the first N every form is run for `warmup` calls so the JIT has
+ * settled (the C client needs no such warm-up and gets one call).
+ *
+ *   wait   Test 1-3 with the blocking req.wait()
+ *   await  Test 1-3 with `await req`
+ *   all    Test 1 shape: submit N, then await Promise.all(requests)
+ *   sync   Test 4: f.callSync(), N times
+ */
+import type { VeoCtxt, VeoFunction, VeoRequest } from "../../src/index.js";
+import { openSession } from "./session.js";
+import { emit, nowUs, type Args } from "./io.js";
+
+type Form = (f: VeoFunction, ctx: VeoCtxt, n: number, reqs: VeoRequest[]) => void | Promise<void>;
+
+const forms: Record<string, Record<number, Form>> = {
+  wait: {
+    1: (f, ctx, n, reqs) => {
+      for (let i = 0; i < n; i++) reqs[i] = f(ctx);
+      for (let i = 0; i < n; i++) reqs[i].wait();
+    },
+    2: (f, ctx, n) => {
+      for (let i = 0; i < n; i++) f(ctx).wait();
+    },
+    3: (f, ctx, n, reqs) => {
+      for (let i = 0; i < n; i++) reqs[i] = f(ctx);
+      reqs[n - 1].wait();
+    },
+  },
+  await: {
+    1: async (f, ctx, n, reqs) => {
+      for (let i = 0; i < n; i++) reqs[i] = f(ctx);
+      for (let i = 0; i < n; i++) await reqs[i];
+    },
+    2: async (f, ctx, n) => {
+      for (let i = 0; i < n; i++) await f(ctx);
+    },
+    3: async (f, ctx, n, reqs) => {
+      for (let i = 0; i < n; i++) reqs[i] = f(ctx);
+      await reqs[n - 1];
+    },
+  },
+  all: {
+    1: async (f, ctx, n, reqs) => {
+      for (let i = 0; i < n; i++) reqs[i] = f(ctx);
+      await Promise.all(n === reqs.length ? reqs : reqs.slice(0, n));
+    },
+  },
+  sync: {
+    4: (f, _ctx, n) => {
+      for (let i = 0; i < n; i++) f.callSync();
+    },
+  },
+};
+
+async function runBatches(form: Form, f: VeoFunction, ctx: VeoCtxt, n: number, batches: number, reqs: VeoRequest[]) {
+  for (let b = 0; b < batches; b++) await form(f, ctx, n, reqs);
+}
+
+export async function calls(args: Args): Promise<void> {
+  const ns = args.nums("n");
+  const tests = args.str("tests", "1234").split("").map(Number);
+  const variants = args.str("variants", "wait,await,all,sync").split(",");
+  const minCalls = args.num("min_calls", 10_000);
+  const warmup = args.num("warmup", 5_000);
+  const s = openSession(args.str("kernels"));
+  try {
+    const f = s.lib.declare("uint64_t empty(void)");
+    const reqs: VeoRequest[] = new Array(Math.max(...ns, 100));
+    for (const v of variants) {
+      for (const t of tests) {
+        const form = forms[v]?.[t];
+        if (form) await runBatches(form, f, s.ctx, 100, Math.ceil(warmup / 100), reqs);
+      }
+    }
+    for (const n of ns) {
+      const batches = Math.ceil(minCalls / n);
+      for (const t of tests) {
+        for (const v of variants) {
+          const form = forms[v]?.[t];
+          if (!form) continue;
+          const t0 = nowUs();
+          await runBatches(form, f, s.ctx, n, batches, reqs);
+          const us = (nowUs() - t0) / (batches * n);
+          emit({ kind: "call", variant: v, test: t, n, batches, us_per_call: us });
+        }
+      }
+      reqs.fill(undefined as unknown as VeoRequest);
+    }
+  } finally {
+    s.close();
+  }
+}

@@ -1,0 +1,109 @@
+/*
+ * Transfers through the binding, mirroring the C client: 1-byte write/read latency with
+ * proc.writeMem/readMem; bandwidth with proc.writeMem/readMem (sync), ctx.asyncWriteMem/
+ * asyncReadMem (submit all, then wait all) and an OnStack argument of test_bandwidth (IN =
+ * write, OUT = read). Host buffers are filled before timing and VE buffers written once
+ * (warm-up), as in the C client.
+ */
+import { Intent, OnStack, type VeoRequest } from "../../src/index.js";
+import { openSession, type Session } from "./session.js";
+import { emit, nowUs, type Args } from "./io.js";
+
+function hostBuffer(size: number): Uint8Array {
+  const b = new Uint8Array(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 7) & 0xff;
+  return b;
+}
+
+function loopsFor(args: Args, size: number): number {
+  const loops = Math.ceil(args.num("budget") / size);
+  return Math.min(Math.max(loops, args.num("min_loops", 3)), args.num("max_loops", 10_000));
+}
+
+function bw(mode: string, dir: string, size: number, loops: number, us: number): void {
+  emit({ kind: "bw", mode, dir, size, loops, mb_per_s: (size * loops) / us });
+}
+
+export function xferLatency(args: Args): void {
+  const iters = args.num("iters", 30_000);
+  const s = openSession(undefined);
+  try {
+    const ve = s.proc.allocMem(8);
+    const byte = new Uint8Array(1);
+    s.proc.writeMem(ve, byte, 1);
+    s.proc.readMem(byte, ve, 1);
+    const t0 = nowUs();
+    for (let i = 0; i < iters; i++) s.proc.writeMem(ve, byte, 1);
+    const t1 = nowUs();
+    for (let i = 0; i < iters; i++) s.proc.readMem(byte, ve, 1);
+    const t2 = nowUs();
+    emit({ kind: "xfer_latency", dir: "write", iters, us: (t1 - t0) / iters });
+    emit({ kind: "xfer_latency", dir: "read", iters, us: (t2 - t1) / iters });
+    s.proc.freeMem(ve);
+  } finally {
+    s.close();
+  }
+}
+
+function bwSync(s: Session, size: number, loops: number, buf: Uint8Array): void {
+  const ve = s.proc.allocMem(size);
+  s.proc.writeMem(ve, buf, size);
+  const t0 = nowUs();
+  for (let i = 0; i < loops; i++) s.proc.writeMem(ve, buf, size);
+  const t1 = nowUs();
+  for (let i = 0; i < loops; i++) s.proc.readMem(buf, ve, size);
+  const t2 = nowUs();
+  bw("sync", "write", size, loops, t1 - t0);
+  bw("sync", "read", size, loops, t2 - t1);
+  s.proc.freeMem(ve);
+}
+
+function bwAsync(s: Session, size: number, loops: number, buf: Uint8Array): void {
+  const ve = s.proc.allocMem(size);
+  s.proc.writeMem(ve, buf, size);
+  const reqs: VeoRequest[] = new Array(loops);
+  const t0 = nowUs();
+  for (let i = 0; i < loops; i++) reqs[i] = s.ctx.asyncWriteMem(ve, buf, size);
+  for (let i = 0; i < loops; i++) reqs[i].wait();
+  const t1 = nowUs();
+  for (let i = 0; i < loops; i++) reqs[i] = s.ctx.asyncReadMem(buf, ve, size);
+  for (let i = 0; i < loops; i++) reqs[i].wait();
+  const t2 = nowUs();
+  bw("async", "write", size, loops, t1 - t0);
+  bw("async", "read", size, loops, t2 - t1);
+  s.proc.freeMem(ve);
+}
+
+function bwStack(s: Session, size: number, loops: number, buf: Uint8Array): void {
+  const f = s.lib.declare("uint64_t test_bandwidth(char *buf, uint64_t len)");
+  const dirs: [string, Intent][] = [["write", Intent.IN], ["read", Intent.OUT]];
+  for (const [dir, intent] of dirs) {
+    const arg = new OnStack(buf, { size, intent });
+    try {
+      f(s.ctx, arg, size).wait(); // warm-up, and the stack-limit probe
+    } catch (e) {
+      emit({ kind: "bw", mode: "stack", dir, size, error: (e as Error).message.split("\n")[0] });
+      continue;
+    }
+    const t0 = nowUs();
+    for (let i = 0; i < loops; i++) f(s.ctx, arg, size).wait();
+    bw("stack", dir, size, loops, nowUs() - t0);
+  }
+}
+
+export function bandwidth(args: Args): void {
+  const mode = args.str("mode");
+  const s = openSession(mode === "stack" ? args.str("kernels") : undefined);
+  try {
+    for (const size of args.nums("sizes")) {
+      const loops = loopsFor(args, size);
+      const buf = hostBuffer(size);
+      if (mode === "sync") bwSync(s, size, loops, buf);
+      else if (mode === "async") bwAsync(s, size, loops, buf);
+      else if (mode === "stack") bwStack(s, size, loops, buf);
+      else throw new Error(`unknown bw mode ${mode}`);
+    }
+  } finally {
+    s.close();
+  }
+}
