@@ -54,7 +54,7 @@ function build(name: string, source: string, ext: "c" | "f90"): string {
 const built = new Map<string, string>();
 
 /** Absolute path of a compiled test kernel library. */
-export function kernel(name: "basic" | "fortran" | "wide"): string {
+export function kernel(name: "basic" | "examples" | "fortran" | "wide"): string {
   let so = built.get(name);
   if (so) return so;
   if (name === "wide") so = build("wide", wideSource(WIDE_ARGS), "c");

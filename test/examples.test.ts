@@ -1,0 +1,175 @@
+/*
+ * Ports of the behaviours py-veo's examples show: a sleeping kernel, in-place work on VE
+ * memory, IN/OUT stack buffers, strings both ways, async transfers ordered with calls, an
+ * average, init hooks building a function table, and a Fortran kernel through bind(c).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import {
+  delProcInitHook,
+  Intent,
+  OnStack,
+  setProcInitHook,
+  VeoProc,
+  type VeoCtxt,
+  type VeoFunction,
+  type VeoLibrary,
+} from "../src/index.js";
+import { kernel } from "./support/kernels.js";
+
+let proc: VeoProc;
+let lib: VeoLibrary;
+let ctx: VeoCtxt;
+
+beforeAll(() => {
+  proc = new VeoProc(0);
+  lib = proc.loadLibrary(kernel("examples"));
+  ctx = proc.openContext();
+});
+afterAll(() => proc?.destroy());
+
+describe("py-veo examples", () => {
+  it("do_sleep: an async call returns its argument", async () => {
+    const f = lib.fn.do_sleep.argsType("int").retType("int");
+    const req = f(ctx, 5);
+    expect(await req).toBe(5);
+  });
+
+  it("multeach: in-place work on VE memory, read back", async () => {
+    const f = lib.declare("long multeach(long *a, int n, long f)");
+    const a = new BigInt64Array([1n, 2n, 3n, 4n]);
+    const ve = proc.allocMem(a.byteLength);
+    proc.writeMem(ve, a);
+    expect(await f(ctx, ve, 4, 3)).toBe(30n);
+    proc.readMem(a, ve);
+    expect([...a]).toEqual([3n, 6n, 9n, 12n]);
+    proc.freeMem(ve);
+  });
+
+  it("test5: a string written into VE memory", () => {
+    const f = lib.declare("int greeting_len(const char *s)");
+    const msg = Buffer.from("Hello from VH!\0");
+    const ve = proc.allocMem(msg.length);
+    proc.writeMem(ve, msg);
+    expect(f(ctx, ve).wait()).toBe(14);
+    const back = Buffer.alloc(msg.length);
+    proc.readMem(back, ve);
+    expect(back.toString("latin1")).toBe("Hello from VH!\0");
+    proc.freeMem(ve);
+  });
+
+  it("test7: a string returned through an OUT stack buffer", async () => {
+    const f = lib.declare("int hola(char *out, int n)");
+    const out = Buffer.alloc(12, 0x55);
+    await f(ctx, new OnStack(out, { intent: Intent.OUT }), out.length);
+    expect(out.toString("latin1")).toBe("Hola VH!!!\0\0");
+  });
+
+  it("test9: IN and OUT stack args, VE memory and async transfers in one context", async () => {
+    const f = lib.declare("long test9(const long *a, long *b, double *c, const double *w, int n, int m)");
+    const a = new BigInt64Array([1n, 2n, 3n, 4n, 5n]);
+    const b = new BigInt64Array(5);
+    const w = new Float64Array([1, 2, 3]);
+    const c = new Float64Array(15);
+    const vc = proc.allocMem(c.byteLength);
+    const vw = proc.allocMem(w.byteLength);
+    const wrote = ctx.asyncWriteMem(vw, w);
+    const call = f(ctx, new OnStack(a), new OnStack(b, { intent: Intent.OUT }), vc, vw, 5, 3);
+    const read = ctx.asyncReadMem(c, vc);
+    await wrote;
+    expect(await call).toBe(15n);
+    await read;
+    expect([...b]).toEqual([3n, 4n, 5n, 6n, 7n]);
+    expect([...c]).toEqual([...a].flatMap((x) => [...w].map((y) => Number(x) * y)));
+  });
+
+  it("average: a large array, compared with the host's mean", async () => {
+    const f = lib.declare("double average(const double *a, long n)");
+    const n = 1 << 17;
+    const a = new Float64Array(n).map(() => Math.random());
+    const ve = proc.allocMem(a.byteLength);
+    await ctx.asyncWriteMem(ve, a);
+    const mean = a.reduce((s, v) => s + v, 0) / n;
+    expect(await f(ctx, ve, n)).toBeCloseTo(mean, 10);
+    proc.freeMem(ve);
+  });
+});
+
+describe("init hooks (py-veo's set_proc_init_hook)", () => {
+  it("run on every new proc in order, can load libraries, and can be removed", async () => {
+    const table: Array<[VeoProc, VeoFunction]> = [];
+    const seen: string[] = [];
+    const first = (p: VeoProc) => {
+      seen.push("first");
+      table.push([p, p.loadLibrary(kernel("examples")).fn.do_sleep.argsType("int")]);
+    };
+    const second = () => seen.push("second");
+    setProcInitHook(first);
+    setProcInitHook(second);
+    try {
+      const p = new VeoProc(0);
+      expect(seen).toEqual(["first", "second"]);
+      expect(table[0][0]).toBe(p);
+      expect(await table[0][1](p.openContext(), 1)).toBe(1);
+      p.destroy();
+      const q = await VeoProc.create(0);
+      expect(seen).toEqual(["first", "second", "first", "second"]);
+      q.destroy();
+    } finally {
+      delProcInitHook(first);
+      delProcInitHook(second);
+    }
+    new VeoProc(0).destroy();
+    expect(seen.length).toBe(4);
+  });
+
+  it("a hook that throws destroys the new proc and propagates", () => {
+    let made: VeoProc | undefined;
+    const bad = (p: VeoProc) => {
+      made = p;
+      throw new Error("hook failed");
+    };
+    setProcInitHook(bad);
+    try {
+      expect(() => new VeoProc(0)).toThrow("hook failed");
+      expect(made?.destroyed).toBe(true);
+    } finally {
+      delProcInitHook(bad);
+    }
+  });
+
+  it("duplicates run twice; removing an unknown hook is a RangeError; non-functions a TypeError", () => {
+    let n = 0;
+    const h = () => n++;
+    setProcInitHook(h);
+    setProcInitHook(h);
+    try {
+      new VeoProc(0).destroy();
+      expect(n).toBe(2);
+    } finally {
+      delProcInitHook(h);
+      delProcInitHook(h);
+    }
+    expect(() => delProcInitHook(h)).toThrow(RangeError);
+    expect(() => setProcInitHook("x" as unknown as () => void)).toThrow(TypeError);
+  });
+});
+
+describe("Fortran through bind(c)", () => {
+  it("by-reference (OnStack) and by-value arguments", async () => {
+    const flib = proc.loadLibrary(kernel("fortran"));
+    const fsum = flib.declare("double fsum(double *a, int *n)");
+    const a = new Float64Array([1, 2, 3, 4]);
+    const ve = proc.allocMem(a.byteLength);
+    proc.writeMem(ve, a);
+    expect(await fsum(ctx, ve, new OnStack(new Int32Array([4])))).toBe(10);
+    expect(await fsum(ctx, new OnStack(a), new OnStack(new Int32Array([3])))).toBe(6);
+    const fscale = flib.declare("void fscale(double *a, int n, double f)");
+    await fscale(ctx, ve, 4, 0.5);
+    proc.readMem(a, ve);
+    expect([...a]).toEqual([0.5, 1, 1.5, 2]);
+    const fadd = flib.declare("long fadd(long x, long y)");
+    expect(fadd.callSync(40, 2)).toBe(42n);
+    proc.freeMem(ve);
+  });
+});
