@@ -1,66 +1,23 @@
 /*
- * One build, start to finish: resolve the tools, compute the cache key, return a verified
- * cache entry or compile + link in a private work dir and move it into the cache, then
- * publish the output into the build dir if one is set. Concurrent builds of the same key in
+ * One build, start to finish: make the plan (plan.ts), return a verified cache entry or
+ * compile + link in a private work dir and move it into the cache, then publish the output
+ * into the build dir if one is set (publish.ts). Concurrent builds of the same key in
  * this process share one compile; across processes the atomic rename makes races harmless.
  * VeBuild (vebuild.ts) is the user-facing state around this.
  */
 
-import { randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { VeBuildError } from "../errors.js";
-import {
-  CACHE_FORMAT,
-  commitEntry,
-  discard,
-  hashKey,
-  makeWorkDir,
-  sha256File,
-  verifyEntry,
-  type CacheMeta,
-} from "./cache.js";
-import type { BuildEvent, BuildStep, ProgressListener } from "./progress.js";
+import { CACHE_FORMAT, commitEntry, discard, makeWorkDir, sha256File, verifyEntry, type CacheMeta } from "./cache.js";
+import { makePlan, type BuildRequest, type Plan, type Step } from "./plan.js";
+import type { BuildEvent, ProgressListener } from "./progress.js";
+import { publish } from "./publish.js";
 import { abortError, formatCommand, runTool } from "./spawn.js";
-import {
-  SUFFIX,
-  chooseToolchain,
-  getToolchain,
-  langName,
-  linkerLang,
-  resolveTool,
-  toolIdentity,
-  type Lang,
-  type ToolchainName,
-} from "./toolchain.js";
+import type { ToolchainName } from "./toolchain.js";
 
-export interface SourceBlock {
-  label: string;
-  lang: Lang;
-  source: string;
-  /** Replaces the toolchain's default flags for this source (py-veo semantics). */
-  flags?: readonly string[];
-  /** Compiler name or path for this source, instead of the toolchain's. */
-  compiler?: string;
-}
-
-export interface BuildRequest {
-  kind: "so" | "veorun";
-  /** Output name: `<label>.so` or `<label>.veorun`. */
-  label: string;
-  sources: readonly SourceBlock[];
-  /** so: link flags replacing `-shared -pthread`; veorun: CFLAGS for mk_veorun_static. */
-  flags?: readonly string[];
-  libs: readonly string[];
-  linker?: string;
-  toolchain?: ToolchainName;
-  /** Cache directory (`<root>/v1`), or undefined for no cache. */
-  cacheDir: string | undefined;
-  buildDir?: string;
-  signal?: AbortSignal;
-  listener?: ProgressListener;
-}
+export type { BuildRequest, SourceBlock } from "./plan.js";
 
 /** What a build produced; `VeBuild#lastBuild` holds the latest one. */
 export interface BuildInfo {
@@ -79,110 +36,6 @@ export interface BuildInfo {
   /** The cache entry (or, without a cache, the private directory) holding the build. */
   entryDir: string;
   durationMs: number;
-}
-
-interface Step {
-  step: BuildStep;
-  label: string;
-  argv: string[];
-  env?: Record<string, string>;
-  /** For compile steps: the source file, kept on failure. */
-  sourceFile?: string;
-}
-
-interface Plan {
-  key: string;
-  toolchain: ToolchainName;
-  toolchainReason: string;
-  output: string;
-  files: { name: string; text: string }[];
-  steps: Step[];
-}
-
-async function makePlan(req: BuildRequest): Promise<Plan> {
-  if (req.sources.length === 0) {
-    throw new VeBuildError("nothing to build: add sources with setCSrc, setCppSrc or setFtnSrc first", {
-      command: [],
-      exitCode: null,
-      output: "",
-    });
-  }
-  const choice = chooseToolchain(req.toolchain);
-  const tc = getToolchain(choice.name);
-  const find = (name: string, what: string, hint: string) =>
-    resolveTool(name, tc.searchDirs, what, hint).path;
-
-  const files: Plan["files"] = [];
-  const steps: Step[] = [];
-  const objects: string[] = [];
-  const langs = new Set<Lang>();
-  for (const src of req.sources) {
-    langs.add(src.lang);
-    const compiler = find(
-      src.compiler ?? tc.compiler[src.lang],
-      `${langName(src.lang)} compiler for "${src.label}"`,
-      tc.installHint(src.lang),
-    );
-    const file = src.label + SUFFIX[src.lang];
-    const obj = `${src.label}.o`;
-    files.push({ name: file, text: src.source });
-    objects.push(obj);
-    steps.push({
-      step: "compile",
-      label: src.label,
-      argv: [compiler, ...tc.requiredFlags, ...(src.flags ?? tc.defaultFlags[src.lang]), "-c", file, "-o", obj],
-      sourceFile: file,
-    });
-  }
-
-  let output: string;
-  if (req.kind === "so") {
-    output = `${req.label}.so`;
-    const lang = linkerLang(langs);
-    const linker = find(
-      req.linker ?? tc.compiler[lang],
-      req.linker ? "linker" : `linker (the ${langName(lang)} compiler)`,
-      req.linker ? "pass an existing compiler as linker" : tc.installHint(lang),
-    );
-    steps.push({
-      step: "link",
-      label: req.label,
-      argv: [linker, ...(req.flags ?? tc.soFlags), "-o", output, ...objects, ...req.libs,
-        ...tc.mixedLinkLibs(lang, langs)],
-    });
-  } else {
-    output = `${req.label}.veorun`;
-    const mk = find(
-      tc.mkVeorunStatic,
-      "mk_veorun_static",
-      tc.name === "nec"
-        ? "install AVEO (it ships /opt/nec/ve/libexec/mk_veorun_static) or set MK_VEORUN_STATIC"
-        : "the emulator build should provide it; rebuild the emulator",
-    );
-    steps.push({
-      step: "veorun",
-      label: req.label,
-      argv: [mk, output, ...objects, ...req.libs, ...tc.mixedLinkLibs("c", langs)],
-      // py-veo passes flags as CFLAGS in the environment, only when flags are given.
-      env: req.flags ? { CFLAGS: req.flags.join(" ") } : undefined,
-    });
-  }
-
-  const identities: Record<string, string> = {};
-  for (const s of steps) {
-    const tool = s.argv[0]!;
-    identities[tool] ??= await toolIdentity(tool, s.step === "veorun" ? "script" : "compiler");
-  }
-  const key = hashKey({
-    format: CACHE_FORMAT,
-    kind: req.kind,
-    toolchain: tc.name,
-    toolchainExtra: tc.keyExtra,
-    files,
-    steps: steps.map((s) => ({ argv: s.argv, env: s.env ?? null })),
-    identities,
-  });
-  return { key, toolchain: tc.name, toolchainReason: choice.reason, output, files, steps };
 }
 
 /** Fans events out to every caller waiting on one shared build. */
@@ -209,7 +62,7 @@ export async function runBuild(request: BuildRequest): Promise<BuildInfo> {
     const entryDir = path.join(req.cacheDir, plan.key);
     const meta = await verifyEntry(entryDir, plan.key);
     if (meta) {
-      const out = await publish(req, entryDir, meta, plan);
+      const out = await publish(req.buildDir, entryDir, meta, plan.files);
       const durationMs = performance.now() - started;
       req.listener?.({ type: "cached", label: req.label, path: out, warnings: meta.warnings, durationMs });
       return info(plan, out, true, entryDir, meta, durationMs);
@@ -233,7 +86,7 @@ export async function runBuild(request: BuildRequest): Promise<BuildInfo> {
     promise.then(remove, remove);
   }
   const { entryDir, meta } = await join(flight, req.signal, req.listener);
-  const out = await publish(req, entryDir, meta, plan);
+  const out = await publish(req.buildDir, entryDir, meta, plan.files);
   const durationMs = performance.now() - started;
   req.listener?.({ type: "done", label: req.label, path: out, durationMs });
   return info(plan, out, false, entryDir, meta, durationMs);
@@ -422,41 +275,3 @@ async function failure(
     sourcePath,
   });
 }
-
-/**
- * Copies the output (and the sources, and any compiler listings) into the build dir, if
- * one is set, and returns the output's absolute path. The output is replaced by rename,
- * never rewritten in place, so a library a proc has loaded is never changed under it.
- */
-async function publish(req: BuildRequest, entryDir: string, meta: CacheMeta, plan: Plan): Promise<string> {
-  if (!req.buildDir) return path.join(entryDir, meta.output);
-  const dir = req.buildDir;
-  await fsp.mkdir(dir, { recursive: true });
-  const dest = path.join(dir, meta.output);
-  let same = false;
-  try {
-    same = (await sha256File(dest)) === meta.sha256;
-  } catch {
-    same = false;
-  }
-  if (!same) await copyAtomic(path.join(entryDir, meta.output), dest);
-  for (const f of plan.files) {
-    const listing = f.name.replace(/\.[^.]+$/, ".L");
-    await fsp.writeFile(path.join(dir, f.name), f.text);
-    await fsp.copyFile(path.join(entryDir, listing), path.join(dir, listing)).catch(() => {});
-  }
-  return dest;
-}
-
-async function copyAtomic(from: string, to: string): Promise<void> {
-  const tmp = `${to}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  try {
-    await fsp.copyFile(from, tmp);
-    await fsp.chmod(tmp, 0o755);
-    await fsp.rename(tmp, to);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true }).catch(() => {});
-    throw err;
-  }
-}
-
