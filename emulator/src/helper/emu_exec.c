@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 
 #include "emu_futex.h"
@@ -34,6 +35,19 @@ int emu_ctx_thread_start(int index, uint64_t stacksize);
 static void emu_reply(struct emu_thread *t, uint64_t value) {
   t->prev[t->nprev % EMU_PREV_MAX] = value;
   t->nprev++;
+}
+
+/* "VE memory": plain malloc (kernels may free it), but large blocks are aligned to and
+ * backed by transparent huge pages where the kernel allows: fewer page faults on first
+ * touch and faster process_vm_readv/writev. */
+static void *emu_ve_malloc(size_t size) {
+  const size_t huge = 2u << 20;
+  if (size < huge) return malloc(size);
+  void *p = NULL;
+  if (posix_memalign(&p, huge, size) != 0) return NULL;
+  if (madvise(p, (size + huge - 1) & ~(huge - 1), MADV_HUGEPAGE) != 0 && errno != EINVAL)
+    fprintf(stderr, "veorun: madvise: %s\n", strerror(errno));
+  return p;
 }
 
 static ffi_type *emu_ffi_arg_type(uint32_t type) {
@@ -234,7 +248,7 @@ int emu_exec(struct emu_thread *t, struct emu_rec *rec, uint64_t pos) {
       state = emu_exec_call(t, rec, &result);
       break;
     case EMU_K_ALLOC:
-      result = (uint64_t)(uintptr_t)malloc(rec->a0);
+      result = (uint64_t)(uintptr_t)emu_ve_malloc(rec->a0);
       break;
     case EMU_K_FREE:
       free((void *)(uintptr_t)rec->a0);

@@ -53,7 +53,10 @@ static uint64_t emu_wait_work(struct emu_thread *t, uint64_t pos) {
     uint64_t head = atomic_load_explicit(&ctl->head, memory_order_acquire);
     if (head != pos) return head;
     emu_cpu_relax();
-    if ((i & 63) == 63 && emu_now_ns() - start > EMU_HELPER_SPIN_NS) break;
+    if ((i & 63) == 63) {
+      if (emu_now_ns() - start > EMU_HELPER_SPIN_NS) break;
+      sched_yield();
+    }
   }
   for (;;) {
     uint32_t seq = atomic_load(&ctl->submit_seq);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -161,13 +162,16 @@ static void emu_ctx_punch(struct veo_thr_ctxt *ctx) {
  * else ERROR. */
 static void emu_ctx_drain(struct veo_thr_ctxt *ctx) {
   if (atomic_load(&ctx->closed)) return;
+  /* Read `dead` first: once it is set, `done` is final, so nothing that completed is
+   * mistaken for cancelled. */
+  int dead = atomic_load(&ctx->proc->dead);
   uint64_t done = atomic_load_explicit(&ctx->ctl->done, memory_order_acquire);
   while (ctx->release < done) {
     struct emu_rec *rec = (struct emu_rec *)(ctx->ring + ctx->release % EMU_RING_SIZE);
     if (rec->kind != EMU_K_PAD) emu_ctx_finish(ctx, rec, atomic_load(&rec->state), rec->result);
     ctx->release += rec->size;
   }
-  if (atomic_load(&ctx->proc->dead) && ctx->release != ctx->head) {
+  if (dead && ctx->release != ctx->head) {
     atomic_store(&ctx->state, VEO_STATE_EXIT);
     while (ctx->release != ctx->head) {
       struct emu_rec *rec = (struct emu_rec *)(ctx->ring + ctx->release % EMU_RING_SIZE);
@@ -199,7 +203,10 @@ static int emu_ctx_wait_pos(struct veo_thr_ctxt *ctx, uint64_t target, uint64_t 
       goto out;
     }
     emu_cpu_relax();
-    if ((i & 63) == 63 && emu_now_ns() - start > EMU_HOST_SPIN_NS) break;
+    if ((i & 63) == 63) {
+      if (emu_now_ns() - start > EMU_HOST_SPIN_NS) break;
+      sched_yield(); /* let the helper run if the CPUs are oversubscribed */
+    }
   }
   for (;;) {
     uint32_t seq = atomic_load(&ctl->done_seq);
@@ -480,8 +487,16 @@ void emu_ctx_stop_vh(struct veo_thr_ctxt *ctx) {
   atomic_store(&ctx->ctl->vh_shutdown, 1);
   emu_futex_wake(&ctx->ctl->vh_seq, INT_MAX);
   if (!pthread_equal(pthread_self(), ctx->vh_thread)) {
-    int rc = pthread_join(ctx->vh_thread, NULL);
-    if (rc != 0) emu_log_error("veo_context_close", "pthread_join: %s", strerror(rc));
+    /* A VH function may be stuck (e.g. waiting for a host thread that is exiting): give it
+     * a moment, then let it go rather than hang. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 2;
+    int rc = pthread_timedjoin_np(ctx->vh_thread, NULL, &ts);
+    if (rc != 0) {
+      emu_log_debug("veo_context_close", "VH thread still busy: %s", strerror(rc));
+      pthread_detach(ctx->vh_thread);
+    }
   } else {
     pthread_detach(ctx->vh_thread);
   }
