@@ -3,14 +3,33 @@
  * open needs VE_OMP_NUM_THREADS=1, extra contexts run concurrently (two kernels meet on a
  * flag in VE memory; serialized contexts would time out), veo_num_contexts /
  * veo_get_context, closing the main context is a no-op, attributes and stack sizes,
- * context states.
+ * context states. `contexts cores` (VE_CORE_NUMBER=1): context threads are pinned.
  */
 #include "../helpers.h"
 
 #define MiB ((size_t)1 << 20)
 
-int main(void) {
+/* VE_CORE_NUMBER=1 (set by the runner): the main context runs on CPU 1, the next context
+ * on the following CPU (the emulator wraps around the host's CPU count). */
+static void cores(void) {
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  CHECK(ncpu > 0 && ncpu <= 64);
+  struct veo_proc_handle *proc = PROC(0);
+  uint64_t mask = SYM(proc, LOAD(proc, "libk_basic.so"), "cpu_mask");
+  struct veo_thr_ctxt *m = veo_context_open(proc);
+  CHECK_EQ(CALL(m, mask, 0), 1ULL << (1 % ncpu));
+  struct veo_thr_ctxt *c = OPEN_EXTRA(proc);
+  CHECK_EQ(CALL(c, mask, 0), 1ULL << (2 % ncpu));
+  CHECK_EQ(veo_proc_destroy(proc), 0);
+  printf("contexts cores: OK\n");
+}
+
+int main(int argc, char **argv) {
   check_watchdog(40);
+  if (argc > 1 && !strcmp(argv[1], "cores")) {
+    cores();
+    return 0;
+  }
   unsetenv("VE_OMP_NUM_THREADS");
   struct veo_proc_handle *proc = PROC(0);
   uint64_t lib = LOAD(proc, "libk_basic.so");

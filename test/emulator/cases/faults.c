@@ -67,6 +67,9 @@ static void expect_dead(void) {
     CHECK_EQ(veo_call_peek_result(cs[i], 999999, &r), VEO_COMMAND_ERROR);
     veo_context_sync(cs[i]); /* returns at once on a dead context */
   }
+  STEP("no new contexts");
+  setenv("VE_OMP_NUM_THREADS", "1", 1);
+  CHECK(veo_context_open(proc) == NULL);
   STEP("sync calls fail");
   uint64_t r = 0;
   CHECK_EQ(veo_call_sync(proc, k_hello, a, &r), -1);

@@ -1,7 +1,8 @@
 /*
  * libs.c - libraries and symbols (spec §3.3, §6.4): load by absolute and relative path,
  * the same library twice, missing libraries, function and data symbols, unknown symbols,
- * over-long names (ENAMETOOLONG), handle 0 with the stock helper, unload and reload.
+ * over-long names (ENAMETOOLONG), handle 0 with the stock helper, unload and reload,
+ * bare names through VE_LD_LIBRARY_PATH, the symbol cache after an unload.
  */
 #include "../helpers.h"
 
@@ -92,6 +93,18 @@ int main(void) {
   veo_args_free(a);
   CHECK_EQ(veo_context_close(ctx), 0);
   CHECK_EQ(veo_proc_destroy(proc), 0);
+
+  STEP("bare names: found through VE_LD_LIBRARY_PATH only");
+  proc = PROC(0);
+  CHECK_EQ(veo_load_library(proc, "libk_alt.so"), 0);
+  CHECK_EQ(veo_proc_destroy(proc), 0);
+  setenv("VE_LD_LIBRARY_PATH", getenv("VEO_TEST_KDIR"), 1);
+  proc = PROC(0);
+  uint64_t bare = veo_load_library(proc, "libk_alt.so");
+  CHECK(bare != 0);
+  CHECK_EQ(CALL_SYNC(proc, SYM(proc, bare, "alt_only"), 0), 77);
+  CHECK_EQ(veo_proc_destroy(proc), 0);
+  unsetenv("VE_LD_LIBRARY_PATH");
 
   STEP("the symbol cache forgets an unloaded library");
   /* dlopen may hand out the old handle value for the next library: a stale (handle, name)

@@ -180,6 +180,16 @@ int main(void) {
   CHECK_EQ(WAIT_OK(c2, c), 120000);
   for (int i = 0; i < 16; i++) CHECK_EQ(back[i], 1000 * i + 5);
   CHECK_EQ(WAIT_OK(c2, c_), 120000 + 80);
+  STEP("async 5-byte write to an odd address (test_async_mem)");
+  uint64_t word = 0xdeadbeefdeadbeefULL, patch = 0x0403020100c0ffeeULL;
+  id = veo_async_write_mem(c2, amem, &word, 8);
+  WAIT_OK(c2, id);
+  id = veo_async_write_mem(c2, amem + 1, (char *)&patch + 1, 5);
+  WAIT_OK(c2, id);
+  word = 0;
+  id = veo_async_read_mem(c2, &word, amem, 8);
+  WAIT_OK(c2, id);
+  CHECK_EQ(word, 0xdead020100c0ffefULL);
   STEP("async transfers of size 0 and of 20 MiB");
   id = veo_async_write_mem(c2, amem, vals, 0);
   CHECK(id != VEO_REQUEST_ID_INVALID);

@@ -17,6 +17,12 @@ int main(void) {
   struct veo_thr_ctxt *c = veo_context_open(p);
   CHECK(c != NULL);
   CHECK_EQ(CALL(c, SYM(p, 0, "static_bump"), 0), 0x5151515151515152ULL);
+  struct veo_args *a = veo_args_alloc();
+  veo_args_set_u64(a, 0, 8);
+  uint64_t id = veo_call_async_by_name(c, 0, "static_twice", a);
+  CHECK(id != VEO_REQUEST_ID_INVALID);
+  CHECK_EQ(WAIT_OK(c, id), 16);
+  veo_args_free(a);
   STEP("data from handle 0");
   uint64_t v = 0;
   CHECK_EQ(veo_read_mem(p, &v, SYM(p, 0, "static_counter"), 8), 0);

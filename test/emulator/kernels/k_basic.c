@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,4 +143,15 @@ uint64_t say_flushed(int n) {
   printf("kernel-flushed-%d\n", n);
   fflush(stdout);
   return (uint64_t)n;
+}
+
+/* The CPUs the calling thread may run on, as a bit mask of CPUs 0..63. */
+uint64_t cpu_mask(void) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+  uint64_t m = 0;
+  for (int i = 0; i < 64; i++)
+    if (CPU_ISSET(i, &set)) m |= 1ULL << i;
+  return m;
 }
