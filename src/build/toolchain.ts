@@ -16,21 +16,19 @@ import { runTool } from "./spawn.js";
 export type ToolchainName = "nec" | "host";
 export type Lang = "c" | "c++" | "fortran";
 
-export const LANGS: readonly Lang[] = ["c", "c++", "fortran"];
-
 /** py-veo's SUFFIX table (`.f90`: free-form Fortran). */
 export const SUFFIX: Readonly<Record<Lang, string>> = { c: ".c", "c++": ".cpp", fortran: ".f90" };
 
 const LANG_NAME: Readonly<Record<Lang, string>> = { c: "C", "c++": "C++", fortran: "Fortran" };
 
 /** Environment variable that overrides each language's compiler (in either toolchain). */
-export const COMPILER_ENV: Readonly<Record<Lang, string>> = {
+const COMPILER_ENV: Readonly<Record<Lang, string>> = {
   c: "VEO_BUILD_CC",
   "c++": "VEO_BUILD_CXX",
   fortran: "VEO_BUILD_FC",
 };
 
-export const DEFAULT_NEC_BIN = "/opt/nec/ve/bin";
+const DEFAULT_NEC_BIN = "/opt/nec/ve/bin";
 
 /** py-veo's FLAGS table, verbatim. */
 const NEC_FLAGS: Readonly<Record<Lang, readonly string[]>> = {
@@ -194,7 +192,7 @@ const HOST_PACKAGE: Readonly<Record<Lang, string>> = { c: "gcc", "c++": "g++", f
 let emulatorMemo: EmulatorBuild | undefined;
 
 /** The emulator build kernels are compiled against (built on first use, then memoised). */
-export function emulatorForKernels(): EmulatorBuild {
+function emulatorForKernels(): EmulatorBuild {
   emulatorMemo ??= ensureEmulator();
   return emulatorMemo;
 }
@@ -239,11 +237,6 @@ export function getToolchain(name: ToolchainName, env: NodeJS.ProcessEnv = proce
   return name === "nec" ? necToolchain(env) : hostToolchain(env);
 }
 
-export interface ResolvedTool {
-  /** Absolute path of the executable. */
-  path: string;
-}
-
 /**
  * Finds an executable: a name with a "/" is taken as a path (relative to the cwd); a bare
  * name is looked for in `searchDirs`, then in PATH. Throws VeBuildError saying where it
@@ -255,7 +248,7 @@ export function resolveTool(
   what: string,
   hint: string,
   env: NodeJS.ProcessEnv = process.env,
-): ResolvedTool {
+): { path: string } {
   const looked: string[] = [];
   if (name.includes("/")) {
     const p = path.resolve(name);
