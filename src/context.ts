@@ -32,6 +32,8 @@ export class VeoCtxt {
   readonly _pump: Pump;
   /** @internal */
   _closed = false;
+  /** @internal What pending requests reject with once closed. */
+  _closeError: VeoClosedError | undefined = undefined;
   /** @internal veo_context_close still owed (deferred while a pool thread waits on us). */
   private closeOwed = false;
 
@@ -83,7 +85,7 @@ export class VeoCtxt {
       id = Number(id);
     }
     const req = new VeoRequest(this, id, kind, what, keep);
-    this._pump.push(req);
+    this._pump.last = req;
     return req;
   }
 
@@ -126,7 +128,8 @@ export class VeoCtxt {
       sync(this._handle);
       return;
     }
-    for (const r of this._pump.pending()) if (r._state === 0 && this._usable) this._pump.waitFor(r);
+    const last = this._pump.last;
+    if (last !== null && last._state === 0) this._pump.waitFor(last);
   }
 
   /**
@@ -164,8 +167,9 @@ export class VeoCtxt {
   }
 
   /** @internal Marks closed and rejects everything pending with `err` (no C call). */
-  _shutdown(err: unknown): void {
+  _shutdown(err: VeoClosedError): void {
     this._closed = true;
+    this._closeError = err;
     this._pump.rejectAll(err);
   }
 

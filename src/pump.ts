@@ -1,17 +1,19 @@
 /*
- * The per-context request pump. VEO completes a context's requests in submission order, so
- * the pump keeps them in a FIFO and, while anyone awaits one of them:
- *   1. drains finished requests from the head with veo_call_peek_result (non-blocking);
+ * The per-context request pump. VEO completes a context's requests in submission order.
+ * While anyone awaits a request of this context, the pump:
+ *   1. collects the awaited requests that have finished, with veo_call_peek_result
+ *      (non-blocking), in the order they were awaited;
  *   2. spins briefly on the main thread (short kernels finish within microseconds);
  *   3. otherwise puts exactly one blocking veo_call_wait_result on the libuv pool (koffi
- *      `.async`) for the oldest awaited request, and drains again when it returns.
- * A pending `.async` keeps Node alive exactly while a promise waits; nothing else is ref'd.
- * The request the worker is waiting on is never peeked from the main thread: whoever lost
+ *      `.async`) for the oldest awaited request, and collects again when it returns.
+ * Requests nobody awaits cost the pump nothing: like in C, their results wait in VEO until
+ * wait() or peek() asks. A pending `.async` keeps Node alive exactly while a promise waits.
+ * The request the pool thread waits on is never peeked from the main thread: whoever lost
  * that race would read "unknown request" and could not tell the real status.
  */
 import { CommandState, ContextState } from "./constants.js";
 import { ResultRegister } from "./ctypes.js";
-import { VeoCallError, VeoError } from "./errors.js";
+import { VeoCallError, VeoClosedError, VeoError, VeoProcessDead } from "./errors.js";
 import type { VeoCtxt } from "./context.js";
 import { completeRequest, rejectRequest, type VeoRequest } from "./request.js";
 
@@ -20,23 +22,51 @@ export const REGISTER = new ResultRegister();
 
 /** Keep spinning while a completion arrived within this many ms. */
 const SPIN_IDLE_MS = 0.05;
-/** Give the event loop a turn after this many ms of continuous draining. */
+/** Give the event loop a turn after this many ms of continuous collecting. */
 const MAX_RUN_MS = 4;
-/** Compact the FIFOs once this many settled entries sit at their head. */
-const COMPACT_AT = 4096;
+
+function heapPush(heap: VeoRequest[], r: VeoRequest): void {
+  let i = heap.length;
+  heap.push(r);
+  const id = r.id;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    const parent = heap[p];
+    if (parent.id <= id) break;
+    heap[i] = parent;
+    i = p;
+  }
+  heap[i] = r;
+}
+
+function heapPop(heap: VeoRequest[]): void {
+  const last = heap.pop() as VeoRequest;
+  const n = heap.length;
+  if (n === 0) return;
+  let i = 0;
+  const id = last.id;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= n) break;
+    const r = l + 1;
+    const c = r < n && heap[r].id < heap[l].id ? r : l;
+    if (heap[c].id >= id) break;
+    heap[i] = heap[c];
+    i = c;
+  }
+  heap[i] = last;
+}
 
 export class Pump {
   readonly ctx: VeoCtxt;
-  /** Every submitted request not yet known to be settled, in submission order. */
-  private q: VeoRequest[] = [];
-  private head = 0;
-  /** Awaited requests, in the order they were first awaited. */
-  private aq: VeoRequest[] = [];
-  private ahead = 0;
+  /** Awaited requests, a min-heap by id: they settle in submission order however awaited. */
+  private heap: VeoRequest[] = [];
   /** Awaited requests not settled yet. */
   waiting = 0;
   /** The request a koffi `.async` wait is blocked on, if any. */
   target: VeoRequest | null = null;
+  /** The last request submitted (VEO 1.x has no veo_context_sync). */
+  last: VeoRequest | null = null;
   private scheduled = false;
   private readonly out = new BigUint64Array(1);
   private readonly asyncReg = new ResultRegister();
@@ -45,95 +75,86 @@ export class Pump {
     this.ctx = ctx;
   }
 
-  push(req: VeoRequest): void {
-    this.q.push(req);
-  }
-
   /** Called by the first then() of a request. */
   awaited(req: VeoRequest): void {
     this.waiting++;
-    this.aq.push(req);
-    this.kick();
-  }
-
-  private kick(): void {
+    heapPush(this.heap, req);
     if (this.scheduled || this.target !== null) return;
     this.scheduled = true;
     queueMicrotask(this.run);
   }
 
-  /** Pending requests, oldest first (for close/destroy/death). */
-  pending(): VeoRequest[] {
-    const out: VeoRequest[] = [];
-    for (let i = this.head; i < this.q.length; i++) if (this.q[i]._state === 0) out.push(this.q[i]);
-    return out;
-  }
-
   /**
-   * Rejects every pending request with `err` (no C call). With `spareTarget`, the request a
-   * pool thread is waiting on is left to it: its real status (say, the kernel exception that
-   * killed the proc) is about to arrive.
+   * Rejects every awaited pending request with `err` (no C call). With `spareTarget`, the
+   * request a pool thread is waiting on is left to it: its real status (say, the kernel
+   * exception that killed the proc) is about to arrive.
    */
   rejectAll(err: unknown, spareTarget = false): void {
     const spared = spareTarget ? this.target : null;
-    for (const r of this.pending()) if (r !== spared) rejectRequest(r, err);
-    this.q = spared !== null && spared._state === 0 ? [spared] : [];
-    this.head = 0;
-    this.aq = this.q.slice();
-    this.ahead = 0;
-  }
-
-  /**
-   * The VE process died: collect, without blocking, whatever finished before it did (those
-   * succeeded and must resolve), skipping the request a pool thread waits on.
-   */
-  salvage(): void {
-    const api = this.ctx._api;
-    const h = this.ctx._handle;
-    for (let i = this.head; i < this.q.length; i++) {
-      const r = this.q[i];
-      if (r._state !== 0 || r === this.target) continue;
-      const rc = api.veo_call_peek_result(h, r.id, REGISTER.u64);
-      if (rc === CommandState.OK || rc === CommandState.EXCEPTION) completeRequest(r, rc, REGISTER);
+    const all = this.heap.sort((a, b) => a.id - b.id);
+    this.heap = spared !== null && spared._state === 0 ? [spared] : [];
+    for (let i = 0; i < all.length; i++) {
+      const r = all[i];
+      if (r._state === 0 && r !== spared) rejectRequest(r, err);
     }
   }
 
-  /** Collects finished requests from the head with peek; returns how many settled. */
+  /**
+   * The VE process died: collect, without blocking, the awaited requests that finished
+   * before it did (they succeeded and must resolve).
+   */
+  salvage(): void {
+    for (const r of this.heap.slice().sort((a, b) => a.id - b.id)) {
+      if (r._state === 0 && r !== this.target) this.salvageOne(r);
+    }
+  }
+
+  private salvageOne(r: VeoRequest): boolean {
+    const rc = this.ctx._api.veo_call_peek_result(this.ctx._handle, r.id, REGISTER.u64);
+    if (rc !== CommandState.OK && rc !== CommandState.EXCEPTION) return false;
+    completeRequest(r, rc, REGISTER);
+    return true;
+  }
+
+  /**
+   * Settles a pending request whose context can no longer be used: closed or destroyed →
+   * VeoClosedError; dead → its result if it finished before the death, else VeoProcessDead.
+   */
+  settleOrphan(r: VeoRequest): void {
+    const ctx = this.ctx;
+    const proc = ctx.proc;
+    if (r._state !== 0) return;
+    if (ctx._closed || proc.destroyed) {
+      rejectRequest(r, ctx._closeError ?? new VeoClosedError("The request's context was closed before it finished"));
+      return;
+    }
+    if (r !== this.target && this.salvageOne(r)) return;
+    if (r === this.target) return; // its pool thread reports it
+    rejectRequest(r, new VeoProcessDead(`${r._what} (request ${r.id}): the VeoProc on node ${proc.nodeid} is dead`));
+  }
+
+  /** Collects finished awaited requests in submission order; returns how many settled. */
   drain(): number {
     const ctx = this.ctx;
     const api = ctx._api;
     const h = ctx._handle;
-    const q = this.q;
+    const heap = this.heap;
     let n = 0;
-    while (this.head < q.length) {
-      const r = q[this.head];
+    while (heap.length > 0) {
+      const r = heap[0];
       if (r._state !== 0) {
-        this.head++;
+        heapPop(heap);
         continue;
       }
       if (r === this.target) break;
       const rc = api.veo_call_peek_result(h, r.id, REGISTER.u64);
       if (rc === CommandState.UNFINISHED) break;
-      this.head++;
+      heapPop(heap);
       completeRequest(r, rc, REGISTER);
       n++;
       if (!ctx._usable) break;
     }
-    if (this.head >= COMPACT_AT && this.head * 2 >= q.length) {
-      this.q = q.slice(this.head);
-      this.head = 0;
-    }
     return n;
-  }
-
-  private nextTarget(): VeoRequest | null {
-    const aq = this.aq;
-    while (this.ahead < aq.length && aq[this.ahead]._state !== 0) this.ahead++;
-    if (this.ahead >= COMPACT_AT && this.ahead * 2 >= aq.length) {
-      this.aq = aq.slice(this.ahead);
-      this.ahead = 0;
-    }
-    return this.ahead < this.aq.length ? this.aq[this.ahead] : null;
   }
 
   readonly run = (): void => {
@@ -154,8 +175,8 @@ export class Pump {
           return;
         }
       }
-      const t = this.nextTarget();
-      if (t === null) return;
+      const t = this.heap.length > 0 ? this.heap[0] : null;
+      if (t === null || t._state !== 0) return;
       this.target = t;
       this.ctx._api.veo_call_wait_result.async(this.ctx._handle, t.id, this.out, this.onWaited);
     } catch (err) {
@@ -185,12 +206,16 @@ export class Pump {
   /** An unexpected exception inside the pump: reject what is waiting rather than hang. */
   private fail(err: unknown): void {
     const e = err instanceof VeoError ? err : new VeoCallError(`request pump failed: ${String(err)}`, { cause: err });
-    for (const r of this.pending()) if (r._deferred !== undefined) rejectRequest(r, e);
+    this.rejectAll(e, true);
   }
 
   /** Blocks until `req` (pending, of this context) is settled. */
   waitFor(req: VeoRequest): void {
-    this.ctx._checkUsable();
+    if (!this.ctx._usable) {
+      this.settleOrphan(req);
+      if (req._state === 0) this.waitForTarget(req);
+      return;
+    }
     if (req === this.target) {
       this.waitForTarget(req);
       return;
@@ -215,10 +240,13 @@ export class Pump {
         continue;
       }
       if (rc === CommandState.ERROR && this.ctx._nativeState() === ContextState.RUNNING) {
-        throw new VeoError(
-          "VEO_CALL_ERROR",
+        throw new VeoCallError(
           `${req._what} (request ${req.id}) is being collected for a pending await; await it instead of calling wait()`,
         );
+      }
+      if (rc === CommandState.ERROR && this.ctx.proc.dead) {
+        rejectRequest(req, new VeoProcessDead(`${req._what} (request ${req.id}): the VeoProc on node ${this.ctx.proc.nodeid} is dead`));
+        return;
       }
       completeRequest(req, rc, REGISTER);
       return;
@@ -227,7 +255,11 @@ export class Pump {
 
   /** Collects `req` if it finished; false while it runs (never blocks). */
   peekFor(req: VeoRequest): boolean {
-    if (req === this.target || !this.ctx._usable) return false;
+    if (!this.ctx._usable) {
+      this.settleOrphan(req);
+      return req._state !== 0;
+    }
+    if (req === this.target) return false;
     const rc = this.ctx._api.veo_call_peek_result(this.ctx._handle, req.id, REGISTER.u64);
     if (rc === CommandState.UNFINISHED) return false;
     completeRequest(req, rc, REGISTER);

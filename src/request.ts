@@ -70,6 +70,10 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
     if (this._state === FAILED) return Promise.reject(this._value).then(onfulfilled, onrejected);
     let d = this._deferred;
     if (d === undefined) {
+      if (!this.ctx._usable) {
+        this.ctx._pump.settleOrphan(this);
+        return this.then(onfulfilled, onrejected);
+      }
       let resolve!: (v: unknown) => void;
       let reject!: (e: unknown) => void;
       const promise = new Promise<unknown>((res, rej) => {
@@ -96,7 +100,7 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
 
   /** Never blocks: `{ done: false }` while running, else `{ done: true, value }` (or throws). */
   peek(): PeekResult<T> {
-    if (this._state === PENDING && !this.ctx._pump.peekFor(this)) return NOT_DONE;
+    if (this._state === PENDING && !this.ctx._pump.peekFor(this) && this._state === PENDING) return NOT_DONE;
     if (this._state === DONE) return { done: true, value: this._value as T };
     throw this._value;
   }

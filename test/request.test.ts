@@ -130,6 +130,13 @@ describe("many requests in flight", () => {
     for (const [i, r] of reqs.entries()) expect(r.peek()).toEqual({ done: true, value: BigInt(i) });
   });
 
+  it("awaiting only the last of 50 000 requests", async () => {
+    const f = lib.declare("long id_i64(long v)");
+    let last!: VeoRequest;
+    for (let i = 0; i < 50000; i++) last = f(ctx, i);
+    expect(await last).toBe(49999n);
+  });
+
   it("requests nobody awaits do not keep Node busy, and a later await still works", async () => {
     const f = lib.declare("int add_one(int x)");
     const rs = Array.from({ length: 100 }, (_, i) => f(ctx, i));
@@ -206,6 +213,22 @@ describe("closing a context", () => {
     }
   });
 
+  it("requests nobody awaited settle as closed when asked after close()", async () => {
+    const { p, l } = fresh();
+    try {
+      const c2 = p.openContext();
+      const sleep = l.declare("int do_sleep(int ms)");
+      const a = sleep(c2, 100);
+      const b = sleep(c2, 1);
+      c2.close();
+      expect(() => a.wait()).toThrow(VeoClosedError);
+      expect(() => b.peek()).toThrow(VeoClosedError);
+      await expect(b).rejects.toBeInstanceOf(VeoClosedError);
+    } finally {
+      p.destroy();
+    }
+  });
+
   it("sync() waits for everything submitted; Symbol.dispose closes", () => {
     const { p, l, c } = fresh();
     try {
@@ -257,6 +280,21 @@ describe("kernel faults", () => {
     const { p: p2, l: l2, c: c2 } = fresh();
     expect(await l2.declare("int add_one(int)")(c2, 1)).toBe(2);
     p2.destroy();
+  });
+
+  it("after a fault, a request nobody awaited that finished before it still gives its result", async () => {
+    const { p, l, c } = fresh();
+    try {
+      const ok = l.declare("int add_one(int)")(c, 1);
+      const bad = l.declare("int segv(void)")(c);
+      const late = l.declare("int add_one(int)")(c, 2);
+      await expect(bad).rejects.toBeInstanceOf(VeoKernelException);
+      expect(ok.wait()).toBe(2);
+      expect(() => late.wait()).toThrow(VeoProcessDead);
+      await expect(late).rejects.toBeInstanceOf(VeoProcessDead);
+    } finally {
+      p.destroy();
+    }
   });
 
   it("a fault seen by wait() and by callSync", () => {
