@@ -76,7 +76,7 @@ interface Case {
 }
 
 const FAULTS = ["segv", "fpe", "abort", "ill", "bus", "segv-extra", "segv-sync", "kill",
-  "kill-idle", "exit", "double-free"];
+  "kill-idle", "exit", "double-free", "busy"];
 
 const CASES: Case[] = [
   { name: "exports: the API 16 symbol list, version, VE-SHM/DMA stubs", prog: "exports" },

@@ -277,6 +277,24 @@ static void stack_args(void) {
   CHECK_MEM(big, ref, n); /* xor twice */
   free(big);
   free(ref);
+
+  STEP("61 MiB INOUT stack argument (the largest size upstream's scan uses)");
+  n = 61u << 20;
+  big = malloc(n);
+  CHECK(big != NULL);
+  bsum = 0;
+  for (size_t i = 0; i < n; i++) {
+    big[i] = (unsigned char)(i * 7);
+    bsum += big[i];
+  }
+  veo_args_clear(a);
+  veo_args_set_stack(a, VEO_INTENT_INOUT, 0, (char *)big, n);
+  veo_args_set_u64(a, 1, n);
+  CHECK_EQ(run("stk_xor", a), bsum);
+  for (size_t i = 0; i < n; i += 4093)
+    if (big[i] != (unsigned char)((i * 7) ^ 0x5a)) CHECK_FAIL_("byte %zu not copied out", i);
+  CHECK_EQ(big[n - 1], (unsigned char)(((n - 1) * 7) ^ 0x5a));
+  free(big);
   veo_args_free(a);
 }
 

@@ -8,6 +8,8 @@
  *   kill-idle                the helper is SIGKILLed while nothing runs
  *   exit                     a kernel calls exit(3)
  *   double-free              veo_free_mem twice on one address (the helper aborts)
+ *   busy                     the main context faults while four threads keep four other
+ *                            contexts busy
  * Expected: the faulting request EXCEPTION with result = signal number; every other
  * pending request of the proc ERROR (quickly, not after the sleeps end); contexts EXIT;
  * later submissions INVALID; sync calls fail (veo_free_mem still 0); destroy 0; the helper
@@ -212,6 +214,46 @@ static void exited(void) {
   expect_dead();
 }
 
+/* Four threads loop call+wait on their own extra contexts; a fault on the main context
+ * must end every one of their waits, and their later submissions fail. */
+static struct veo_thr_ctxt *busy_ctx[4];
+static void *busy_loop(void *arg) {
+  struct veo_thr_ctxt *c = busy_ctx[(uintptr_t)arg];
+  struct veo_args *a = veo_args_alloc();
+  veo_args_set_i32(a, 0, 2);
+  intptr_t oks = 0;
+  for (;;) {
+    uint64_t id = veo_call_async(c, k_sleep, a);
+    if (id == VEO_REQUEST_ID_INVALID) break;
+    uint64_t r = 0;
+    int st = veo_call_wait_result(c, id, &r);
+    if (st == VEO_COMMAND_OK) oks++;
+    else if (st != VEO_COMMAND_ERROR) return (void *)-1;
+  }
+  veo_args_free(a);
+  return (void *)oks;
+}
+
+static void busy(void) {
+  setup();
+  STEP("four busy threads on four contexts");
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++) busy_ctx[i] = i == 0 ? xctx : OPEN_EXTRA(proc);
+  for (uintptr_t i = 0; i < 4; i++) CHECK_EQ(pthread_create(&th[i], NULL, busy_loop, (void *)i), 0);
+  sleep_ms(200);
+  STEP("segv on the main context");
+  uint64_t f = SUBMIT(mctx, SYM(proc, lib, "do_segv"), 0);
+  CHECK_EQ(WAIT_STATUS(mctx, f, VEO_COMMAND_EXCEPTION), SIGSEGV);
+  STEP("every busy thread stops");
+  for (int i = 0; i < 4; i++) {
+    void *r;
+    pthread_join(th[i], &r);
+    CHECK((intptr_t)r > 0); /* it did run before the fault */
+  }
+  for (int i = 1; i < 4; i++) CHECK_EQ(veo_context_close(busy_ctx[i]), 0);
+  expect_dead();
+}
+
 /* A double free aborts the helper; veo_free_mem still returns 0 (spec §3.4). */
 static void double_free(void) {
   setup();
@@ -243,6 +285,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(which, "kill-idle")) killed(1);
   else if (!strcmp(which, "exit")) exited();
   else if (!strcmp(which, "double-free")) double_free();
+  else if (!strcmp(which, "busy")) busy();
   else CHECK_FAIL_("unknown scenario %s", which);
   printf("faults %s: OK\n", which);
   return 0;

@@ -165,6 +165,50 @@ static void creator_thread_exits(void) {
   CHECK_EQ(veo_proc_destroy(c.p), 0);
 }
 
+static void *sync_caller(void *arg) {
+  uint64_t t = (uintptr_t)arg;
+  struct veo_args *a = veo_args_alloc();
+  for (uint64_t i = 0; i < 200; i++) {
+    veo_args_set_u64(a, 0, t << 40);
+    veo_args_set_u64(a, 1, i);
+    uint64_t r = 0;
+    if (veo_call_sync(proc, k_add, a, &r) != 0) return (void *)1;
+    if (r != ((t << 40) | i)) return (void *)2;
+  }
+  veo_args_free(a);
+  return NULL;
+}
+
+static void sync_threads(void) {
+  STEP("4 threads in veo_call_sync at once, alongside async work on the main context");
+  pthread_t th[4];
+  for (uintptr_t i = 0; i < 4; i++) CHECK_EQ(pthread_create(&th[i], NULL, sync_caller, (void *)i), 0);
+  uint64_t ids[200];
+  for (int i = 0; i < 200; i++) ids[i] = SUBMIT(ctx, k_add, 2, i, 7);
+  for (int i = 0; i < 200; i++) CHECK_EQ(WAIT_OK(ctx, ids[i]), i + 7);
+  for (int i = 0; i < 4; i++) {
+    void *r;
+    pthread_join(th[i], &r);
+    if (r) CHECK_FAIL_("sync thread %d failed (%d)", i, (int)(uintptr_t)r);
+  }
+}
+
+static void destroy_busy(void) {
+  STEP("destroy with kernels still queued on two contexts");
+  struct veo_proc_handle *p = PROC(2);
+  uint64_t l = LOAD(p, "libk_basic.so");
+  uint64_t k_sleep = SYM(p, l, "sleep_ms");
+  struct veo_thr_ctxt *m = veo_context_open(p);
+  struct veo_thr_ctxt *c = OPEN_EXTRA(p);
+  pid_t pid = veo_emu_proc_pid(p);
+  for (int i = 0; i < 3; i++) {
+    SUBMIT(m, k_sleep, 1, 100);
+    SUBMIT(c, k_sleep, 1, 100);
+  }
+  CHECK_EQ(veo_proc_destroy(p), 0);
+  CHECK(pid_wait_gone(pid, 2000));
+}
+
 static void *create_destroy(void *arg) {
   (void)arg;
   for (int i = 0; i < 5; i++) {
@@ -207,6 +251,8 @@ int main(void) {
   child_lifecycle();
   creator_thread_exits();
   concurrent_procs();
+  sync_threads();
+  destroy_busy();
   CHECK_EQ(veo_proc_destroy(proc), 0);
   printf("threads: OK\n");
   return 0;
