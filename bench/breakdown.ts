@@ -1,0 +1,69 @@
+/*
+ * npm run bench's companion for profiling: where a binding call's time goes. In one process,
+ * interleaved, it times the same Test 2 / Test 3 / Test 4 loops three ways:
+ *   raw    the koffi functions of src/native/api.ts called directly (the floor any binding
+ *          over koffi pays: one FFI call per C call, u64 ids, a BigUint64Array out-param)
+ *   binding the public API (f(ctx).wait(), f(ctx), f.callSync())
+ * and prints per-call medians, so "binding - raw" is the object model's own cost and
+ * "raw - C client" (from npm run bench) is koffi's.
+ *
+ *   tsx bench/breakdown.ts <kernels.so> [calls=200000] [reps=7]
+ */
+import { VeoProc } from "../src/index.js";
+
+const [kernels, callsArg, repsArg] = process.argv.slice(2);
+if (!kernels) throw new Error("usage: tsx bench/breakdown.ts <kernels.so> [calls] [reps]");
+const calls = Number(callsArg ?? 200_000);
+const reps = Number(repsArg ?? 7);
+
+const proc = new VeoProc(0);
+const lib = proc.loadLibrary(kernels);
+const f = lib.declare("uint64_t empty(void)");
+const ctx = proc.openContext();
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const api = (proc as any)._api;
+const ch = (ctx as any)._handle;
+const ph = (proc as any)._handle;
+const addr = (f as any)._s.addr;
+const ca = (f as any)._s.args;
+const out = new BigUint64Array(1);
+
+const loops: Record<string, (n: number) => void> = {
+  "T2 raw  async+wait": (n) => {
+    for (let i = 0; i < n; i++) api.veo_call_wait_result(ch, api.veo_call_async(ch, addr, ca), out);
+  },
+  "T2 binding f().wait()": (n) => {
+    for (let i = 0; i < n; i++) f(ctx).wait();
+  },
+  "T3 raw  async only": (n) => {
+    let id = 0;
+    for (let i = 0; i < n; i++) id = api.veo_call_async(ch, addr, ca);
+    api.veo_call_wait_result(ch, id, out);
+  },
+  "T3 binding f() only": (n) => {
+    let r = f(ctx);
+    for (let i = 1; i < n; i++) r = f(ctx);
+    r.wait();
+  },
+  "T4 raw  veo_call_sync": (n) => {
+    for (let i = 0; i < n; i++) api.veo_call_sync(ph, addr, ca, out);
+  },
+  "T4 binding callSync()": (n) => {
+    for (let i = 0; i < n; i++) f.callSync();
+  },
+};
+
+const samples: Record<string, number[]> = {};
+for (const name of Object.keys(loops)) loops[name](2000); // warm-up
+for (let r = 0; r < reps; r++) {
+  for (const [name, loop] of Object.entries(loops)) {
+    const t0 = performance.now();
+    loop(calls);
+    (samples[name] ??= []).push(((performance.now() - t0) * 1000) / calls);
+  }
+}
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+for (const [name, xs] of Object.entries(samples)) {
+  console.log(`${name.padEnd(24)} ${med(xs).toFixed(3)} µs/call  (min ${Math.min(...xs).toFixed(3)}, max ${Math.max(...xs).toFixed(3)})`);
+}
+proc.destroy();
