@@ -267,7 +267,7 @@ describe("emulator C conformance", () => {
       const res = await run(argv, { env, cwd: work, timeoutMs: timeoutMs - 5000 });
       const leftovers = await reapLeftovers(tag);
       const report = [
-        `$ ${[c.prog, ...(c.args ?? [])].join(" ")}   (${res.ms} ms)`,
+        `$ ${[c.prog, ...(c.args ?? [])].join(" ")}   (${res.ms} ms; VEO_TEST_KDIR=${work})`,
         res.timedOut ? `KILLED: no exit after ${timeoutMs - 5000} ms` : "",
         res.signal ? `terminated by ${res.signal}` : `exit code ${res.code}`,
         `--- stdout ---\n${res.stdout}--- stderr ---\n${res.stderr}`,
