@@ -71,7 +71,7 @@ export function recordKey(client: string, r: Record): { key: string; value: numb
     case "memcpy":
       return { key: `memcpy/${r.size}`, value: Number(r.mb_per_s) };
     case "idle_rss":
-      return { key: `mem/idle_rss_kib/${client}`, value: Number(r.kib) };
+      return Number(r.kib) > 0 ? { key: `mem/idle_rss_kib/${client}`, value: Number(r.kib) } : undefined;
     case "inflight_rss":
       return { key: `mem/inflight_bytes/${String(r.variant ?? client)}`, value: Number(r.bytes_per_request) };
     case "vebuild":
