@@ -198,6 +198,7 @@ async function compileAndStore(
         `[exit ${run.exitCode ?? run.signal}, ${Math.round(run.durationMs)} ms]\n`;
       if (!ok) throw await failure(plan, s, run, workDir, parent, log);
       if (run.output.trim() !== "") warnings += run.output.endsWith("\n") ? run.output : `${run.output}\n`;
+      if (s.sourceFile) await emitListing(workDir, s, emit);
     }
 
     const outPath = path.join(workDir, plan.output);
@@ -231,6 +232,18 @@ async function compileAndStore(
     await fsp.rm(workDir, { recursive: true, force: true }).catch(() => {});
     throw err;
   }
+}
+
+/** ncc's `-report-all` writes `<label>.L` (vectorization diagnostics); py-veo showed it when verbose. */
+async function emitListing(workDir: string, step: Step, emit: (e: BuildEvent) => void): Promise<void> {
+  const name = step.sourceFile!.replace(/\.[^.]+$/, ".L");
+  let text: string;
+  try {
+    text = await fsp.readFile(path.join(workDir, name), "utf8");
+  } catch {
+    return;
+  }
+  emit({ type: "listing", step: "compile", label: step.label, file: name, text });
 }
 
 /** Keeps the failed build (sources, log) in `<parent>/failed-<key>` and describes it. */

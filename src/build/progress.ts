@@ -20,6 +20,8 @@ export type BuildEvent =
       exitCode: number | null;
       durationMs: number;
     }
+  /** A compiler listing (ncc -report-all's `<label>.L`), after its compile step. */
+  | { type: "listing"; step: BuildStep; label: string; file: string; text: string }
   | { type: "cached"; label: string; path: string; warnings: string; durationMs: number }
   | { type: "done"; label: string; path: string; durationMs: number };
 
@@ -54,6 +56,9 @@ export function stderrReporter(write: (s: string) => void = (s) => void process.
         write(
           `vebuild: ${e.step} ${e.label}: ${e.ok ? "ok" : `failed (exit ${e.exitCode ?? "signal"})`} in ${ms(e.durationMs)}\n`,
         );
+        break;
+      case "listing":
+        write(`vebuild: listing ${e.file}\n---------\n${e.text.endsWith("\n") ? e.text : `${e.text}\n`}---------\n`);
         break;
       case "cached":
         write(`vebuild: ${e.label}: cached, no compile (${ms(e.durationMs)}): ${e.path}\n`);

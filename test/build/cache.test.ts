@@ -52,7 +52,7 @@ describe("build cache", () => {
     expect(steps()).toBe(2);
     expect(p1.startsWith(path.join(cache, "v1") + path.sep)).toBe(true);
     const entry = path.dirname(p1);
-    expect(fs.readdirSync(entry).sort()).toEqual(["build.log", "meta.json", "sum.c", "sum.o", "sum.so"]);
+    expect(fs.readdirSync(entry).sort()).toEqual(["build.log", "meta.json", "sum.L", "sum.c", "sum.o", "sum.so"]);
   });
 
   const variants: [string, (b: VeBuild) => Promise<unknown>][] = [

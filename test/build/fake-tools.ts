@@ -41,6 +41,7 @@ const c = args.indexOf("-c");
 if (c >= 0) {
   const src = fs.readFileSync(args[c + 1], "utf8");
   if (src.includes("FAKE_ERROR")) { console.error(args[c + 1] + ":1:1: error: FAKE_ERROR found"); process.exit(3); }
+  if (args.includes("-report-all")) fs.writeFileSync(args[c + 1].replace(/\\.[^.]+$/, ".L"), "LISTING OF " + args[c + 1] + "\\n");
   if (src.includes("FAKE_WARN")) console.error(args[c + 1] + ":1:1: warning: FAKE_WARN found");
   if (src.includes("FAKE_SLOW")) { setTimeout(() => {}, 60000); return; }
   if (src.includes("FAKE_SLEEP")) { const end = Date.now() + 400; while (Date.now() < end); }

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { VeBuild } from "../../src/build/index.js";
+import { VeBuild, type BuildEvent } from "../../src/build/index.js";
 import { VeBuildError } from "../../src/errors.js";
 import { makeFakeNec, tempDir, withEnv, type FakeNec } from "./fake-tools.js";
 
@@ -137,5 +137,15 @@ describe("nec toolchain command lines", () => {
     expect(err).toBeInstanceOf(VeBuildError);
     expect(err.message).toContain("mk_veorun_static");
     expect(err.message).toContain("MK_VEORUN_STATIC");
+  });
+
+  it("reports ncc's -report-all listing after each compile, and copies it into the build dir", async () => {
+    const events: BuildEvent[] = [];
+    const dir = tempDir("listing");
+    await new VeBuild({ buildDir: dir }).setCSrc("vec", "int v;").buildSo({ onProgress: (e) => events.push(e) });
+    const listing = events.find((e) => e.type === "listing");
+    expect(listing).toMatchObject({ type: "listing", label: "vec", file: "vec.L", text: "LISTING OF vec.c\n" });
+    expect(fs.readFileSync(path.join(dir, "vec.L"), "utf8")).toBe("LISTING OF vec.c\n");
+    fs.rmSync(dir, { recursive: true });
   });
 });
