@@ -63,6 +63,10 @@ function panel(s: SampleSet, plan: Plan, test: number, ox: number, oy: number, t
   }
   parts.push(`<text x="${M.l + pw / 2}" y="${H - 8}" text-anchor="middle" font-size="12">N (calls per batch)</text>`);
   parts.push(`<text transform="translate(14,${M.t + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12">µs per call</text>`);
+  // the legend goes on top of the data, on a translucent box
+  const legend: string[] = [
+    `<rect x="${M.l + pw - 156}" y="${M.t + 1}" width="154" height="${variants.length * 15 + 4}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`,
+  ];
   variants.forEach((v, i) => {
     const series = plan.ns
       .map((n) => ({ n, sum: s.get(callKey(v, test, n)) }))
@@ -77,10 +81,10 @@ function panel(s: SampleSet, plan: Plan, test: number, ox: number, oy: number, t
       parts.push(`<circle cx="${x}" cy="${ly(p.sum!.median).toFixed(1)}" r="3" fill="${colors[v]}"/>`);
     }
     const ly0 = M.t + 8 + i * 15;
-    parts.push(`<line x1="${M.l + pw - 150}" x2="${M.l + pw - 130}" y1="${ly0}" y2="${ly0}" stroke="${colors[v]}" stroke-width="2"${dash}/>`);
-    parts.push(`<text x="${M.l + pw - 126}" y="${ly0 + 4}" font-size="11">${esc(variantLabel[v])}</text>`);
+    legend.push(`<line x1="${M.l + pw - 150}" x2="${M.l + pw - 130}" y1="${ly0}" y2="${ly0}" stroke="${colors[v]}" stroke-width="2"${dash}/>`);
+    legend.push(`<text x="${M.l + pw - 126}" y="${ly0 + 4}" font-size="11">${esc(variantLabel[v])}</text>`);
   });
-  parts.push("</g>");
+  parts.push(...legend, "</g>");
   return parts.join("\n");
 }
 
