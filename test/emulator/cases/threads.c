@@ -2,7 +2,8 @@
  * threads.c - thread safety and volume: many threads submitting and waiting on one
  * context, the main thread racing with a child thread on the same context, 20 000
  * requests in flight on one context (collected in order and in reverse), a whole proc
- * lifecycle inside a pthread, and a kernel that starts its own pthread.
+ * lifecycle inside a pthread, a kernel that starts its own pthread, concurrent proc
+ * creation and veo_call_sync, destroy with queued work, and 300 MiB of queued stack data.
  */
 #include <pthread.h>
 
@@ -193,6 +194,33 @@ static void sync_threads(void) {
   }
 }
 
+static void backpressure(void) {
+  STEP("300 calls with 1 MiB IN stack arguments queued at once");
+  struct veo_proc_handle *p = PROC(3);
+  uint64_t k_sum = SYM(p, LOAD(p, "libk_args.so"), "stk_sum");
+  struct veo_thr_ctxt *c = veo_context_open(p);
+  enum { N = 300 };
+  size_t n = 1u << 20;
+  unsigned char *b = malloc(n);
+  CHECK(b != NULL);
+  for (size_t i = 0; i < n; i++) b[i] = (unsigned char)i;
+  static uint64_t ids[N];
+  for (int i = 0; i < N; i++) {
+    struct veo_args *a = veo_args_alloc();
+    b[0] = (unsigned char)i;
+    veo_args_set_stack(a, VEO_INTENT_IN, 0, (char *)b, n);
+    veo_args_set_i32(a, 1, 1000);
+    ids[i] = veo_call_async(c, k_sum, a);
+    CHECK(ids[i] != VEO_REQUEST_ID_INVALID);
+    veo_args_free(a);
+  }
+  uint64_t tail = 0;
+  for (int k = 1; k < 1000; k++) tail += (uint64_t)(unsigned char)k * (uint64_t)(k + 1);
+  for (int i = 0; i < N; i++) CHECK_EQ(WAIT_OK(c, ids[i]), tail + (unsigned char)i);
+  free(b);
+  CHECK_EQ(veo_proc_destroy(p), 0);
+}
+
 static void destroy_busy(void) {
   STEP("destroy with kernels still queued on two contexts");
   struct veo_proc_handle *p = PROC(2);
@@ -253,6 +281,7 @@ int main(void) {
   concurrent_procs();
   sync_threads();
   destroy_busy();
+  backpressure();
   CHECK_EQ(veo_proc_destroy(proc), 0);
   printf("threads: OK\n");
   return 0;
