@@ -73,6 +73,7 @@ export function ensureEmulator(options: EnsureEmulatorOptions = {}): EmulatorBui
   if (fs.existsSync(result.library) && fs.existsSync(result.veorun)) return result;
 
   fs.mkdirSync(parent, { recursive: true });
+  removeStaleTemps(parent);
   const tmp = fs.mkdtempSync(path.join(parent, `.tmp-${hash}-`));
   try {
     buildInto(tmp, sourceDir, cc);
@@ -87,6 +88,20 @@ export function ensureEmulator(options: EnsureEmulatorOptions = {}): EmulatorBui
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   return result;
+}
+
+/** Temporary build directories of builds that died (killed mid-build) older than an hour. */
+function removeStaleTemps(parent: string): void {
+  const cutoff = Date.now() - 3600_000;
+  for (const name of fs.readdirSync(parent)) {
+    if (!name.startsWith(".tmp-")) continue;
+    const full = path.join(parent, name);
+    try {
+      if (fs.statSync(full).mtimeMs < cutoff) fs.rmSync(full, { recursive: true, force: true });
+    } catch {
+      // Raced with its owner finishing or another cleaner: nothing to do.
+    }
+  }
 }
 
 function describeBuild(dir: string): EmulatorBuild {
