@@ -251,6 +251,7 @@ function checkCallable(s: FnState): Plan {
 
 function checkArgs(s: FnState, plan: Plan, args: unknown[]): unknown[] {
   if (args.length !== plan.n) {
+    checkCallable(s);
     throw new TypeError(`${plan.signature} takes ${plan.n} argument${plan.n === 1 ? "" : "s"}, got ${args.length}`);
   }
   const vals = s.vals;
@@ -292,9 +293,9 @@ function newArgs(s: FnState): ArgsHandle {
   return ca;
 }
 
-function submit(f: VeoFunction, ctx: VeoCtxt, args: unknown[]): VeoRequest {
-  const s = f._s;
-  const plan = checkCallable(s);
+/** Throws the right error for a call that failed the fast checks of `submit`. */
+function refuse(s: FnState, ctx: unknown): never {
+  checkCallable(s);
   if (!(ctx instanceof VeoCtxt)) {
     throw new TypeError(`Argument 0 (ctx) of ${s.name} must be a VeoCtxt, got ${describeValue(ctx)}`);
   }
@@ -303,6 +304,13 @@ function submit(f: VeoFunction, ctx: VeoCtxt, args: unknown[]): VeoRequest {
     throw new TypeError(`Argument 0 (ctx) of ${s.name} is a context of another proc`);
   }
   ctx._checkUsable();
+  throw new VeoClosedError(`${s.name} cannot be called`);
+}
+
+function submit(f: VeoFunction, ctx: VeoCtxt, args: unknown[]): VeoRequest {
+  const s = f._s;
+  const plan = s.plan;
+  if (plan === undefined || s.lib._unloaded || ctx == null || ctx.proc !== s.lib.proc || !ctx._usable) refuse(s, ctx);
   const vals = checkArgs(s, plan, args);
   if (s.perRequestArgs) {
     const ca = newArgs(s);
@@ -314,7 +322,7 @@ function submit(f: VeoFunction, ctx: VeoCtxt, args: unknown[]): VeoRequest {
     return ctx._submitted(id, s.ret.kind, s.name, holder, "veo_call_async");
   }
   const ca = s.args as ArgsHandle;
-  const keep = fillArgs(s, plan, ca, vals);
+  const keep = plan.n === 0 ? undefined : fillArgs(s, plan, ca, vals);
   const id = s.api.veo_call_async(ctx._handle, s.addr, ca);
   return ctx._submitted(id, s.ret.kind, s.name, keep, "veo_call_async");
 }

@@ -25,7 +25,8 @@ export class VeoLibrary {
   readonly fn: { readonly [name: string]: VeoFunction };
   /** @internal */
   readonly _handle: U64;
-  private unloaded = false;
+  /** @internal */
+  _unloaded = false;
 
   /** @internal Use proc.loadLibrary or proc.staticLibrary. */
   constructor(proc: VeoProc, name: string, handle: U64) {
@@ -46,13 +47,13 @@ export class VeoLibrary {
 
   /** True once unload() ran or the proc was destroyed. */
   get closed(): boolean {
-    return this.unloaded || this.proc.destroyed;
+    return this._unloaded || this.proc.destroyed;
   }
 
   /** @internal */
   _check(): void {
     this.proc._check();
-    if (this.unloaded) throw new VeoClosedError(`Library ${this.name} was unloaded`);
+    if (this._unloaded) throw new VeoClosedError(`Library ${this.name} was unloaded`);
   }
 
   private lookup(name: unknown, method: string): U64 {
@@ -105,7 +106,7 @@ export class VeoLibrary {
 
   /** Unloads the library from the proc (veo_unload_library). Idempotent. */
   unload(): void {
-    if (this.unloaded || this.proc.destroyed) {
+    if (this._unloaded || this.proc.destroyed) {
       this._release();
       return;
     }
@@ -129,8 +130,8 @@ export class VeoLibrary {
 
   /** @internal Marks unloaded and frees the functions' argument objects. */
   _release(): void {
-    if (this.unloaded) return;
-    this.unloaded = true;
+    if (this._unloaded) return;
+    this._unloaded = true;
     for (const f of this.func.values()) releaseFunction(f);
     this.proc._forgetLibrary(this);
   }
