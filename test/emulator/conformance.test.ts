@@ -71,6 +71,8 @@ interface Case {
   timeoutMs?: number;
   /** strings the program's stdout must contain, in any order */
   stdoutAlso?: string[];
+  /** patterns the program's stdout must match (AVEO logs its errors on stdout) */
+  stdoutMatch?: RegExp[];
   /** strings the program's stdout must contain, in this order */
   stdoutHas?: string[];
 }
@@ -80,14 +82,16 @@ const FAULTS = ["segv", "fpe", "abort", "ill", "bus", "segv-extra", "segv-sync",
 
 const CASES: Case[] = [
   { name: "exports: the API 16 symbol list, version, VE-SHM/DMA stubs", prog: "exports" },
-  { name: "procs: nodes, identifiers, slot reuse, VEORUN_BIN", prog: "procs" },
+  { name: "procs: nodes, identifiers, slot reuse, VEORUN_BIN", prog: "procs",
+    stdoutMatch: [/^\[VH\] \[TID \d+\] ERROR: veo_proc_create\(\) venode\(-2\) is an invalid value$/m] },
   { name: "procs: VEO_EMU_NODES=8", prog: "procs", args: ["nodes8"], env: { VEO_EMU_NODES: "8" } },
   { name: "static: mk_veorun_static helper, get_sym with handle 0", prog: "static",
     needs: ["veorun_static"] },
   { name: "libs: load, get_sym, data symbols, long names, unload", prog: "libs" },
   { name: "memory: sizes, alignment, 64 MiB, kernel free, threads", prog: "memory" },
   { name: "memory: the same without process_vm_readv/writev", prog: "memory", env: NO_VM_RW_ENV },
-  { name: "contexts: main context, VE_OMP_NUM_THREADS, concurrency, attrs", prog: "contexts" },
+  { name: "contexts: main context, VE_OMP_NUM_THREADS, concurrency, attrs", prog: "contexts",
+    stdoutMatch: [/^\[VH\] \[TID \d+\] ERROR: veo_context_open\(\) Env variable VE_OMP_NUM_THREADS must be set to 1 when using multiple contexts!$/m] },
   { name: "contexts: VE_CORE_NUMBER pins context threads", prog: "contexts", args: ["cores"],
     env: { VE_CORE_NUMBER: "1" } },
   { name: "requests: ids, FIFO, peek/wait, sync, vh, async mem", prog: "requests" },
@@ -283,6 +287,7 @@ describe("emulator C conformance", () => {
         from = at + s.length;
       }
       for (const s of c.stdoutAlso ?? []) expect(res.stdout, report).toContain(s);
+      for (const re of c.stdoutMatch ?? []) expect(res.stdout, report).toMatch(re);
     }, timeoutMs);
   }
 });

@@ -85,6 +85,10 @@ int main(void) {
   CHECK_EQ(veo_hmemcpy(host, nobody, 64), -1);
   CHECK_EQ(veo_hmemcpy(nobody, host, 64), -1);
 
+  STEP("a failed veo_alloc_hmem");
+  void *none = (void *)1;
+  CHECK_EQ(veo_alloc_hmem(p1, &none, (size_t)1 << 62), -1);
+
   STEP("veo_alloc_hmem(NULL): untagged host memory");
   void *hm = NULL;
   CHECK_EQ(veo_alloc_hmem(NULL, &hm, sizeof host), 0);

@@ -42,6 +42,14 @@ int main(void) {
   CHECK_EQ(veo_write_mem(proc, buf, &v, sizeof v), 0);
   CHECK_EQ(CALL_SYNC(proc, SYM(proc, lib, "peek64"), 1, buf), 0x0102030405060708ULL);
 
+  STEP("a handle's symbols only");
+  uint64_t other = LOAD(proc, "libk_alt.so");
+  CHECK(other != lib);
+  CHECK_EQ(veo_get_sym(proc, lib, "alt_only"), 0);
+  CHECK(veo_get_sym(proc, other, "alt_only") != 0);
+  CHECK(veo_get_sym(proc, other, "hello") != hello);
+  CHECK_EQ(veo_unload_library(proc, other), 0);
+
   STEP("handle 0 with the stock helper");
   CHECK_EQ(veo_get_sym(proc, 0, "hello"), 0);
   CHECK_EQ(veo_get_sym(proc, 0, "buffer"), 0);
