@@ -96,9 +96,17 @@ static void in_flight(void) {
   for (int i = 0; i < N; i++) ids[i] = veo_call_async(c, k_empty, a);
   for (int i = N - 1; i >= 0; i--) CHECK_EQ(WAIT_OK(c, ids[i]), N + i + 1);
   STEP("20000 on the main context, only the last one waited for");
-  uint64_t last = 0;
-  for (int i = 0; i < N; i++) last = veo_call_async(main_ctx, k_empty, a);
+  uint64_t last = 0, first = 0;
+  for (int i = 0; i < N; i++) {
+    last = veo_call_async(main_ctx, k_empty, a);
+    if (i == 0) first = last;
+  }
   CHECK_EQ(WAIT_OK(main_ctx, last), 3 * N);
+  STEP("uncollected results stay collectable");
+  uint64_t r = 0;
+  CHECK_EQ(veo_call_peek_result(main_ctx, first, &r), VEO_COMMAND_OK);
+  CHECK_EQ(r, 2 * N + 1);
+  CHECK_EQ(WAIT_OK(main_ctx, first + 777), 2 * N + 778);
   veo_args_free(a);
   CHECK_EQ(veo_context_close(c), 0);
   CHECK_EQ(veo_proc_destroy(p), 0);
