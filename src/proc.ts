@@ -37,9 +37,11 @@ interface Teardown {
   api: VeoApi;
   handle: ProcHandle;
   done: boolean;
+  ref?: WeakRef<VeoProc>;
 }
 
 const finalizer = new FinalizationRegistry<Teardown>((t) => {
+  if (t.ref) live.delete(t.ref);
   if (t.done) return;
   t.done = true;
   try {
@@ -137,6 +139,7 @@ export class VeoProc {
     this.teardown = { api: this._api, handle: this._handle, done: false };
     finalizer.register(this, this.teardown, this.teardown);
     this.ref = new WeakRef(this);
+    this.teardown.ref = this.ref;
     live.add(this.ref);
     installExitHook();
     try {

@@ -15,10 +15,13 @@ import { CommandState, ContextState } from "./constants.js";
 import { ResultRegister } from "./ctypes.js";
 import { VeoCallError, VeoClosedError, VeoError, VeoProcessDead } from "./errors.js";
 import type { VeoCtxt } from "./context.js";
-import { completeRequest, rejectRequest, type VeoRequest } from "./request.js";
+import { completeRequest, rejectRequest, resolveRequest, type VeoRequest } from "./request.js";
 
 /** The main thread's result register, shared by every synchronous collection. */
 export const REGISTER = new ResultRegister();
+
+/** Marks the pool thread's result slot as not yet written by veo_call_wait_result. */
+const UNWRITTEN = 0xffff_ffff_ffff_fffen;
 
 /** Keep spinning while a completion arrived within this many ms. */
 const SPIN_IDLE_MS = 0.05;
@@ -178,6 +181,7 @@ export class Pump {
       const t = this.heap.length > 0 ? this.heap[0] : null;
       if (t === null || t._state !== 0) return;
       this.target = t;
+      this.out[0] = UNWRITTEN;
       this.ctx._api.veo_call_wait_result.async(this.ctx._handle, t.id, this.out, this.onWaited);
     } catch (err) {
       this.fail(err);
@@ -240,9 +244,14 @@ export class Pump {
         continue;
       }
       if (rc === CommandState.ERROR && this.ctx._nativeState() === ContextState.RUNNING) {
-        throw new VeoCallError(
-          `${req._what} (request ${req.id}) is being collected for a pending await; await it instead of calling wait()`,
-        );
+        // The pool thread won. On a live context its status can only be OK (EXCEPTION
+        // ends the context, ERROR needs an unknown id); its result lands in `out` as its
+        // veo_call_wait_result returns.
+        const until = performance.now() + 100;
+        while (this.out[0] === UNWRITTEN && performance.now() < until) Atomics.wait(nap, 0, 0, 0.05);
+        this.asyncReg.u64[0] = this.out[0];
+        resolveRequest(req, this.asyncReg.decode(req._kind));
+        return;
       }
       if (rc === CommandState.ERROR && this.ctx.proc.dead) {
         rejectRequest(req, new VeoProcessDead(`${req._what} (request ${req.id}): the VeoProc on node ${this.ctx.proc.nodeid} is dead`));

@@ -277,6 +277,13 @@ describe("bad arguments never reach C", () => {
     }
   });
 
+  it("a context of a destroyed proc is refused with VeoClosedError", () => {
+    const other = new VeoProc(0);
+    const octx = other.openContext();
+    other.destroy();
+    expect(() => lib.declare("int add_one(int)")(octx, 1)).toThrow(VeoClosedError);
+  });
+
   it("after unload, the library's functions are closed", () => {
     const p2 = new VeoProc(0);
     try {

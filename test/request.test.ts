@@ -69,6 +69,17 @@ describe("a request", () => {
     expect(await p).toBe(100);
   });
 
+  it("wait() on a request whose await is already blocked in the pool", async () => {
+    const sleep = lib.declare("int do_sleep(int ms)");
+    for (let i = 0; i < 5; i++) {
+      const r = sleep(ctx, 60);
+      const p = r.then((v) => v * 2);
+      await new Promise((res) => setTimeout(res, 20));
+      expect(r.wait()).toBe(60);
+      expect(await p).toBe(120);
+    }
+  });
+
   it("catch and Promise.all/allSettled treat it as a promise", async () => {
     const f = lib.declare("int add_one(int x)");
     expect(await Promise.all([f(ctx, 1), f(ctx, 2)])).toEqual([2, 3]);

@@ -134,6 +134,20 @@ catch (e) { console.log(JSON.stringify({ error: e.name, message: e.message, trie
     expect(info.message).toMatch(/Fix:/);
   });
 
+  it("Node stays alive while a request is awaited, without any other handle", () => {
+    const lib = ensureEmulator().library;
+    const r = runChild(
+      `import { VeoProc } from "SRC";
+import { kernel } from "${path.join(ROOT, "test/support/kernels.ts")}";
+const p = new VeoProc(0);
+const sleep = p.loadLibrary(kernel("basic")).declare("int do_sleep(int ms)");
+sleep(p.openContext(), 300).then((v) => { console.log("got", v); p.destroy(); });`,
+      { VEO_LIBRARY: lib },
+    );
+    expect(r.out).toContain("got 300");
+    expect(r.status).toBe(0);
+  });
+
   it("Node exits on its own with un-awaited requests and live procs (destroyed at exit)", () => {
     const lib = ensureEmulator().library;
     const r = runChild(
