@@ -218,7 +218,10 @@ async function build(product: string, argv: string[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  emu = ensureEmulator();
+  // VEO_TEST_EMULATOR_SRC: check another emulator source tree (e.g. a deliberately broken
+  // copy, to see that the suite notices).
+  const sourceDir = process.env.VEO_TEST_EMULATOR_SRC;
+  emu = ensureEmulator(sourceDir ? { sourceDir } : {});
   work = fs.mkdtempSync(path.join(os.tmpdir(), "veo-ts-conformance-"));
   const kernelFlags = ["-std=gnu11", "-O1", "-g", "-fPIC", "-Wall", `-I${emu.kernelIncludeDir}`];
   const jobs: (() => Promise<void>)[] = [];
