@@ -75,8 +75,13 @@ static void nodes(void) {
   int arch = veo_get_ve_arch(0);
   CHECK(arch == 1 || arch == 3);
   CHECK_EQ(veo_get_ve_arch(-1), arch);
+  CHECK_EQ(veo_get_ve_arch(4), -1); /* no such node: like a missing /sys/class/ve/ve4 */
+  setenv("VE_NODE_NUMBER", "abc", 1);
+  CHECK_EQ(veo_get_ve_arch(-1), -1); /* parse error */
+  unsetenv("VE_NODE_NUMBER");
   setenv("_VENODELIST", "2", 1);
   CHECK_EQ(veo_get_ve_arch(1), 0); /* not in the list */
+  CHECK_EQ(veo_get_ve_arch(0), arch); /* logical 0 = physical 2 */
   unsetenv("_VENODELIST");
 }
 
