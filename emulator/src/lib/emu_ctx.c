@@ -406,7 +406,11 @@ int emu_ctx_close(struct veo_thr_ctxt *ctx, int64_t timeout_ns) {
   if (atomic_load(&ctx->closed)) return 0;
   int rc = 0;
   if (!atomic_load(&ctx->proc->dead) && atomic_load(&ctx->state) == VEO_STATE_RUNNING) {
+    /* EXIT is the last record: nothing submitted after it would ever run. */
+    emu_ctx_lock(ctx);
     uint64_t id = emu_ctx_submit(ctx, EMU_K_EXIT, EMU_F_INTERNAL, 0, 0, 0);
+    atomic_store(&ctx->state, VEO_STATE_EXIT);
+    emu_ctx_unlock(ctx);
     if (id != VEO_REQUEST_ID_INVALID) {
       rc = emu_ctx_barrier_until(ctx, emu_now_ns() + (uint64_t)timeout_ns);
       if (rc == -1) rc = 0; /* dead: nothing left to wait for */
