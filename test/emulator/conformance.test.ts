@@ -46,6 +46,7 @@ const KERNELS: Kernel[] = [
   { src: "k_prev" },
   { src: "k_hmem" },
   { src: "k_omp", flags: ["-fopenmp"] },
+  { src: "k_broken" },
 ];
 
 interface StaticHelper {
@@ -291,6 +292,8 @@ describe("emulator C conformance", () => {
       }
       for (const s of c.stdoutAlso ?? []) expect(res.stdout, report).toContain(s);
       for (const re of c.stdoutMatch ?? []) expect(res.stdout, report).toMatch(re);
+      // VEO_LOG_DEBUG is unset: no debug lines.
+      expect(res.stdout, report).not.toMatch(/^\[VH\] \[TID \d+\] DEBUG: /m);
     }, timeoutMs);
   }
 });

@@ -15,6 +15,7 @@ int main(void) {
   CHECK_EQ(veo_load_library(proc, kpath("libk_basic.so")), lib);
   CHECK_EQ(veo_load_library(proc, "/nonexistent/libnothing.so"), 0);
   CHECK_EQ(veo_load_library(proc, kpath("libdoes_not_exist.so")), 0);
+  CHECK_EQ(veo_load_library(proc, kpath("libk_broken.so")), 0); /* unresolved symbol */
 
   STEP("load relative to the host's cwd");
   char cwd[4096];
