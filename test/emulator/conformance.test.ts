@@ -70,12 +70,12 @@ interface Case {
   /** build products besides the kernels this case needs */
   needs?: string[];
   timeoutMs?: number;
+  /** strings the program's stdout must contain, in this order */
+  stdoutHas?: string[];
   /** strings the program's stdout must contain, in any order */
   stdoutAlso?: string[];
   /** patterns the program's stdout must match (AVEO logs its errors on stdout) */
   stdoutMatch?: RegExp[];
-  /** strings the program's stdout must contain, in this order */
-  stdoutHas?: string[];
 }
 
 const FAULTS = ["segv", "fpe", "abort", "ill", "bus", "segv-extra", "segv-sync", "kill",
