@@ -78,6 +78,26 @@ int main(void) {
   memset(back, 0, sizeof back);
   CHECK_EQ(veo_hmemcpy(back, h2, sizeof back), 0);
   for (int i = 0; i < N; i++) CHECK_EQ(back[i], i + 7);
+  STEP("hmemcpy of size 0, and of 32 MiB VE -> VE");
+  CHECK_EQ(veo_hmemcpy(h2, h, 0), 0);
+  CHECK_EQ(veo_hmemcpy(back, h, 0), 0);
+  {
+    size_t n = 32u << 20;
+    void *b1 = NULL, *b2 = NULL;
+    CHECK_EQ(veo_alloc_hmem(p1, &b1, n), 0);
+    CHECK_EQ(veo_alloc_hmem(p1, &b2, n), 0);
+    unsigned char *src = malloc(n), *dst = calloc(1, n);
+    CHECK(src && dst);
+    for (size_t i = 0; i < n; i++) src[i] = (unsigned char)(i * 29 + (i >> 16));
+    CHECK_EQ(veo_hmemcpy(b1, src, n), 0);
+    CHECK_EQ(veo_hmemcpy(b2, b1, n), 0);
+    CHECK_EQ(veo_hmemcpy(dst, b2, n), 0);
+    CHECK_MEM(dst, src, n);
+    CHECK_EQ(veo_free_hmem(b1), 0);
+    CHECK_EQ(veo_free_hmem(b2), 0);
+    free(src);
+    free(dst);
+  }
   STEP("hmemcpy VE -> VE across procs fails");
   CHECK_EQ(veo_hmemcpy(h0, h, 64), -1);
   STEP("hmemcpy with an identifier that has no proc fails");

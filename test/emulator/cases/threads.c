@@ -245,6 +245,39 @@ static void destroy_busy(void) {
   CHECK(pid_wait_gone(pid, 2000));
 }
 
+struct opener {
+  struct veo_proc_handle *p;
+  struct veo_thr_ctxt *c;
+};
+static void *open_one(void *arg) {
+  struct opener *o = arg;
+  o->c = veo_context_open(o->p);
+  return NULL;
+}
+
+static void concurrent_opens(void) {
+  STEP("4 threads opening extra contexts at once");
+  struct veo_proc_handle *p = PROC(0);
+  uint64_t hello = SYM(p, LOAD(p, "libk_basic.so"), "hello");
+  struct veo_thr_ctxt *m = veo_context_open(p);
+  setenv("VE_OMP_NUM_THREADS", "1", 1);
+  struct opener o[4];
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++) {
+    o[i].p = p;
+    o[i].c = NULL;
+    CHECK_EQ(pthread_create(&th[i], NULL, open_one, &o[i]), 0);
+  }
+  for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+  CHECK_EQ(veo_num_contexts(p), 5);
+  for (int i = 0; i < 4; i++) {
+    CHECK(o[i].c != NULL && o[i].c != m);
+    for (int k = 0; k < i; k++) CHECK(o[i].c != o[k].c);
+    CHECK_EQ(CALL(o[i].c, hello, 1, i), i + 1);
+  }
+  CHECK_EQ(veo_proc_destroy(p), 0);
+}
+
 static void *create_destroy(void *arg) {
   (void)arg;
   for (int i = 0; i < 5; i++) {
@@ -287,6 +320,7 @@ int main(void) {
   child_lifecycle();
   creator_thread_exits();
   concurrent_procs();
+  concurrent_opens();
   sync_threads();
   destroy_busy();
   backpressure();
