@@ -53,6 +53,37 @@ function build(name: string, source: string, ext: "c" | "f90"): string {
 
 const built = new Map<string, string>();
 
+/**
+ * A host library that stands in for VEO 1.x: it reports API version 4 and forwards every
+ * function to the emulator it links against, so the binding only binds what VEO 1.x has.
+ */
+export function veo1Shim(): string {
+  const cached = built.get("veo1");
+  if (cached) return cached;
+  const emu = ensureEmulator();
+  const libDir = path.dirname(emu.library);
+  const source = `/* veo1 shim for ${emu.library} */\nint veo_api_version(void) { return 4; }\n`;
+  const hash = createHash("sha256").update(source).digest("hex").slice(0, 16);
+  const dir = path.join(ROOT, `veo1-${hash}`);
+  const so = path.join(dir, "libveo.so");
+  if (!fs.existsSync(so)) {
+    fs.mkdirSync(ROOT, { recursive: true });
+    const tmp = fs.mkdtempSync(path.join(ROOT, ".tmp-veo1-"));
+    fs.writeFileSync(path.join(tmp, "shim.c"), source);
+    const args = ["-fPIC", "-shared", "-o", path.join(tmp, "libveo.so"), path.join(tmp, "shim.c"),
+      `-L${libDir}`, "-l:libveo.so.1", `-Wl,-rpath,${libDir}`, "-Wl,--no-as-needed"];
+    const r = spawnSync(process.env.CC || "cc", args, { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`veo1 shim build failed:\n${r.stderr}`);
+    try {
+      fs.renameSync(tmp, dir);
+    } catch {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  built.set("veo1", so);
+  return so;
+}
+
 /** Absolute path of a compiled test kernel library. */
 export function kernel(name: "basic" | "examples" | "fortran" | "wide"): string {
   let so = built.get(name);
