@@ -72,6 +72,9 @@ enum emu_kind {
 #define EMU_F_VH_POST 0x8u    /* after executing, hand the record to the host's VH thread */
 #define EMU_F_INTERNAL 0x10u  /* host-only: the result is never collected by the user */
 #define EMU_F_HAS_OUT 0x20u   /* host-only: CALL with OUT/INOUT stack args to copy back */
+#define EMU_F_HOST_XFER 0x40u /* READ/WRITE done by the host's VH thread (process_vm_* from
+                                 the host: the helper's huge pages are the remote side) */
+#define EMU_HOST_XFER_MIN (256ULL << 10) /* async transfers from this size use it */
 
 /* Argument classes on the wire (veo_args setters; STACK carries an intent). */
 enum emu_arg_type {

@@ -255,10 +255,14 @@ int emu_exec(struct emu_thread *t, struct emu_rec *rec, uint64_t pos) {
       break;
     case EMU_K_READ:
     case EMU_K_WRITE:
+      if (rec->flags & EMU_F_HOST_XFER) {
+        emu_vh_handoff(t, pos);
+        state = rec->result == 0 ? VEO_COMMAND_OK : VEO_COMMAND_ERROR;
+        break;
+      }
       atomic_store_explicit(&t->current, rec, memory_order_relaxed);
       state = emu_exec_xfer(rec);
       atomic_store_explicit(&t->current, NULL, memory_order_relaxed);
-      if (rec->kind == EMU_K_READ) result = 0;
       break;
     case EMU_K_MEMCPY:
       atomic_store_explicit(&t->current, rec, memory_order_relaxed);

@@ -366,6 +366,14 @@ static uint64_t emu_xfer_submit(struct veo_thr_ctxt *ctx, int kind, uint64_t ve_
   if (size == 0) return emu_ctx_submit(ctx, EMU_K_NOP, 0, 0, 0, 0);
   struct emu_shm_hdr *hdr = ctx->proc->hdr;
   if (atomic_load(&ctx->proc->dead) || !hdr) return VEO_REQUEST_ID_INVALID;
+  if (ctx->proc->host_vm_ok && size >= EMU_HOST_XFER_MIN) {
+    uint64_t id = VEO_REQUEST_ID_INVALID;
+    emu_ctx_lock(ctx);
+    if (emu_ctx_ensure_vh(ctx) == 0)
+      id = emu_ctx_submit(ctx, kind, EMU_F_HOST_XFER, ve_addr, size, host_addr);
+    emu_ctx_unlock(ctx);
+    return id;
+  }
   if (atomic_load(&hdr->helper_vm_ok))
     return emu_ctx_submit(ctx, kind, 0, ve_addr, size, host_addr);
   /* Fallback: the data travels inside the ring, in fragments. */

@@ -428,6 +428,16 @@ struct emu_vh_start {
 };
 
 static void emu_vh_run(struct veo_thr_ctxt *ctx, struct emu_rec *rec) {
+  if (rec->flags & EMU_F_HOST_XFER) {
+    int rc = emu_mem_vm_copy(ctx->proc, rec->kind == EMU_K_WRITE, (void *)(uintptr_t)rec->a2,
+                             rec->a0, rec->a1);
+    if (rc != 0)
+      emu_log_error(rec->kind == EMU_K_WRITE ? "veo_async_write_mem" : "veo_async_read_mem",
+                    "cannot access VE memory at %#llx (%llu bytes)",
+                    (unsigned long long)rec->a0, (unsigned long long)rec->a1);
+    rec->result = rc == 0 ? 0 : UINT64_MAX;
+    return;
+  }
   if (rec->kind == EMU_K_VH) {
     uint64_t (*func)(void *) = (uint64_t (*)(void *))(uintptr_t)rec->host_a;
     rec->result = func((void *)(uintptr_t)rec->host_b);

@@ -149,6 +149,9 @@ struct emu_hook {
 int emu_hook_find(void *func, struct emu_hook *out);
 
 /* emu_mem.c */
+/* process_vm_* copy between host memory and the helper: 0, -1 bad address, -2 refused. */
+int emu_mem_vm_copy(struct veo_proc_handle *proc, int write, void *host, uint64_t ve,
+                    size_t size);
 int emu_mem_read(struct veo_proc_handle *proc, void *dst, uint64_t src, size_t size);
 int emu_mem_write(struct veo_proc_handle *proc, uint64_t dst, const void *src, size_t size);
 

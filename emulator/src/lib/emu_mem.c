@@ -45,8 +45,8 @@ EMU_EXPORT int veo_free_mem(struct veo_proc_handle *proc, uint64_t addr) {
 }
 
 /* Moves size bytes with process_vm_*; returns 0, -1 on a bad address, -2 if refused. */
-static int emu_vm_copy(struct veo_proc_handle *proc, int write, void *host, uint64_t ve,
-                       size_t size) {
+int emu_mem_vm_copy(struct veo_proc_handle *proc, int write, void *host, uint64_t ve,
+                    size_t size) {
   while (size > 0) {
     struct iovec local = {host, size};
     struct iovec remote = {(void *)(uintptr_t)ve, size};
@@ -73,7 +73,7 @@ static int emu_mem_xfer(struct veo_proc_handle *proc, int write, void *host, uin
   struct veo_thr_ctxt *main_ctx = proc->ctx[0];
   if (proc->host_vm_ok) {
     if (emu_ctx_barrier(main_ctx) != 0) return -1;
-    int rc = emu_vm_copy(proc, write, host, ve, size);
+    int rc = emu_mem_vm_copy(proc, write, host, ve, size);
     if (rc == 0) return 0;
     if (rc == -1) {
       emu_log_error(func, "cannot access VE memory at %#llx (%zu bytes)",
