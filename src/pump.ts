@@ -62,8 +62,14 @@ function heapPop(heap: VeoRequest[]): void {
 
 export class Pump {
   readonly ctx: VeoCtxt;
-  /** Awaited requests, a min-heap by id: they settle in submission order however awaited. */
+  /**
+   * Awaited requests by id, so they settle in submission order however they were awaited:
+   * a plain FIFO (`heap[head..]`, sorted) while they are awaited in order, the usual case;
+   * a binary min-heap (`head` 0) from the first out-of-order await until it empties.
+   */
   private heap: VeoRequest[] = [];
+  private head = 0;
+  private fifo = true;
   /** Awaited requests not settled yet. */
   waiting = 0;
   /** The request a koffi `.async` wait is blocked on, if any. */
@@ -81,10 +87,53 @@ export class Pump {
   /** Called by the first then() of a request. */
   awaited(req: VeoRequest): void {
     this.waiting++;
-    heapPush(this.heap, req);
+    this.enqueue(req);
     if (this.scheduled || this.target !== null) return;
     this.scheduled = true;
     queueMicrotask(this.run);
+  }
+
+  private enqueue(req: VeoRequest): void {
+    const heap = this.heap;
+    if (this.fifo) {
+      if (heap.length === this.head || heap[heap.length - 1].id < req.id) {
+        heap.push(req);
+        return;
+      }
+      // A sorted array is already a min-heap.
+      this.heap = this.head > 0 ? heap.slice(this.head) : heap;
+      this.head = 0;
+      this.fifo = false;
+    }
+    heapPush(this.heap, req);
+  }
+
+  /** The awaited request with the lowest id, or undefined. */
+  private first(): VeoRequest | undefined {
+    return this.heap[this.head];
+  }
+
+  private dropFirst(): void {
+    if (!this.fifo) {
+      heapPop(this.heap);
+      if (this.heap.length === 0) this.fifo = true;
+      return;
+    }
+    this.head++;
+    const n = this.heap.length;
+    if (this.head === n) {
+      this.heap = [];
+      this.head = 0;
+    } else if (this.head >= 4096 && this.head * 2 >= n) {
+      this.heap = this.heap.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** The awaited requests still in the queue, in id order (for death and close). */
+  private queued(): VeoRequest[] {
+    const all = this.heap.slice(this.head);
+    return this.fifo ? all : all.sort((a, b) => a.id - b.id);
   }
 
   /**
@@ -94,8 +143,10 @@ export class Pump {
    */
   rejectAll(err: unknown, spareTarget = false): void {
     const spared = spareTarget ? this.target : null;
-    const all = this.heap.sort((a, b) => a.id - b.id);
+    const all = this.queued();
     this.heap = spared !== null && spared._state === 0 ? [spared] : [];
+    this.head = 0;
+    this.fifo = true;
     for (let i = 0; i < all.length; i++) {
       const r = all[i];
       if (r._state === 0 && r !== spared) rejectRequest(r, err);
@@ -107,7 +158,7 @@ export class Pump {
    * before it did (they succeeded and must resolve).
    */
   salvage(): void {
-    for (const r of this.heap.slice().sort((a, b) => a.id - b.id)) {
+    for (const r of this.queued()) {
       if (r._state === 0 && r !== this.target) this.salvageOne(r);
     }
   }
@@ -141,18 +192,18 @@ export class Pump {
     const ctx = this.ctx;
     const api = ctx._api;
     const h = ctx._handle;
-    const heap = this.heap;
     let n = 0;
-    while (heap.length > 0) {
-      const r = heap[0];
+    for (;;) {
+      const r = this.first();
+      if (r === undefined) break;
       if (r._state !== 0) {
-        heapPop(heap);
+        this.dropFirst();
         continue;
       }
       if (r === this.target) break;
       const rc = api.veo_call_peek_result(h, r.id, REGISTER.u64);
       if (rc === CommandState.UNFINISHED) break;
-      heapPop(heap);
+      this.dropFirst();
       completeRequest(r, rc, REGISTER);
       n++;
       if (!ctx._usable) break;
@@ -178,8 +229,8 @@ export class Pump {
           return;
         }
       }
-      const t = this.heap.length > 0 ? this.heap[0] : null;
-      if (t === null || t._state !== 0) return;
+      const t = this.first();
+      if (t === undefined || t._state !== 0) return;
       this.target = t;
       this.out[0] = UNWRITTEN;
       this.ctx._api.veo_call_wait_result.async(this.ctx._handle, t.id, this.out, this.onWaited);

@@ -28,6 +28,13 @@ export type PeekResult<T> = { readonly done: false } | { readonly done: true; re
 
 const NOT_DONE: PeekResult<never> = Object.freeze({ done: false });
 
+/** One shared executor, so awaiting a request allocates no closure of ours. */
+const captured = { resolve: (_v: unknown) => {}, reject: (_e: unknown) => {} };
+function capture(resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
+  captured.resolve = resolve;
+  captured.reject = reject;
+}
+
 interface Deferred {
   promise: Promise<unknown>;
   resolve: (v: unknown) => void;
@@ -74,13 +81,8 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
         this.ctx._pump.settleOrphan(this);
         return this.then(onfulfilled, onrejected);
       }
-      let resolve!: (v: unknown) => void;
-      let reject!: (e: unknown) => void;
-      const promise = new Promise<unknown>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      d = this._deferred = { promise, resolve, reject };
+      const promise = new Promise<unknown>(capture);
+      d = this._deferred = { promise, resolve: captured.resolve, reject: captured.reject };
       this.ctx._pump.awaited(this);
     }
     return (d.promise as Promise<T>).then(onfulfilled, onrejected);

@@ -63,15 +63,16 @@ export function veo1Shim(): string {
   const emu = ensureEmulator();
   const libDir = path.dirname(emu.library);
   const source = `/* veo1 shim for ${emu.library} */\nint veo_api_version(void) { return 4; }\n`;
-  const hash = createHash("sha256").update(source).digest("hex").slice(0, 16);
+  const hash = createHash("sha256").update(`2\n${source}`).digest("hex").slice(0, 16);
   const dir = path.join(ROOT, `veo1-${hash}`);
   const so = path.join(dir, "libveo.so");
   if (!fs.existsSync(so)) {
     fs.mkdirSync(ROOT, { recursive: true });
     const tmp = fs.mkdtempSync(path.join(ROOT, ".tmp-veo1-"));
     fs.writeFileSync(path.join(tmp, "shim.c"), source);
+    // --no-as-needed: the shim calls nothing itself but must pull the emulator in.
     const args = ["-fPIC", "-shared", "-o", path.join(tmp, "libveo.so"), path.join(tmp, "shim.c"),
-      `-L${libDir}`, "-l:libveo.so.1", `-Wl,-rpath,${libDir}`, "-Wl,--no-as-needed"];
+      "-Wl,--no-as-needed", `-L${libDir}`, "-l:libveo.so.1", `-Wl,-rpath,${libDir}`];
     const r = spawnSync(process.env.CC || "cc", args, { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`veo1 shim build failed:\n${r.stderr}`);
     try {
