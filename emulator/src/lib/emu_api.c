@@ -187,6 +187,11 @@ EMU_EXPORT uint64_t veo_call_async(struct veo_thr_ctxt *ctx, uint64_t addr,
       if (a->type != EMU_A_STACK_IN) has_out = 1;
     }
   }
+  if (payload + EMU_REC_HDR > EMU_MAX_REC) {
+    emu_log_error("veo_call_async", "stack arguments of %llu bytes exceed the %llu MiB "
+                  "stack", (unsigned long long)payload, EMU_MAX_REC >> 20);
+    return VEO_REQUEST_ID_INVALID;
+  }
   emu_ctx_lock(ctx);
   struct emu_rec *rec = emu_ctx_reserve(ctx, payload, EMU_K_CALL);
   uint64_t id = VEO_REQUEST_ID_INVALID;

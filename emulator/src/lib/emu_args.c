@@ -87,11 +87,13 @@ EMU_EXPORT int veo_args_set_stack(struct veo_args *ca, enum veo_args_intent inou
       emu_log_error("veo_args_set_stack", "invalid intent %d", (int)inout);
       return -1;
   }
-  if (len > EMU_MAX_REC || (len && !buff)) {
-    emu_log_error("veo_args_set_stack", "invalid stack argument (len %zu)", len);
+  if (len && !buff) {
+    emu_log_error("veo_args_set_stack", "NULL buffer for %zu bytes", len);
     return -1;
   }
-  return emu_args_set(ca, n, type, (uint64_t)(uintptr_t)buff, (uint32_t)len);
+  /* Too large for a call is reported by veo_call_async, as AVEO does. */
+  uint32_t len32 = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+  return emu_args_set(ca, n, type, (uint64_t)(uintptr_t)buff, len32);
 }
 
 EMU_EXPORT void veo_args_clear(struct veo_args *ca) {
