@@ -324,6 +324,34 @@ export class VeoProc {
     return newBlock(this, out[0], n);
   }
 
+  /** Allocates `size` bytes of VE memory as an HMEM address (bigint, tagged with the proc). */
+  allocHmem(size: number): bigint {
+    if (size === undefined) throw new TypeError("Argument 0 (size) of allocHmem must be a number of bytes, got undefined");
+    const n = byteCount(size, "Argument 0 (size) of allocHmem", Number.MAX_SAFE_INTEGER, "2**53-1", 0);
+    this._check();
+    const f = this._api.veo_alloc_hmem;
+    if (!f) throw new VeoFailedError("veo_alloc_hmem", "veo_alloc_hmem is not available in this library");
+    const out = new BigUint64Array(1);
+    const rc = f(this._handle, out, n);
+    if (rc !== 0) {
+      this._checkAfterFailure();
+      throw new VeoFailedError("veo_alloc_hmem", `veo_alloc_hmem(${n}) failed (${rc})`);
+    }
+    return out[0];
+  }
+
+  /** Frees an HMEM address from allocHmem. */
+  freeHmem(addr: bigint): void {
+    this._check();
+    if (typeof addr !== "bigint" || addr < 0n || addr > 0xffff_ffff_ffff_ffffn) {
+      throw new TypeError(`Argument 0 (addr) of freeHmem must be an HMEM address (bigint), got ${describeValue(addr)}`);
+    }
+    const f = this._api.veo_free_hmem;
+    if (!f) throw new VeoFailedError("veo_free_hmem", "veo_free_hmem is not available in this library");
+    const rc = f(addr);
+    if (rc !== 0) throw new VeoFailedError("veo_free_hmem", `veo_free_hmem(0x${addr.toString(16)}) failed (${rc})`);
+  }
+
   /** Frees VE memory from allocMem (a VeMemPtr, or a raw address). */
   freeMem(ptr: VePointer): void {
     this._check();

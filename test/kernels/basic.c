@@ -123,3 +123,13 @@ int abort_now(void) {
   return 0;
 }
 void exit_now(void) { _exit(3); }
+
+/* HMEM: the kernel strips the tag before using the address. */
+#include <veo_hmem.h>
+long hmem_sum(long *p, int n) {
+  long *q = (long *)veo_get_hmem_addr(p);
+  long s = 0;
+  for (int i = 0; i < n; i++) s += q[i];
+  return s;
+}
+int hmem_is_ve(void *p) { return veo_is_ve_addr(p); }

@@ -1,0 +1,62 @@
+/*
+ * HMEM: tagged VE addresses from allocHmem, the VeoHmem helpers, hmemcpy both ways, and a
+ * kernel that strips the tag.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { VeoHmem, VeoProc, type VeoCtxt, type VeoLibrary } from "../src/index.js";
+import { kernel } from "./support/kernels.js";
+
+let proc: VeoProc;
+let lib: VeoLibrary;
+let ctx: VeoCtxt;
+
+beforeAll(() => {
+  proc = new VeoProc(0);
+  lib = proc.loadLibrary(kernel("basic"));
+  ctx = proc.openContext();
+});
+afterAll(() => proc?.destroy());
+
+describe("HMEM", () => {
+  it("allocHmem gives a tagged address carrying the proc identifier", () => {
+    const h = proc.allocHmem(64);
+    try {
+      expect(typeof h).toBe("bigint");
+      expect(VeoHmem.isVeAddr(h)).toBe(true);
+      expect(VeoHmem.getProcIdentifierFromHmem(h)).toBe(proc.identifier);
+      const plain = VeoHmem.getHmemAddr(h);
+      expect(plain >> 59n).toBe(0n);
+      expect(VeoHmem.isVeAddr(plain)).toBe(false);
+      expect(VeoHmem.getProcIdentifierFromHmem(plain)).toBe(-1);
+    } finally {
+      proc.freeHmem(h);
+    }
+  });
+
+  it("hmemcpy host -> VE -> host, and a kernel reading through the tag", async () => {
+    const h = proc.allocHmem(8 * 4);
+    try {
+      VeoHmem.hmemcpy(h, new BigInt64Array([1n, 2n, 3n, 4n]), 32);
+      const sum = lib.declare("long hmem_sum(long *p, int n)");
+      expect(await sum(ctx, h, 4)).toBe(10n);
+      expect(lib.declare("int hmem_is_ve(void *p)")(ctx, h).wait()).toBe(1);
+      const back = new BigInt64Array(4);
+      VeoHmem.hmemcpy(back, h, 32);
+      expect([...back]).toEqual([1n, 2n, 3n, 4n]);
+      const plain = new BigInt64Array(4);
+      proc.readMem(plain, VeoHmem.getHmemAddr(h));
+      expect([...plain]).toEqual([1n, 2n, 3n, 4n]);
+    } finally {
+      proc.freeHmem(h);
+    }
+  });
+
+  it("bad arguments", () => {
+    expect(() => VeoHmem.hmemcpy(new Uint8Array(4), new Uint8Array(8), 8)).toThrow(RangeError);
+    expect(() => VeoHmem.hmemcpy("x" as unknown as bigint, new Uint8Array(8), 8)).toThrow(TypeError);
+    expect(() => VeoHmem.isVeAddr(-1n)).toThrow(RangeError);
+    expect(() => proc.allocHmem(-1)).toThrow(RangeError);
+    expect(() => proc.freeHmem(5 as unknown as bigint)).toThrow(TypeError);
+  });
+});
