@@ -70,19 +70,25 @@ export function ensureEmulator(options: EnsureEmulatorOptions = {}): EmulatorBui
   const parent = path.join(cacheRoot, "emulator");
   const dir = path.join(parent, hash);
   const result = describeBuild(dir);
-  if (fs.existsSync(result.library) && fs.existsSync(result.veorun)) return result;
+  if (isComplete(result)) return result;
 
   fs.mkdirSync(parent, { recursive: true });
   removeStaleTemps(parent);
   const tmp = fs.mkdtempSync(path.join(parent, `.tmp-${hash}-`));
   try {
     buildInto(tmp, sourceDir, cc);
-    try {
-      fs.renameSync(tmp, dir);
-    } catch (err) {
-      // Someone else finished the same build first: theirs is as good as ours.
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.renameSync(tmp, dir);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
+        // Someone else finished the same build first: theirs is as good as ours. A damaged
+        // entry (files deleted by hand) is replaced.
+        if (isComplete(result) || attempt > 0) break;
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -102,6 +108,11 @@ function removeStaleTemps(parent: string): void {
       // Raced with its owner finishing or another cleaner: nothing to do.
     }
   }
+}
+
+function isComplete(b: EmulatorBuild): boolean {
+  return [b.library, b.veorun, b.mkVeorunStatic, path.join(b.dir, "lib", "libveorun.a")]
+    .every((f) => fs.existsSync(f));
 }
 
 function describeBuild(dir: string): EmulatorBuild {

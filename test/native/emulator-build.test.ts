@@ -70,6 +70,17 @@ describe("ensureEmulator", () => {
     expect(left).toEqual([]);
   }, 120_000);
 
+  it("replaces a damaged cache entry", () => {
+    const cacheDir = path.join(tmp, "cache-damaged");
+    const src = path.join(tmp, "emulator-damaged");
+    fs.cpSync(EMULATOR_SRC, src, { recursive: true });
+    const good = ensureEmulator({ sourceDir: src, cacheDir });
+    fs.rmSync(good.veorun);
+    const again = ensureEmulator({ sourceDir: src, cacheDir });
+    expect(again.dir).toBe(good.dir);
+    expect(fs.existsSync(again.veorun)).toBe(true);
+  }, 120_000);
+
   it("throws VeBuildError with the compiler's output when compilation fails", () => {
     const src = path.join(tmp, "broken");
     fs.cpSync(EMULATOR_SRC, src, { recursive: true });
