@@ -14,6 +14,7 @@ import {
 } from "./memory.js";
 import type { CtxHandle, U64, VeoApi } from "./native/api.js";
 import type { CKind } from "./ctypes.js";
+import { logEnabled, logInfo } from "./logging.js";
 import type { VeoProc } from "./proc.js";
 import { Pump } from "./pump.js";
 import { VeoRequest } from "./request.js";
@@ -86,6 +87,13 @@ export class VeoCtxt {
     }
     const req = new VeoRequest(this, id, kind, what, keep);
     this._pump.last = req;
+    if (logEnabled) {
+      logInfo(
+        cfunc === "veo_call_async"
+          ? `veo_call_async: name=${what}, reqid=${id}`
+          : `${cfunc}: nodeid=${this.proc.nodeid}, size=${(keep as ArrayBufferView).byteLength}, reqid=${id}`,
+      );
+    }
     return req;
   }
 

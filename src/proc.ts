@@ -12,6 +12,7 @@ import { describeValue } from "./ctypes.js";
 import { VeoClosedError, VeoFailedError, VeoProcessDead } from "./errors.js";
 import type { VeoFunction } from "./function.js";
 import { runProcInitHooks } from "./hooks.js";
+import { hex, logEnabled, logInfo } from "./logging.js";
 import { VeoLibrary } from "./library.js";
 import {
   byteCount,
@@ -148,6 +149,7 @@ export class VeoProc {
       this.destroy();
       throw err;
     }
+    if (logEnabled) logInfo(`veo_proc(${this.nodeid}) created`);
   }
 
   /** Creates a proc without blocking the event loop while the VE process starts. */
@@ -321,6 +323,7 @@ export class VeoProc {
       this._checkAfterFailure();
       throw new VeoFailedError("veo_alloc_mem", `veo_alloc_mem(${n}) failed (${rc}): out of memory on the VE`);
     }
+    if (logEnabled) logInfo(`veo_alloc_mem: nodeid=${this.nodeid}, addr=${hex(out[0])}, size=${n}`);
     return newBlock(this, out[0], n);
   }
 
@@ -337,6 +340,7 @@ export class VeoProc {
       this._checkAfterFailure();
       throw new VeoFailedError("veo_alloc_hmem", `veo_alloc_hmem(${n}) failed (${rc})`);
     }
+    if (logEnabled) logInfo(`veo_alloc_hmem: nodeid=${this.nodeid}, addr=${hex(out[0])}, size=${n}`);
     return out[0];
   }
 
@@ -350,6 +354,7 @@ export class VeoProc {
     if (!f) throw new VeoFailedError("veo_free_hmem", "veo_free_hmem is not available in this library");
     const rc = f(addr);
     if (rc !== 0) throw new VeoFailedError("veo_free_hmem", `veo_free_hmem(0x${addr.toString(16)}) failed (${rc})`);
+    if (logEnabled) logInfo(`veo_free_hmem: nodeid=${this.nodeid}, addr=${hex(addr)}`);
   }
 
   /** Frees VE memory from allocMem (a VeMemPtr, or a raw address). */
@@ -359,6 +364,7 @@ export class VeoProc {
     const rc = this._api.veo_free_mem(this._handle, addr);
     if (rc !== 0) throw new VeoFailedError("veo_free_mem", `veo_free_mem(0x${addr.toString(16)}) failed (${rc})`);
     if (ptr instanceof VeMemPtr) markFreed(ptr);
+    if (logEnabled) logInfo(`veo_free_mem: nodeid=${this.nodeid}, addr=${hex(addr)}`);
   }
 
   /** Copies `size` bytes (default: all of `dst`) from VE memory `src` into `dst`. */
@@ -373,6 +379,7 @@ export class VeoProc {
       this._checkAfterFailure();
       throw new VeoFailedError("veo_read_mem", `veo_read_mem(${n} bytes from 0x${addr.toString(16)}) failed (${rc})`);
     }
+    if (logEnabled) logInfo(`veo_read_mem: nodeid=${this.nodeid}, size=${n}`);
   }
 
   /** Copies `size` bytes (default: all of `src`) from `src` into VE memory `dst`. */
@@ -387,6 +394,7 @@ export class VeoProc {
       this._checkAfterFailure();
       throw new VeoFailedError("veo_write_mem", `veo_write_mem(${n} bytes to 0x${addr.toString(16)}) failed (${rc})`);
     }
+    if (logEnabled) logInfo(`veo_write_mem: nodeid=${this.nodeid}, size=${n}`);
   }
 
   /**
@@ -473,6 +481,7 @@ export class VeoProc {
     this.teardown.done = true;
     const rc = this._api.veo_proc_destroy(this._handle);
     if (rc !== 0) throw new VeoFailedError("veo_proc_destroy", `veo_proc_destroy failed (${rc})`);
+    if (logEnabled) logInfo(`veo_proc(${this.nodeid}) destroyed`);
   }
 
   /** Same as destroy(). */

@@ -15,6 +15,7 @@ import { CommandState, ContextState } from "./constants.js";
 import { ResultRegister } from "./ctypes.js";
 import { VeoCallError, VeoClosedError, VeoError, VeoProcessDead } from "./errors.js";
 import type { VeoCtxt } from "./context.js";
+import { logEnabled, logInfo } from "./logging.js";
 import { completeRequest, rejectRequest, resolveRequest, type VeoRequest } from "./request.js";
 
 /** The main thread's result register, shared by every synchronous collection. */
@@ -277,6 +278,9 @@ export class Pump {
     }
     const rc = this.ctx._api.veo_call_wait_result(this.ctx._handle, req.id, REGISTER.u64);
     completeRequest(req, rc, REGISTER);
+    if (logEnabled && rc === CommandState.OK) {
+      logInfo(`veo_call_wait_result: nodeid=${this.ctx.proc.nodeid}, reqid=${req.id}`);
+    }
   }
 
   /**
