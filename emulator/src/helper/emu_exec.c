@@ -1,5 +1,5 @@
 /*
- * emu_exec.c - what veorun does with each record: call a kernel through libffi with each
+ * emu_rec_exec.c - what veorun does with each record: call a kernel through libffi with each
  * argument's class (stack arguments point into the record itself, so copy-in happened at
  * submission and copy-out happens when the host drains it), malloc/free, transfers,
  * dlopen/dlsym/dlclose (plus the static symbol table of mk_veorun_static helpers), VH
@@ -28,11 +28,9 @@ struct emu_static_sym {
 };
 extern const struct emu_static_sym emu_static_symtab[] __attribute__((weak));
 
-int emu_ctx_thread_start(int index, uint64_t stacksize);
-
 #define EMU_FAST_ARGS 32
 
-static void emu_reply(struct emu_thread *t, uint64_t value) {
+static void emu_reply_push(struct emu_thread *t, uint64_t value) {
   t->prev[t->nprev % EMU_PREV_MAX] = value;
   t->nprev++;
 }
@@ -40,7 +38,7 @@ static void emu_reply(struct emu_thread *t, uint64_t value) {
 /* "VE memory": plain malloc (kernels may free it), but large blocks are aligned to and
  * backed by transparent huge pages where the kernel allows: fewer page faults on first
  * touch and faster process_vm_readv/writev. */
-static void *emu_ve_malloc(size_t size) {
+static void *emu_vemem_alloc(size_t size) {
   const size_t huge = 2u << 20;
   if (size < huge) return malloc(size);
   void *p = NULL;
@@ -50,7 +48,7 @@ static void *emu_ve_malloc(size_t size) {
   return p;
 }
 
-static ffi_type *emu_ffi_arg_type(uint32_t type) {
+static ffi_type *emu_ffi_arg_type_get(uint32_t type) {
   switch (type) {
     case EMU_A_I8: return &ffi_type_sint8;
     case EMU_A_U8: return &ffi_type_uint8;
@@ -66,7 +64,7 @@ static ffi_type *emu_ffi_arg_type(uint32_t type) {
   }
 }
 
-static ffi_type *emu_ffi_ret_type(uint64_t type) {
+static ffi_type *emu_ffi_ret_type_get(uint64_t type) {
   switch (type) {
     case VEO_EMU_TYPE_VOID: return &ffi_type_void;
     case VEO_EMU_TYPE_I8: return &ffi_type_sint8;
@@ -84,7 +82,7 @@ static ffi_type *emu_ffi_ret_type(uint64_t type) {
 }
 
 /* Encodes the x86-64 result the way a VE delivers it in %s0. */
-static uint64_t emu_ret_encode(uint64_t type, const void *ret) {
+static uint64_t emu_result_encode(uint64_t type, const void *ret) {
   ffi_arg a;
   memcpy(&a, ret, sizeof a);
   switch (type) {
@@ -111,7 +109,7 @@ static uint64_t emu_ret_encode(uint64_t type, const void *ret) {
   }
 }
 
-static uint32_t emu_exec_call(struct emu_thread *t, struct emu_rec *rec, uint64_t *result) {
+static uint32_t emu_call_exec(struct emu_thread *t, struct emu_rec *rec, uint64_t *result) {
   uint32_t n = rec->nargs;
   ffi_type *fast_types[EMU_FAST_ARGS];
   void *fast_values[EMU_FAST_ARGS];
@@ -133,7 +131,7 @@ static uint32_t emu_exec_call(struct emu_thread *t, struct emu_rec *rec, uint64_
   struct emu_wire_arg *wa = emu_rec_payload(rec);
   char *data = (char *)wa + emu_align_up((uint64_t)n * sizeof *wa, 16);
   for (uint32_t i = 0; i < n; i++) {
-    types[i] = emu_ffi_arg_type(wa[i].type);
+    types[i] = emu_ffi_arg_type_get(wa[i].type);
     if (wa[i].type >= EMU_A_STACK_IN) {
       ptrs[i] = (uint64_t)(uintptr_t)data;
       values[i] = &ptrs[i];
@@ -151,13 +149,13 @@ static uint32_t emu_exec_call(struct emu_thread *t, struct emu_rec *rec, uint64_
     uint64_t u;
   } ret;
   ret.u = 0;
-  if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, n, emu_ffi_ret_type(rec->a1), types) == FFI_OK) {
+  if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, n, emu_ffi_ret_type_get(rec->a1), types) == FFI_OK) {
     atomic_store_explicit(&t->current, rec, memory_order_relaxed);
     atomic_signal_fence(memory_order_seq_cst);
     ffi_call(&cif, FFI_FN((void (*)(void))(uintptr_t)rec->a0), &ret, values);
     atomic_signal_fence(memory_order_seq_cst);
     atomic_store_explicit(&t->current, NULL, memory_order_relaxed);
-    *result = emu_ret_encode(rec->a1, &ret);
+    *result = emu_result_encode(rec->a1, &ret);
     state = VEO_COMMAND_OK;
   } else {
     fprintf(stdout, "[VE] ERROR: cannot prepare a call with %u arguments\n", n);
@@ -172,7 +170,7 @@ static uint32_t emu_exec_call(struct emu_thread *t, struct emu_rec *rec, uint64_
 }
 
 /* Moves data between our memory and the host's, or through the record (INLINE). */
-static uint32_t emu_exec_xfer(struct emu_rec *rec) {
+static uint32_t emu_xfer_exec(struct emu_rec *rec) {
   void *ve = (void *)(uintptr_t)rec->a0;
   size_t size = rec->a1;
   if (rec->flags & EMU_F_INLINE) {
@@ -201,7 +199,7 @@ static uint32_t emu_exec_xfer(struct emu_rec *rec) {
   return VEO_COMMAND_OK;
 }
 
-static uint64_t emu_exec_sym(struct emu_rec *rec) {
+static uint64_t emu_sym_lookup(struct emu_rec *rec) {
   const char *name = emu_rec_payload(rec);
   void *addr = NULL;
   if (rec->a0) {
@@ -221,7 +219,7 @@ static uint64_t emu_exec_sym(struct emu_rec *rec) {
 }
 
 /* Lets the host's VH thread process this record, then continues. */
-static void emu_vh_handoff(struct emu_thread *t, uint64_t pos) {
+static void emu_vh_hand_off(struct emu_thread *t, uint64_t pos) {
   struct emu_ctx_ctl *ctl = t->ctl;
   uint32_t seen = atomic_load(&ctl->vh_done_seq);
   atomic_store(&ctl->vh_pos, pos);
@@ -236,7 +234,7 @@ static void emu_vh_handoff(struct emu_thread *t, uint64_t pos) {
   }
 }
 
-int emu_exec(struct emu_thread *t, struct emu_rec *rec, uint64_t pos) {
+int emu_rec_exec(struct emu_thread *t, struct emu_rec *rec, uint64_t pos) {
   uint32_t state = VEO_COMMAND_OK;
   uint64_t result = 0;
   int reply = 1, stop = 0;
@@ -245,10 +243,10 @@ int emu_exec(struct emu_thread *t, struct emu_rec *rec, uint64_t pos) {
       reply = 0;
       break;
     case EMU_K_CALL:
-      state = emu_exec_call(t, rec, &result);
+      state = emu_call_exec(t, rec, &result);
       break;
     case EMU_K_ALLOC:
-      result = (uint64_t)(uintptr_t)emu_ve_malloc(rec->a0);
+      result = (uint64_t)(uintptr_t)emu_vemem_alloc(rec->a0);
       break;
     case EMU_K_FREE:
       free((void *)(uintptr_t)rec->a0);
@@ -256,12 +254,12 @@ int emu_exec(struct emu_thread *t, struct emu_rec *rec, uint64_t pos) {
     case EMU_K_READ:
     case EMU_K_WRITE:
       if (rec->flags & EMU_F_HOST_XFER) {
-        emu_vh_handoff(t, pos);
+        emu_vh_hand_off(t, pos);
         state = rec->result == 0 ? VEO_COMMAND_OK : VEO_COMMAND_ERROR;
         break;
       }
       atomic_store_explicit(&t->current, rec, memory_order_relaxed);
-      state = emu_exec_xfer(rec);
+      state = emu_xfer_exec(rec);
       atomic_store_explicit(&t->current, NULL, memory_order_relaxed);
       break;
     case EMU_K_MEMCPY:
@@ -282,11 +280,11 @@ int emu_exec(struct emu_thread *t, struct emu_rec *rec, uint64_t pos) {
       result = (uint64_t)(int64_t)dlclose((void *)(uintptr_t)rec->a0);
       break;
     case EMU_K_SYM:
-      result = emu_exec_sym(rec);
+      result = emu_sym_lookup(rec);
       break;
     case EMU_K_VH:
       reply = 0;
-      emu_vh_handoff(t, pos);
+      emu_vh_hand_off(t, pos);
       result = rec->result;
       break;
     case EMU_K_OPEN_CTX:
@@ -309,10 +307,10 @@ int emu_exec(struct emu_thread *t, struct emu_rec *rec, uint64_t pos) {
       t->chain_failed = 0;
     }
   }
-  if (reply) emu_reply(t, rec->kind == EMU_K_READ ? rec->a2 : result);
+  if (reply) emu_reply_push(t, rec->kind == EMU_K_READ ? rec->a2 : result);
   rec->result = result;
   if ((rec->flags & EMU_F_VH_POST) && state == VEO_COMMAND_OK) {
-    emu_vh_handoff(t, pos);
+    emu_vh_hand_off(t, pos);
     result = rec->result;
   }
   atomic_store_explicit(&rec->state, state, memory_order_relaxed);

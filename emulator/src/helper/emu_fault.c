@@ -17,12 +17,12 @@
 
 static const int emu_fatal_signals[] = {SIGSEGV, SIGFPE, SIGILL, SIGBUS, SIGABRT};
 
-static void emu_fault_write(const char *s) {
+static void emu_fault_print(const char *s) {
   ssize_t n = write(STDERR_FILENO, s, strlen(s));
   (void)n;
 }
 
-static void emu_fault_handler(int sig, siginfo_t *si, void *uc) {
+static void emu_fault_handle(int sig, siginfo_t *si, void *uc) {
   (void)si;
   (void)uc;
   struct emu_thread *t = emu_self;
@@ -56,11 +56,11 @@ static void emu_fault_handler(int sig, siginfo_t *si, void *uc) {
   strcat(msg, " (");
   strcat(msg, sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
   strcat(msg, "); the VE process exits\n");
-  emu_fault_write(msg);
+  emu_fault_print(msg);
   _exit(128 + sig);
 }
 
-int emu_fault_altstack(void) {
+int emu_altstack_install(void) {
   stack_t ss;
   ss.ss_sp = malloc(EMU_ALTSTACK_SIZE);
   if (!ss.ss_sp) return -1;
@@ -72,10 +72,10 @@ int emu_fault_altstack(void) {
 int emu_fault_install(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = emu_fault_handler;
+  sa.sa_sigaction = emu_fault_handle;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigfillset(&sa.sa_mask);
   for (size_t i = 0; i < sizeof emu_fatal_signals / sizeof emu_fatal_signals[0]; i++)
     if (sigaction(emu_fatal_signals[i], &sa, NULL) != 0) return -1;
-  return emu_fault_altstack();
+  return emu_altstack_install();
 }

@@ -32,16 +32,18 @@ extern struct emu_thread *_Atomic emu_threads[EMU_MAX_CTX];
 extern __thread struct emu_thread *emu_self;
 
 /* emu_serve.c */
-void emu_serve(struct emu_thread *t);
+void emu_ctx_serve(struct emu_thread *t);
 struct emu_thread *emu_thread_new(int index);
+/* Starts the thread serving context `index` (an OPEN_CTX record). Returns 0 or -1. */
+int emu_ctx_thread_start(int index, uint64_t stacksize);
 /* Returns when the futex word changes or after the timeout; exits if the host is gone. */
 void emu_host_check(void);
 
 /* emu_exec.c: executes one record; returns 1 if the serving thread must stop. */
-int emu_exec(struct emu_thread *t, struct emu_rec *rec, uint64_t pos);
+int emu_rec_exec(struct emu_thread *t, struct emu_rec *rec, uint64_t pos);
 
 /* emu_fault.c */
 int emu_fault_install(void);
-int emu_fault_altstack(void);
+int emu_altstack_install(void);
 
 #endif /* EMU_HELPER_H */

@@ -1,5 +1,5 @@
 /*
- * emu_serve.c - veorun's main() and the loop every context thread runs: wait for records
+ * emu_ctx_serve.c - veorun's main() and the loop every context thread runs: wait for records
  * in its ring (spin briefly, then sleep on a futex), execute them in order, publish
  * completion and wake host waiters that asked for it. The helper also watches its parent:
  * PR_SET_PDEATHSIG plus a parent-pid check whenever it wakes from an idle sleep.
@@ -46,7 +46,7 @@ struct emu_thread *emu_thread_new(int index) {
 }
 
 /* Waits until head moves past pos; returns the new head. */
-static uint64_t emu_wait_work(struct emu_thread *t, uint64_t pos) {
+static uint64_t emu_work_wait(struct emu_thread *t, uint64_t pos) {
   struct emu_ctx_ctl *ctl = t->ctl;
   uint64_t start = emu_now_ns();
   for (unsigned i = 0;; i++) {
@@ -74,7 +74,7 @@ static uint64_t emu_wait_work(struct emu_thread *t, uint64_t pos) {
   }
 }
 
-static void emu_publish_done(struct emu_thread *t, uint64_t pos) {
+static void emu_done_publish(struct emu_thread *t, uint64_t pos) {
   struct emu_ctx_ctl *ctl = t->ctl;
   atomic_store(&ctl->done, pos); /* seq_cst: ordered before the waiter checks below */
   if (atomic_load(&ctl->host_waiters) && pos >= atomic_load(&ctl->wake_pos)) {
@@ -84,7 +84,7 @@ static void emu_publish_done(struct emu_thread *t, uint64_t pos) {
   }
 }
 
-void emu_serve(struct emu_thread *t) {
+void emu_ctx_serve(struct emu_thread *t) {
   emu_self = t;
   atomic_store(&emu_threads[t->index], t);
   uint64_t pos = atomic_load(&t->ctl->done);
@@ -92,23 +92,23 @@ void emu_serve(struct emu_thread *t) {
   for (;;) {
     if (pos == head) {
       head = atomic_load_explicit(&t->ctl->head, memory_order_acquire);
-      if (pos == head) head = emu_wait_work(t, pos);
+      if (pos == head) head = emu_work_wait(t, pos);
       continue;
     }
     struct emu_rec *rec = (struct emu_rec *)(t->ring + pos % EMU_RING_SIZE);
     uint32_t size = rec->size;
-    int stop = rec->kind == EMU_K_PAD ? 0 : emu_exec(t, rec, pos);
+    int stop = rec->kind == EMU_K_PAD ? 0 : emu_rec_exec(t, rec, pos);
     pos += size;
     if (stop) {
       atomic_store(&emu_threads[t->index], NULL);
-      emu_publish_done(t, pos);
+      emu_done_publish(t, pos);
       return;
     }
-    emu_publish_done(t, pos);
+    emu_done_publish(t, pos);
   }
 }
 
-static void emu_pin(int core) {
+static void emu_thread_pin(int core) {
   if (core < 0) return;
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   if (n <= 0) return;
@@ -118,11 +118,11 @@ static void emu_pin(int core) {
   if (sched_setaffinity(0, sizeof set, &set) != 0) perror("veorun: sched_setaffinity");
 }
 
-static void *emu_ctx_thread(void *arg) {
+static void *emu_ctx_thread_run(void *arg) {
   struct emu_thread *t = arg;
-  if (emu_fault_altstack() != 0) perror("veorun: sigaltstack");
-  emu_pin(t->ctl->core);
-  emu_serve(t);
+  if (emu_altstack_install() != 0) perror("veorun: sigaltstack");
+  emu_thread_pin(t->ctl->core);
+  emu_ctx_serve(t);
   free(t);
   return NULL;
 }
@@ -136,7 +136,7 @@ int emu_ctx_thread_start(int index, uint64_t stacksize) {
   int rc = pthread_attr_init(&attr);
   if (rc == 0 && stacksize) rc = pthread_attr_setstacksize(&attr, stacksize);
   if (rc == 0) rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  if (rc == 0) rc = pthread_create(&thr, &attr, emu_ctx_thread, t);
+  if (rc == 0) rc = pthread_create(&thr, &attr, emu_ctx_thread_run, t);
   pthread_attr_destroy(&attr);
   if (rc != 0) {
     fprintf(stderr, "veorun: cannot start a context thread: %s\n", strerror(rc));
@@ -187,10 +187,10 @@ int main(void) {
   }
   struct emu_thread *t0 = emu_thread_new(0);
   if (!t0) return 6;
-  emu_pin(t0->ctl->core);
+  emu_thread_pin(t0->ctl->core);
   atomic_store(&emu_hdr->helper_state, EMU_HELPER_READY);
   emu_futex_wake(&emu_hdr->helper_state, INT_MAX);
-  emu_serve(t0);
+  emu_ctx_serve(t0);
   fflush(stdout);
   fflush(stderr);
   exit(0);

@@ -19,7 +19,7 @@
 
 /* ---- contexts ---- */
 
-static struct veo_thr_ctxt *emu_context_open(struct veo_proc_handle *proc, size_t stacksize,
+static struct veo_thr_ctxt *emu_ctx_open(struct veo_proc_handle *proc, size_t stacksize,
                                              const char *func) {
   if (!emu_proc_alive(proc)) {
     emu_log_error(func, "the proc is not alive");
@@ -83,7 +83,7 @@ out:
 }
 
 EMU_EXPORT struct veo_thr_ctxt *veo_context_open(struct veo_proc_handle *proc) {
-  return emu_context_open(proc, EMU_DEFAULT_STACK, "veo_context_open");
+  return emu_ctx_open(proc, EMU_DEFAULT_STACK, "veo_context_open");
 }
 
 EMU_EXPORT struct veo_thr_ctxt *veo_context_open_with_attr(struct veo_proc_handle *proc,
@@ -92,7 +92,7 @@ EMU_EXPORT struct veo_thr_ctxt *veo_context_open_with_attr(struct veo_proc_handl
     errno = EINVAL;
     return NULL;
   }
-  return emu_context_open(proc, attr->stacksize, "veo_context_open_with_attr");
+  return emu_ctx_open(proc, attr->stacksize, "veo_context_open_with_attr");
 }
 
 EMU_EXPORT int veo_context_close(struct veo_thr_ctxt *ctx) {
@@ -163,7 +163,7 @@ EMU_EXPORT void veo_req_block_end(struct veo_thr_ctxt *ctx) {
 
 /* ---- calls ---- */
 
-static int emu_is_stack(uint32_t type) {
+static int emu_arg_is_stack(uint32_t type) {
   return type == EMU_A_STACK_IN || type == EMU_A_STACK_INOUT || type == EMU_A_STACK_OUT;
 }
 
@@ -182,7 +182,7 @@ EMU_EXPORT uint64_t veo_call_async(struct veo_thr_ctxt *ctx, uint64_t addr,
       emu_log_error("veo_call_async", "argument %d was never set", i);
       return VEO_REQUEST_ID_INVALID;
     }
-    if (emu_is_stack(a->type)) {
+    if (emu_arg_is_stack(a->type)) {
       payload += emu_align_up(a->len, 16);
       if (a->type != EMU_A_STACK_IN) has_out = 1;
     }
@@ -207,7 +207,7 @@ EMU_EXPORT uint64_t veo_call_async(struct veo_thr_ctxt *ctx, uint64_t addr,
       wa[i].value = a->value;
       wa[i].type = a->type;
       wa[i].len = a->len;
-      if (!emu_is_stack(a->type)) continue;
+      if (!emu_arg_is_stack(a->type)) continue;
       if (a->type != EMU_A_STACK_OUT && a->len)
         memcpy(data, (const void *)(uintptr_t)a->value, a->len);
       data += emu_align_up(a->len, 16);
@@ -270,7 +270,7 @@ EMU_EXPORT int veo_call_sync(struct veo_proc_handle *proc, uint64_t addr, struct
 /* ---- libraries and symbols (synchronous, on the main context) ---- */
 
 /* Submits a record whose payload is a NUL-terminated string and waits for it. */
-static int emu_main_string_op(struct veo_proc_handle *proc, int kind, uint64_t a0,
+static int emu_string_op_run(struct veo_proc_handle *proc, int kind, uint64_t a0,
                               const char *str, uint64_t *result) {
   struct veo_thr_ctxt *main_ctx = proc->ctx[0];
   size_t len = strlen(str) + 1;
@@ -302,7 +302,7 @@ EMU_EXPORT uint64_t veo_load_library(struct veo_proc_handle *proc, const char *l
     if (getcwd(cwd, sizeof cwd) && asprintf(&path, "%s/%s", cwd, libname) < 0) path = NULL;
   }
   uint64_t handle = 0;
-  int st = emu_main_string_op(proc, EMU_K_LOAD, 0, path ? path : libname, &handle);
+  int st = emu_string_op_run(proc, EMU_K_LOAD, 0, path ? path : libname, &handle);
   free(path);
   return st == VEO_COMMAND_OK ? handle : 0;
 }
@@ -347,7 +347,7 @@ EMU_EXPORT uint64_t veo_get_sym(struct veo_proc_handle *proc, uint64_t libhdl,
   }
   pthread_mutex_unlock(&proc->lock);
   uint64_t addr = 0;
-  int st = emu_main_string_op(proc, EMU_K_SYM, libhdl, symname, &addr);
+  int st = emu_string_op_run(proc, EMU_K_SYM, libhdl, symname, &addr);
   if (st != VEO_COMMAND_OK || !addr) return 0;
   struct emu_sym *s = malloc(sizeof *s + len + 1);
   if (s) {
@@ -405,7 +405,7 @@ static uint64_t emu_xfer_submit(struct veo_thr_ctxt *ctx, int kind, uint64_t ve_
   return id;
 }
 
-uint64_t emu_xfer_async(struct veo_thr_ctxt *ctx, int kind, uint64_t ve_addr,
+uint64_t emu_xfer_async_submit(struct veo_thr_ctxt *ctx, int kind, uint64_t ve_addr,
                         uint64_t host_addr, size_t size) {
   return emu_xfer_submit(ctx, kind, ve_addr, host_addr, size);
 }
@@ -420,7 +420,7 @@ EMU_EXPORT uint64_t veo_async_write_mem(struct veo_thr_ctxt *ctx, uint64_t dst,
   return emu_xfer_submit(ctx, EMU_K_WRITE, dst, (uint64_t)(uintptr_t)src, size);
 }
 
-static uint64_t emu_mem_async(struct veo_thr_ctxt *ctx, int kind, void *key, uint64_t a0) {
+static uint64_t emu_memop_submit(struct veo_thr_ctxt *ctx, int kind, void *key, uint64_t a0) {
   if (!ctx) return VEO_REQUEST_ID_INVALID;
   struct emu_hook hook;
   int hooked = emu_hook_find(key, &hook) == 0;
@@ -443,9 +443,9 @@ static uint64_t emu_mem_async(struct veo_thr_ctxt *ctx, int kind, void *key, uin
 }
 
 EMU_EXPORT uint64_t veo_alloc_mem_async(struct veo_thr_ctxt *ctx, const size_t size) {
-  return emu_mem_async(ctx, EMU_K_ALLOC, (void *)veo_alloc_mem_async, size);
+  return emu_memop_submit(ctx, EMU_K_ALLOC, (void *)veo_alloc_mem_async, size);
 }
 
 EMU_EXPORT uint64_t veo_free_mem_async(struct veo_thr_ctxt *ctx, uint64_t addr) {
-  return emu_mem_async(ctx, EMU_K_FREE, (void *)veo_free_mem_async, addr);
+  return emu_memop_submit(ctx, EMU_K_FREE, (void *)veo_free_mem_async, addr);
 }

@@ -85,7 +85,7 @@ void emu_ctx_wake_all(struct veo_thr_ctxt *ctx) {
 
 /* ---- request table ---- */
 
-static struct emu_slot *emu_slot_of(struct veo_thr_ctxt *ctx, uint64_t id) {
+static struct emu_slot *emu_slot_find(struct veo_thr_ctxt *ctx, uint64_t id) {
   return &ctx->slots[id & (ctx->cap - 1)];
 }
 
@@ -103,7 +103,7 @@ static int emu_slots_grow(struct veo_thr_ctxt *ctx) {
 
 static void emu_slot_collect(struct veo_thr_ctxt *ctx, struct emu_slot *s) {
   s->flags = EMU_SLOT_COLLECTED;
-  while (ctx->base_id != ctx->next_id && (emu_slot_of(ctx, ctx->base_id)->flags &
+  while (ctx->base_id != ctx->next_id && (emu_slot_find(ctx, ctx->base_id)->flags &
                                           EMU_SLOT_COLLECTED))
     ctx->base_id++;
 }
@@ -111,7 +111,7 @@ static void emu_slot_collect(struct veo_thr_ctxt *ctx, struct emu_slot *s) {
 /* The slot of a user-visible, not yet collected request, or NULL. */
 static struct emu_slot *emu_slot_lookup(struct veo_thr_ctxt *ctx, uint64_t id) {
   if (id - ctx->base_id >= ctx->next_id - ctx->base_id) return NULL;
-  struct emu_slot *s = emu_slot_of(ctx, id);
+  struct emu_slot *s = emu_slot_find(ctx, id);
   if (s->flags & (EMU_SLOT_COLLECTED | EMU_SLOT_INTERNAL)) return NULL;
   return s;
 }
@@ -137,7 +137,7 @@ static void emu_ctx_finish(struct veo_thr_ctxt *ctx, struct emu_rec *rec, uint32
     if (rec->kind == EMU_K_READ && (rec->flags & EMU_F_INLINE))
       memcpy((void *)(uintptr_t)rec->a2, emu_rec_payload(rec), rec->a1);
   }
-  struct emu_slot *s = emu_slot_of(ctx, rec->reqid);
+  struct emu_slot *s = emu_slot_find(ctx, rec->reqid);
   s->value = result;
   s->state = state;
   if (s->flags & EMU_SLOT_INTERNAL) {
@@ -289,7 +289,7 @@ uint64_t emu_ctx_commit(struct veo_thr_ctxt *ctx, struct emu_rec *rec) {
   if (id == VEO_REQUEST_ID_INVALID) id = ctx->next_id++;
   rec->reqid = id;
   ctx->head += rec->size;
-  struct emu_slot *s = emu_slot_of(ctx, id);
+  struct emu_slot *s = emu_slot_find(ctx, id);
   s->value = ctx->head;
   s->state = VEO_COMMAND_UNFINISHED;
   s->flags = EMU_SLOT_PENDING | ((rec->flags & EMU_F_INTERNAL) ? EMU_SLOT_INTERNAL : 0);
@@ -427,7 +427,7 @@ struct emu_vh_start {
   uint32_t seen;
 };
 
-static void emu_vh_run(struct veo_thr_ctxt *ctx, struct emu_rec *rec) {
+static void emu_vh_rec_run(struct veo_thr_ctxt *ctx, struct emu_rec *rec) {
   if (rec->flags & EMU_F_HOST_XFER) {
     int rc = emu_mem_vm_copy(ctx->proc, rec->kind == EMU_K_WRITE, (void *)(uintptr_t)rec->a2,
                              rec->a0, rec->a1);
@@ -454,7 +454,7 @@ static void emu_vh_run(struct veo_thr_ctxt *ctx, struct emu_rec *rec) {
   }
 }
 
-static void *emu_vh_main(void *arg) {
+static void *emu_vh_run_loop(void *arg) {
   struct emu_vh_start start = *(struct emu_vh_start *)arg;
   free(arg);
   struct veo_thr_ctxt *ctx = start.ctx;
@@ -466,7 +466,7 @@ static void *emu_vh_main(void *arg) {
       uint64_t pos = atomic_load(&ctl->vh_pos);
       if (pos != UINT64_MAX) {
         atomic_store(&ctl->vh_pos, UINT64_MAX);
-        emu_vh_run(ctx, (struct emu_rec *)(ctx->ring + pos % EMU_RING_SIZE));
+        emu_vh_rec_run(ctx, (struct emu_rec *)(ctx->ring + pos % EMU_RING_SIZE));
         atomic_fetch_add(&ctl->vh_done_seq, 1);
         emu_futex_wake(&ctl->vh_done_seq, INT_MAX);
       }
@@ -486,7 +486,7 @@ int emu_ctx_ensure_vh(struct veo_thr_ctxt *ctx) {
   start->ctx = ctx;
   atomic_store(&ctx->ctl->vh_pos, UINT64_MAX);
   start->seen = atomic_load(&ctx->ctl->vh_seq);
-  int rc = pthread_create(&ctx->vh_thread, NULL, emu_vh_main, start);
+  int rc = pthread_create(&ctx->vh_thread, NULL, emu_vh_run_loop, start);
   if (rc != 0) {
     free(start);
     emu_log_error("veo_call_async_vh", "cannot start the VH thread: %s", strerror(rc));

@@ -141,7 +141,7 @@ void emu_ctx_wake_all(struct veo_thr_ctxt *ctx);
 int emu_ctx_ensure_vh(struct veo_thr_ctxt *ctx);
 void emu_ctx_stop_vh(struct veo_thr_ctxt *ctx);
 
-/* emu_hooks.c */
+/* emu_hmem.c (hooks) */
 struct emu_hook {
   void (*hook)(void *, ...);
   void *payload;

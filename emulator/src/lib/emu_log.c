@@ -10,7 +10,7 @@
 
 #include "emu_lib.h"
 
-static void emu_log_line(const char *level, const char *func, const char *fmt, va_list ap) {
+static void emu_log_write(const char *level, const char *func, const char *fmt, va_list ap) {
   char msg[1024];
   vsnprintf(msg, sizeof msg, fmt, ap);
   /* One write per line so concurrent threads do not interleave mid-line. */
@@ -23,7 +23,7 @@ static void emu_log_line(const char *level, const char *func, const char *fmt, v
 void emu_log_error(const char *func, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  emu_log_line("ERROR", func, fmt, ap);
+  emu_log_write("ERROR", func, fmt, ap);
   va_end(ap);
 }
 
@@ -31,6 +31,6 @@ void emu_log_debug(const char *func, const char *fmt, ...) {
   if (!getenv("VEO_LOG_DEBUG")) return;
   va_list ap;
   va_start(ap, fmt);
-  emu_log_line("DEBUG", func, fmt, ap);
+  emu_log_write("DEBUG", func, fmt, ap);
   va_end(ap);
 }

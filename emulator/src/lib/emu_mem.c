@@ -12,7 +12,7 @@
 
 #include "emu_lib.h"
 
-uint64_t emu_xfer_async(struct veo_thr_ctxt *ctx, int kind, uint64_t ve_addr,
+uint64_t emu_xfer_async_submit(struct veo_thr_ctxt *ctx, int kind, uint64_t ve_addr,
                         uint64_t host_addr, size_t size);
 
 EMU_EXPORT int veo_alloc_mem(struct veo_proc_handle *proc, uint64_t *addr, const size_t size) {
@@ -82,7 +82,7 @@ static int emu_mem_xfer(struct veo_proc_handle *proc, int write, void *host, uin
     }
     proc->host_vm_ok = 0; /* refused: use the ring from now on */
   }
-  uint64_t id = emu_xfer_async(main_ctx, write ? EMU_K_WRITE : EMU_K_READ, ve,
+  uint64_t id = emu_xfer_async_submit(main_ctx, write ? EMU_K_WRITE : EMU_K_READ, ve,
                                (uint64_t)(uintptr_t)host, size);
   if (id == VEO_REQUEST_ID_INVALID) return -1;
   uint64_t res;

@@ -45,7 +45,7 @@ static int emu_nprocs;
 /* ---- node numbers ---- */
 
 /* std::stoi-like: leading blanks, sign, digits; trailing junk ignored; no digits = error. */
-static int emu_parse_int(const char *s, int *out) {
+static int emu_int_parse(const char *s, int *out) {
   char *end;
   errno = 0;
   long v = strtol(s, &end, 10);
@@ -57,7 +57,7 @@ static int emu_parse_int(const char *s, int *out) {
 static int emu_node_count(void) {
   const char *s = getenv("VEO_EMU_NODES");
   int n;
-  if (s && *s && emu_parse_int(s, &n) == 0 && n >= 0) return n;
+  if (s && *s && emu_int_parse(s, &n) == 0 && n >= 0) return n;
   return EMU_DEFAULT_NODES;
 }
 
@@ -71,7 +71,7 @@ int emu_node_resolve(int venode, int *physical) {
   const char *list = getenv("_VENODELIST");
   const char *envnode = getenv("VE_NODE_NUMBER");
   int fromenv = -1;
-  if (venode == -1 && envnode && emu_parse_int(envnode, &fromenv) != 0) {
+  if (venode == -1 && envnode && emu_int_parse(envnode, &fromenv) != 0) {
     emu_log_error("veo_proc_create", "VE_NODE_NUMBER is not a number: %s", envnode);
     return -2;
   }
@@ -84,7 +84,7 @@ int emu_node_resolve(int venode, int *physical) {
   while (*p && n < 1024) {
     while (*p == ' ') p++;
     if (!*p) break;
-    if (emu_parse_int(p, &nodes[n]) != 0) {
+    if (emu_int_parse(p, &nodes[n]) != 0) {
       emu_log_error("veo_proc_create", "_VENODELIST is malformed: %s", list);
       return -2;
     }
@@ -125,9 +125,9 @@ EMU_EXPORT int veo_get_ve_arch(int venode) {
 
 /* ---- the helper process ---- */
 
-static char *emu_default_veorun(void) {
+static char *emu_veorun_default_path(void) {
   Dl_info info;
-  if (!dladdr((void *)emu_default_veorun, &info) || !info.dli_fname) return NULL;
+  if (!dladdr((void *)emu_veorun_default_path, &info) || !info.dli_fname) return NULL;
   char *lib = realpath(info.dli_fname, NULL);
   if (!lib) return NULL;
   char *slash = strrchr(lib, '/');
@@ -152,7 +152,7 @@ static int emu_env_push(char ***env, int *n, int *cap, char *entry) {
   return 0;
 }
 
-static int emu_env_overridden(const char *entry) {
+static int emu_env_is_overridden(const char *entry) {
   static const char *const names[] = {EMU_ENV_SHM_FD, EMU_ENV_HOST_PID, "VE_NODE_NUMBER",
                                       "OMP_NUM_THREADS", "LD_LIBRARY_PATH", NULL};
   for (int i = 0; names[i]; i++) {
@@ -167,7 +167,7 @@ static char **emu_env_build(int node) {
   char **env = NULL;
   int n = 0, cap = 0, bad = 0;
   for (char **e = environ; e && *e; e++)
-    if (!emu_env_overridden(*e)) bad |= emu_env_push(&env, &n, &cap, strdup(*e));
+    if (!emu_env_is_overridden(*e)) bad |= emu_env_push(&env, &n, &cap, strdup(*e));
   char *s;
   bad |= emu_env_push(&env, &n, &cap,
                       asprintf(&s, "%s=%d", EMU_ENV_SHM_FD, EMU_HELPER_FD) < 0 ? NULL : s);
@@ -210,7 +210,7 @@ struct emu_spawn {
 
 /* Runs in the vfork-style child (shared memory, own fd table and signal dispositions):
  * only async-signal-safe calls until execve. */
-static int emu_spawn_child(void *arg) {
+static int emu_child_run(void *arg) {
   struct emu_spawn *sp = arg;
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
@@ -239,7 +239,7 @@ static int emu_spawn_child(void *arg) {
   _exit(127);
 }
 
-static pid_t emu_spawn_helper(struct veo_proc_handle *proc, int *err) {
+static pid_t emu_helper_spawn(struct veo_proc_handle *proc, int *err) {
   struct emu_spawn sp = {proc->bin, proc->envp, proc->shm_fd, getpid(), 0};
   char *stack = mmap(NULL, EMU_SPAWN_STACK, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
@@ -250,7 +250,7 @@ static pid_t emu_spawn_helper(struct veo_proc_handle *proc, int *err) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = clone(emu_spawn_child, stack + EMU_SPAWN_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD,
+  pid_t pid = clone(emu_child_run, stack + EMU_SPAWN_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD,
                     &sp);
   int cerr = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -283,10 +283,10 @@ void emu_proc_mark_dead(struct veo_proc_handle *proc) {
 
 /* The monitor thread: starts the helper (so PDEATHSIG is tied to this thread, which lives
  * exactly as long as the proc), then reaps it and declares the proc dead. */
-static void *emu_monitor_main(void *arg) {
+static void *emu_monitor_run(void *arg) {
   struct veo_proc_handle *proc = arg;
   int err = 0;
-  pid_t pid = emu_spawn_helper(proc, &err);
+  pid_t pid = emu_helper_spawn(proc, &err);
   pthread_mutex_lock(&proc->spawn_lock);
   proc->pid = pid;
   proc->spawn_errno = err;
@@ -418,12 +418,12 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
   proc->ctx[0] = emu_ctx_create(proc, 0);
   if (!proc->ctx[0]) goto fail;
   proc->ctx[0]->ctl->core = -1;
-  if (core && *core) emu_parse_int(core, &proc->ctx[0]->ctl->core);
+  if (core && *core) emu_int_parse(core, &proc->ctx[0]->ctl->core);
 
   proc->bin = strdup(bin);
   proc->envp = emu_env_build(node);
   if (!proc->bin || !proc->envp) goto fail;
-  int rc = pthread_create(&proc->monitor, NULL, emu_monitor_main, proc);
+  int rc = pthread_create(&proc->monitor, NULL, emu_monitor_run, proc);
   if (rc != 0) {
     emu_log_error("veo_proc_create", "failed to create proc: pthread_create: %s", strerror(rc));
     goto fail;
@@ -490,7 +490,7 @@ EMU_EXPORT struct veo_proc_handle *veo_proc_create_static(int venode, char *veob
 EMU_EXPORT struct veo_proc_handle *veo_proc_create(int venode) {
   const char *env = getenv("VEORUN_BIN");
   if (env && *env) return emu_proc_start(venode, env);
-  char *bin = emu_default_veorun();
+  char *bin = emu_veorun_default_path();
   if (!bin) {
     emu_log_error("veo_proc_create", "failed to create proc: cannot locate veorun");
     return NULL;
@@ -500,7 +500,7 @@ EMU_EXPORT struct veo_proc_handle *veo_proc_create(int venode) {
   return proc;
 }
 
-static int emu_join_timeout(pthread_t thr, int seconds) {
+static int emu_thread_join_timed(pthread_t thr, int seconds) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   ts.tv_sec += seconds;
@@ -517,7 +517,7 @@ EMU_EXPORT int veo_proc_destroy(struct veo_proc_handle *proc) {
   }
   struct veo_thr_ctxt *main_ctx = proc->ctx[0];
   int rc = emu_ctx_close(main_ctx, EMU_EXIT_TIMEOUT_S * 1000000000LL);
-  if (rc != 0 || emu_join_timeout(proc->monitor, EMU_EXIT_TIMEOUT_S) != 0) {
+  if (rc != 0 || emu_thread_join_timed(proc->monitor, EMU_EXIT_TIMEOUT_S) != 0) {
     emu_log_error("veo_proc_destroy", "helper %d did not exit; killing it. Please check for "
                   "leftover VE procs", (int)proc->pid);
     kill(proc->pid, SIGKILL);
