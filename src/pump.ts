@@ -26,6 +26,14 @@ const UNWRITTEN = 0xffff_ffff_ffff_fffen;
 
 /** Keep spinning while a completion arrived within this many ms. */
 const SPIN_IDLE_MS = 0.05;
+/**
+ * Pool threads the pumps may block at once; the rest of libuv's pool stays free for fs, dns
+ * and crypto. A context that finds them all taken polls every millisecond instead.
+ */
+const POOL_WAITS = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1);
+let poolWaits = 0;
+const POLL_MS = 1;
+
 /** Give the event loop a turn after this many ms of continuous collecting. */
 const MAX_RUN_MS = 4;
 
@@ -232,6 +240,12 @@ export class Pump {
       }
       const t = this.first();
       if (t === undefined || t._state !== 0) return;
+      if (poolWaits >= POOL_WAITS) {
+        this.scheduled = true;
+        setTimeout(this.run, POLL_MS);
+        return;
+      }
+      poolWaits++;
       this.target = t;
       this.out[0] = UNWRITTEN;
       this.ctx._api.veo_call_wait_result.async(this.ctx._handle, t.id, this.out, this.onWaited);
@@ -243,6 +257,7 @@ export class Pump {
   private readonly onWaited = (err: unknown, rc: number): void => {
     const t = this.target;
     this.target = null;
+    poolWaits--;
     try {
       if (t !== null && t._state === 0) {
         if (err) {

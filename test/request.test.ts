@@ -157,6 +157,25 @@ describe("many requests in flight", () => {
   });
 });
 
+describe("many contexts", () => {
+  it("8 contexts awaiting long kernels at once all finish together (the libuv pool is not exhausted)", async () => {
+    const { p, l } = fresh();
+    try {
+      const sleep = l.declare("int do_sleep(int ms)");
+      const ctxs = [p.contexts[0], ...Array.from({ length: 7 }, () => p.openContext())];
+      const t0 = performance.now();
+      const fsDone = import("node:fs/promises").then((fs) => fs.stat("."));
+      const results = await Promise.all(ctxs.map((c) => sleep(c, 300)));
+      const took = performance.now() - t0;
+      expect(results).toEqual(ctxs.map(() => 300));
+      expect(took).toBeLessThan(550);
+      await fsDone;
+    } finally {
+      p.destroy();
+    }
+  });
+});
+
 describe("async transfers", () => {
   it("are ordered with calls on the same context", async () => {
     const fill = lib.declare("void fill(double *a, int n, double v)");
