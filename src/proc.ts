@@ -444,6 +444,31 @@ export class VeoProc {
     return id;
   }
 
+  /** py-veo's i64_to_addr: reinterprets a signed 64-bit value as an address (-2 → 2**64-2). */
+  i64ToAddr(value: bigint | number): bigint {
+    const v = typeof value === "number" && Number.isSafeInteger(value) ? BigInt(value) : value;
+    if (typeof v !== "bigint" || v < -(2n ** 63n) || v >= 2n ** 63n) {
+      throw new RangeError(`Argument 0 (value) of i64ToAddr must be a 64-bit signed integer, got ${describeValue(value)}`);
+    }
+    return BigInt.asUintN(64, v);
+  }
+
+  /** veo_set_proc_identifier: `addr` tagged as an HMEM address of proc identifier `ident`. */
+  setProcIdentifier(addr: bigint, ident: number): bigint {
+    this._check();
+    if (typeof addr !== "bigint" || addr < 0n || addr >= 2n ** 64n) {
+      throw new TypeError(`Argument 0 (addr) of setProcIdentifier must be an address (bigint), got ${describeValue(addr)}`);
+    }
+    if (!Number.isInteger(ident) || ident < 0 || ident > 15) {
+      throw new RangeError(`Argument 1 (ident) of setProcIdentifier must be an integer in [0, 15], got ${describeValue(ident)}`);
+    }
+    const f = this._api.veo_set_proc_identifier;
+    if (!f) throw new VeoFailedError("veo_set_proc_identifier", "veo_set_proc_identifier is not available in this library");
+    const r = f(addr, ident);
+    if (r === null) throw new VeoFailedError("veo_set_proc_identifier", "veo_set_proc_identifier failed");
+    return BigInt.asUintN(64, BigInt(r));
+  }
+
   /** @internal The emulator helper's pid (tests kill it on purpose), or undefined. */
   _helperPid(): number | undefined {
     const f = this._api.veo_emu_proc_pid;

@@ -52,6 +52,16 @@ describe("HMEM", () => {
     }
   });
 
+  it("setProcIdentifier tags an address; i64ToAddr reinterprets signed values", () => {
+    const tagged = proc.setProcIdentifier(0x1000n, 3);
+    expect(tagged).toBe((1n << 63n) | (3n << 59n) | 0x1000n);
+    expect(VeoHmem.getProcIdentifierFromHmem(tagged)).toBe(3);
+    expect(() => proc.setProcIdentifier(0x1000n, 16)).toThrow(RangeError);
+    expect(proc.i64ToAddr(-2)).toBe(2n ** 64n - 2n);
+    expect(proc.i64ToAddr(5n)).toBe(5n);
+    expect(() => proc.i64ToAddr(2n ** 63n)).toThrow(RangeError);
+  });
+
   it("bad arguments", () => {
     expect(() => VeoHmem.hmemcpy(new Uint8Array(4), new Uint8Array(8), 8)).toThrow(RangeError);
     expect(() => VeoHmem.hmemcpy("x" as unknown as bigint, new Uint8Array(8), 8)).toThrow(TypeError);
