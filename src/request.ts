@@ -7,7 +7,7 @@
  */
 import type { CKind, ResultRegister } from "./ctypes.js";
 import { CommandState, ContextState } from "./constants.js";
-import { VeoCallError, VeoClosedError, VeoKernelException, VeoProcessDead } from "./errors.js";
+import { VeoCallError, VeoKernelException, VeoProcessDead } from "./errors.js";
 import type { VeoCtxt } from "./context.js";
 
 const PENDING = 0;
@@ -117,11 +117,6 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
   }
 }
 
-/** @internal True while the request has not been settled. */
-export function isPending(req: VeoRequest): boolean {
-  return req._state === PENDING;
-}
-
 /** @internal Settles a request successfully. */
 export function resolveRequest(req: VeoRequest, value: unknown): void {
   req._state = DONE;
@@ -194,9 +189,4 @@ export function completeRequest(req: VeoRequest, rc: number, reg: ResultRegister
     req,
     new VeoCallError(`${req._what} (request ${req.id}): veo_call_*_result returned ${rc}`),
   );
-}
-
-/** @internal The error for requests cut off by close()/destroy(). */
-export function closedError(what: string): VeoClosedError {
-  return new VeoClosedError(what);
 }
