@@ -1,9 +1,9 @@
 /*
  * npm run bench's companion for profiling: where a binding call's time goes. In one process,
- * interleaved, it times the same Test 2 / Test 3 / Test 4 loops three ways:
+ * interleaved, it times the same Test 2 / Test 3 / Test 4 and 1-byte transfer loops two ways:
  *   raw    the koffi functions of src/native/api.ts called directly (the floor any binding
  *          over koffi pays: one FFI call per C call, u64 ids, a BigUint64Array out-param)
- *   binding the public API (f(ctx).wait(), f(ctx), f.callSync())
+ *   binding the public API (f(ctx).wait(), f(ctx), f.callSync(), 1-byte writeMem/readMem)
  * and prints per-call medians, so "binding - raw" is the object model's own cost and
  * "raw - C client" (from npm run bench) is koffi's.
  *
@@ -27,6 +27,8 @@ const ph = (proc as any)._handle;
 const addr = (f as any)._s.addr;
 const ca = (f as any)._s.args;
 const out = new BigUint64Array(1);
+const ve = proc.allocMem(8);
+const byte = new Uint8Array(1);
 
 const loops: Record<string, (n: number) => void> = {
   "T2 raw  async+wait": (n) => {
@@ -50,6 +52,18 @@ const loops: Record<string, (n: number) => void> = {
   },
   "T4 binding callSync()": (n) => {
     for (let i = 0; i < n; i++) f.callSync();
+  },
+  "1B raw  veo_write_mem": (n) => {
+    for (let i = 0; i < n; i++) api.veo_write_mem(ph, ve.addr, byte, 1);
+  },
+  "1B binding writeMem()": (n) => {
+    for (let i = 0; i < n; i++) proc.writeMem(ve, byte, 1);
+  },
+  "1B raw  veo_read_mem": (n) => {
+    for (let i = 0; i < n; i++) api.veo_read_mem(ph, byte, ve.addr, 1);
+  },
+  "1B binding readMem()": (n) => {
+    for (let i = 0; i < n; i++) proc.readMem(byte, ve, 1);
   },
 };
 
