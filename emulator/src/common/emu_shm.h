@@ -20,12 +20,12 @@
 #include <stddef.h>
 
 #define EMU_SHM_MAGIC 0x56454f454d55ULL /* "VEOEMU" */
-#define EMU_SHM_VERSION 1
+#define EMU_SHM_VERSION 2
 
 #define EMU_MAX_CTX 64                    /* main context + 63 */
 #define EMU_RING_SIZE (128ULL << 20)      /* virtual; released chunks are punched out */
 #define EMU_RING_CHUNK (1ULL << 20)       /* punch granularity */
-#define EMU_REC_ALIGN 64ULL
+#define EMU_REC_ALIGN 16ULL
 #define EMU_MAX_REC (EMU_RING_SIZE / 2)   /* largest single record */
 #define EMU_INLINE_XFER (4ULL << 20)      /* fragment size of inline (fallback) transfers */
 #define EMU_CTL_SIZE 4096ULL
@@ -60,7 +60,7 @@ enum emu_kind {
   EMU_K_LOAD,       /* payload = path -> result = dlopen handle */
   EMU_K_UNLOAD,     /* a0 = handle -> result = dlclose() */
   EMU_K_SYM,        /* a0 = handle, payload = name -> result = address */
-  EMU_K_VH,         /* run on the host's VH thread: host_a = func, host_b = arg */
+  EMU_K_VH,         /* run on the host's VH thread: a0 = func, a1 = arg */
   EMU_K_OPEN_CTX,   /* a0 = context index, a1 = stack size, a2 = core (-1: none) */
   EMU_K_EXIT        /* the serving thread exits (main context: the helper exits) */
 };
@@ -93,23 +93,44 @@ struct emu_wire_arg {
   uint32_t len;
 };
 
+/* A record: 32 bytes of header, for some kinds 16 more (emu_rec_ext), then the payload.
+ * Small on purpose: with a kernel blocking its context, every queued call stays here. The
+ * request id is implicit (records of a context are numbered in order, pads excluded). */
 struct emu_rec {
-  uint32_t size;               /* bytes, including this header; multiple of EMU_REC_ALIGN */
-  uint16_t kind;
-  uint16_t flags;
+  uint32_t size;               /* bytes, including the header; multiple of EMU_REC_ALIGN */
+  uint8_t kind;
+  uint8_t flags;
+  uint16_t nargs;              /* CALL */
   _Atomic uint32_t state;      /* VEO_COMMAND_*; UNFINISHED until the helper completes */
-  uint32_t nargs;
-  uint64_t reqid;
-  uint64_t a0, a1, a2;
+  uint32_t rtype;              /* CALL: enum veo_emu_type of the result */
+  uint64_t a0;
   uint64_t result;
-  uint64_t host_a, host_b;     /* host-only */
 };
-_Static_assert(sizeof(struct emu_rec) == 72, "record header layout");
-#define EMU_REC_HDR 80ULL      /* payload starts here (16-byte aligned) */
+_Static_assert(sizeof(struct emu_rec) == 32, "record header layout");
+
+/* Two more operands, present for the kinds emu_kind_has_ext() lists. */
+struct emu_rec_ext {
+  uint64_t a1, a2;
+};
+
+static inline int emu_kind_has_ext(int kind) {
+  return kind == EMU_K_READ || kind == EMU_K_WRITE || kind == EMU_K_MEMCPY ||
+         kind == EMU_K_OPEN_CTX || kind == EMU_K_VH || kind == EMU_K_ALLOC || kind == EMU_K_FREE;
+}
+
+static inline uint64_t emu_rec_hdr_size(int kind) {
+  return sizeof(struct emu_rec) + (emu_kind_has_ext(kind) ? sizeof(struct emu_rec_ext) : 0);
+}
 
 static inline uint64_t emu_align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
-static inline void *emu_rec_payload(struct emu_rec *r) { return (char *)r + EMU_REC_HDR; }
+static inline struct emu_rec_ext *emu_rec_ext(struct emu_rec *r) {
+  return (struct emu_rec_ext *)(r + 1);
+}
+
+static inline void *emu_rec_payload(struct emu_rec *r) {
+  return (char *)r + emu_rec_hdr_size(r->kind);
+}
 
 /* Per-context control block. Host-written and helper-written fields live on separate
  * cache lines so the two sides never bounce one line. */
@@ -119,12 +140,14 @@ struct emu_ctx_ctl {
   _Atomic uint32_t submit_seq;             /* futex: the helper sleeps on it */
   _Atomic uint32_t host_waiters;           /* host threads asleep on done_seq */
   _Atomic uint64_t wake_pos;               /* wake host waiters once done >= this */
+  _Atomic int32_t host_cpu;                /* CPU of the host thread spinning on done */
   uint64_t stacksize;
   int32_t core;
   /* helper-written */
   _Alignas(64) _Atomic uint64_t done;      /* bytes completed */
   _Atomic uint32_t done_seq;               /* futex: host waiters sleep on it */
   _Atomic uint32_t helper_sleeping;
+  _Atomic int32_t helper_cpu;              /* CPU of the helper thread spinning on head */
   /* VH hand-off: helper -> host VH thread -> helper */
   _Alignas(64) _Atomic uint64_t vh_pos;    /* ring position of the record to run */
   _Atomic uint32_t vh_seq;                 /* futex: host VH thread sleeps on it */

@@ -149,13 +149,13 @@ static uint32_t emu_call_exec(struct emu_thread *t, struct emu_rec *rec, uint64_
     uint64_t u;
   } ret;
   ret.u = 0;
-  if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, n, emu_ffi_ret_type_get(rec->a1), types) == FFI_OK) {
+  if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, n, emu_ffi_ret_type_get(rec->rtype), types) == FFI_OK) {
     atomic_store_explicit(&t->current, rec, memory_order_relaxed);
     atomic_signal_fence(memory_order_seq_cst);
     ffi_call(&cif, FFI_FN((void (*)(void))(uintptr_t)rec->a0), &ret, values);
     atomic_signal_fence(memory_order_seq_cst);
     atomic_store_explicit(&t->current, NULL, memory_order_relaxed);
-    *result = emu_result_encode(rec->a1, &ret);
+    *result = emu_result_encode(rec->rtype, &ret);
     state = VEO_COMMAND_OK;
   } else {
     fprintf(stdout, "[VE] ERROR: cannot prepare a call with %u arguments\n", n);
@@ -172,14 +172,14 @@ static uint32_t emu_call_exec(struct emu_thread *t, struct emu_rec *rec, uint64_
 /* Moves data between our memory and the host's, or through the record (INLINE). */
 static uint32_t emu_xfer_exec(struct emu_rec *rec) {
   void *ve = (void *)(uintptr_t)rec->a0;
-  size_t size = rec->a1;
+  size_t size = emu_rec_ext(rec)->a1;
   if (rec->flags & EMU_F_INLINE) {
     if (rec->kind == EMU_K_READ) memcpy(emu_rec_payload(rec), ve, size);
     else memcpy(ve, emu_rec_payload(rec), size);
     return VEO_COMMAND_OK;
   }
   char *local = ve;
-  uint64_t remote = rec->a2;
+  uint64_t remote = emu_rec_ext(rec)->a2;
   while (size > 0) {
     struct iovec l = {local, size};
     struct iovec r = {(void *)(uintptr_t)remote, size};
@@ -264,7 +264,8 @@ int emu_rec_exec(struct emu_thread *t, struct emu_rec *rec, uint64_t pos) {
       break;
     case EMU_K_MEMCPY:
       atomic_store_explicit(&t->current, rec, memory_order_relaxed);
-      memmove((void *)(uintptr_t)rec->a0, (void *)(uintptr_t)rec->a1, rec->a2);
+      memmove((void *)(uintptr_t)rec->a0, (void *)(uintptr_t)emu_rec_ext(rec)->a1,
+              emu_rec_ext(rec)->a2);
       atomic_store_explicit(&t->current, NULL, memory_order_relaxed);
       break;
     case EMU_K_LOAD: {
@@ -289,7 +290,7 @@ int emu_rec_exec(struct emu_thread *t, struct emu_rec *rec, uint64_t pos) {
       break;
     case EMU_K_OPEN_CTX:
       reply = 0;
-      result = emu_ctx_thread_start((int)rec->a0, rec->a1) == 0 ? 0 : 1;
+      result = emu_ctx_thread_start((int)rec->a0, emu_rec_ext(rec)->a1) == 0 ? 0 : 1;
       break;
     case EMU_K_EXIT:
       reply = 0;
@@ -307,7 +308,7 @@ int emu_rec_exec(struct emu_thread *t, struct emu_rec *rec, uint64_t pos) {
       t->chain_failed = 0;
     }
   }
-  if (reply) emu_reply_push(t, rec->kind == EMU_K_READ ? rec->a2 : result);
+  if (reply) emu_reply_push(t, rec->kind == EMU_K_READ ? emu_rec_ext(rec)->a2 : result);
   rec->result = result;
   if ((rec->flags & EMU_F_VH_POST) && state == VEO_COMMAND_OK) {
     emu_vh_hand_off(t, pos);

@@ -49,15 +49,22 @@ struct emu_thread *emu_thread_new(int index) {
 static uint64_t emu_work_wait(struct emu_thread *t, uint64_t pos) {
   struct emu_ctx_ctl *ctl = t->ctl;
   uint64_t start = emu_now_ns();
+  int cpu = sched_getcpu();
+  atomic_store_explicit(&ctl->helper_cpu, cpu, memory_order_relaxed);
   for (unsigned i = 0;; i++) {
     uint64_t head = atomic_load_explicit(&ctl->head, memory_order_acquire);
     if (head != pos) return head;
     emu_cpu_relax();
+    if ((i & 7) != 7) continue;
     if ((i & 63) == 63) {
       if (emu_now_ns() - start > EMU_HELPER_SPIN_NS) break;
-      sched_yield();
+      cpu = sched_getcpu();
+      atomic_store_explicit(&ctl->helper_cpu, cpu, memory_order_relaxed);
     }
+    /* Sharing a CPU with the host thread waiting for us: let it run. */
+    if (atomic_load_explicit(&ctl->host_cpu, memory_order_relaxed) == cpu) sched_yield();
   }
+  atomic_store_explicit(&ctl->helper_cpu, -1, memory_order_relaxed);
   for (;;) {
     uint32_t seq = atomic_load(&ctl->submit_seq);
     atomic_store(&ctl->helper_sleeping, 1);

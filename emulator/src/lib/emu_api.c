@@ -187,7 +187,7 @@ EMU_EXPORT uint64_t veo_call_async(struct veo_thr_ctxt *ctx, uint64_t addr,
       if (a->type != EMU_A_STACK_IN) has_out = 1;
     }
   }
-  if (payload + EMU_REC_HDR > EMU_MAX_REC) {
+  if (payload + sizeof(struct emu_rec) > EMU_MAX_REC) {
     emu_log_error("veo_call_async", "stack arguments of %llu bytes exceed the %llu MiB "
                   "stack", (unsigned long long)payload, EMU_MAX_REC >> 20);
     return VEO_REQUEST_ID_INVALID;
@@ -197,8 +197,8 @@ EMU_EXPORT uint64_t veo_call_async(struct veo_thr_ctxt *ctx, uint64_t addr,
   uint64_t id = VEO_REQUEST_ID_INVALID;
   if (rec) {
     rec->a0 = addr;
-    rec->a1 = ca ? (uint64_t)ca->result_type : 0;
-    rec->nargs = (uint32_t)nargs;
+    rec->rtype = ca ? (uint32_t)ca->result_type : 0;
+    rec->nargs = (uint16_t)nargs;
     if (has_out) rec->flags |= EMU_F_HAS_OUT;
     struct emu_wire_arg *wa = emu_rec_payload(rec);
     char *data = (char *)wa + emu_align_up((uint64_t)nargs * sizeof *wa, 16);
@@ -234,8 +234,8 @@ EMU_EXPORT uint64_t veo_call_async_vh(struct veo_thr_ctxt *ctx, uint64_t (*func)
   if (emu_ctx_ensure_vh(ctx) == 0) {
     struct emu_rec *rec = emu_ctx_reserve(ctx, 0, EMU_K_VH);
     if (rec) {
-      rec->host_a = (uint64_t)(uintptr_t)func;
-      rec->host_b = (uint64_t)(uintptr_t)arg;
+      rec->a0 = (uint64_t)(uintptr_t)func;
+      emu_rec_ext(rec)->a1 = (uint64_t)(uintptr_t)arg;
       id = emu_ctx_commit(ctx, rec);
     }
   }
@@ -394,9 +394,10 @@ static uint64_t emu_xfer_submit(struct veo_thr_ctxt *ctx, int kind, uint64_t ve_
     }
     rec->flags = EMU_F_INLINE | EMU_F_FRAG | (last ? EMU_F_FRAG_LAST : EMU_F_INTERNAL);
     rec->a0 = ve_addr + off;
-    rec->a1 = n;
-    rec->a2 = host_addr + off;
-    if (kind == EMU_K_WRITE) memcpy(emu_rec_payload(rec), (const char *)(uintptr_t)rec->a2, n);
+    emu_rec_ext(rec)->a1 = n;
+    emu_rec_ext(rec)->a2 = host_addr + off;
+    if (kind == EMU_K_WRITE)
+      memcpy(emu_rec_payload(rec), (const char *)(uintptr_t)(host_addr + off), n);
     id = emu_ctx_commit(ctx, rec);
     if (id == VEO_REQUEST_ID_INVALID) break;
     off += n;
@@ -432,8 +433,8 @@ static uint64_t emu_memop_submit(struct veo_thr_ctxt *ctx, int kind, void *key, 
       rec->a0 = a0;
       if (hooked) {
         rec->flags |= EMU_F_VH_POST;
-        rec->host_a = (uint64_t)(uintptr_t)hook.hook;
-        rec->host_b = (uint64_t)(uintptr_t)hook.payload;
+        emu_rec_ext(rec)->a1 = (uint64_t)(uintptr_t)hook.hook;
+        emu_rec_ext(rec)->a2 = (uint64_t)(uintptr_t)hook.payload;
       }
       id = emu_ctx_commit(ctx, rec);
     }

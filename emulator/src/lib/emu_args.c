@@ -10,7 +10,7 @@
 #include "emu_lib.h"
 #include "veo_emu.h"
 
-#define EMU_ARGS_MAX 65536
+#define EMU_ARGS_MAX 65535 /* emu_rec.nargs is 16 bits */
 
 EMU_EXPORT struct veo_args *veo_args_alloc(void) {
   return calloc(1, sizeof(struct veo_args));

@@ -47,6 +47,8 @@ struct veo_thr_ctxt *emu_ctx_create(struct veo_proc_handle *proc, int index) {
   pthread_mutexattr_destroy(&attr);
   memset(ctx->ctl, 0, sizeof *ctx->ctl);
   atomic_store(&ctx->ctl->wake_pos, UINT64_MAX);
+  atomic_store(&ctx->ctl->host_cpu, -1);
+  atomic_store(&ctx->ctl->helper_cpu, -1);
   atomic_store(&ctx->state, VEO_STATE_RUNNING);
   return ctx;
 }
@@ -132,12 +134,16 @@ static void emu_rec_copy_out(struct emu_rec *rec) {
 
 static void emu_ctx_finish(struct veo_thr_ctxt *ctx, struct emu_rec *rec, uint32_t state,
                            uint64_t result) {
+  /* Ids are implicit: records are numbered in ring order, as emu_ctx_commit numbered them. */
+  uint64_t id = ctx->drain_id++;
+  if (id == VEO_REQUEST_ID_INVALID) id = ctx->drain_id++;
   if (state == VEO_COMMAND_OK) {
     if (rec->kind == EMU_K_CALL && (rec->flags & EMU_F_HAS_OUT)) emu_rec_copy_out(rec);
     if (rec->kind == EMU_K_READ && (rec->flags & EMU_F_INLINE))
-      memcpy((void *)(uintptr_t)rec->a2, emu_rec_payload(rec), rec->a1);
+      memcpy((void *)(uintptr_t)emu_rec_ext(rec)->a2, emu_rec_payload(rec),
+             emu_rec_ext(rec)->a1);
   }
-  struct emu_slot *s = emu_slot_find(ctx, rec->reqid);
+  struct emu_slot *s = emu_slot_find(ctx, id);
   s->value = result;
   s->state = state;
   if (s->flags & EMU_SLOT_INTERNAL) {
@@ -196,6 +202,8 @@ static int emu_ctx_wait_pos(struct veo_thr_ctxt *ctx, uint64_t target, uint64_t 
   if (atomic_load(&ctx->closed)) return -1;
   pthread_mutex_unlock(&ctx->lock);
   uint64_t start = emu_now_ns();
+  int cpu = sched_getcpu();
+  atomic_store_explicit(&ctl->host_cpu, cpu, memory_order_relaxed);
   for (unsigned i = 0;; i++) {
     if (atomic_load_explicit(&ctl->done, memory_order_acquire) >= target) goto out;
     if (atomic_load(&proc->dead) || atomic_load(&ctx->closed)) {
@@ -203,11 +211,16 @@ static int emu_ctx_wait_pos(struct veo_thr_ctxt *ctx, uint64_t target, uint64_t 
       goto out;
     }
     emu_cpu_relax();
+    if ((i & 7) != 7) continue;
     if ((i & 63) == 63) {
       if (emu_now_ns() - start > EMU_HOST_SPIN_NS) break;
-      sched_yield(); /* let the helper run if the CPUs are oversubscribed */
+      cpu = sched_getcpu();
+      atomic_store_explicit(&ctl->host_cpu, cpu, memory_order_relaxed);
     }
+    /* Sharing a CPU with the helper's thread: spinning only delays it. */
+    if (atomic_load_explicit(&ctl->helper_cpu, memory_order_relaxed) == cpu) sched_yield();
   }
+  atomic_store_explicit(&ctl->host_cpu, -1, memory_order_relaxed);
   for (;;) {
     uint32_t seq = atomic_load(&ctl->done_seq);
     atomic_fetch_add(&ctl->host_waiters, 1);
@@ -231,6 +244,7 @@ static int emu_ctx_wait_pos(struct veo_thr_ctxt *ctx, uint64_t target, uint64_t 
     }
   }
 out:
+  atomic_store_explicit(&ctl->host_cpu, -1, memory_order_relaxed);
   pthread_mutex_lock(&ctx->lock);
   return rc;
 }
@@ -238,7 +252,7 @@ out:
 /* ---- submission ---- */
 
 struct emu_rec *emu_ctx_reserve(struct veo_thr_ctxt *ctx, uint64_t payload, int kind) {
-  uint64_t size = emu_align_up(EMU_REC_HDR + payload, EMU_REC_ALIGN);
+  uint64_t size = emu_align_up(emu_rec_hdr_size(kind) + payload, EMU_REC_ALIGN);
   if (size > EMU_MAX_REC) {
     emu_log_error("veo_call_async", "request of %llu bytes is too large",
                   (unsigned long long)size);
@@ -269,7 +283,7 @@ struct emu_rec *emu_ctx_reserve(struct veo_thr_ctxt *ctx, uint64_t payload, int 
     emu_ctx_drain(ctx);
   }
   struct emu_rec *rec = (struct emu_rec *)(ctx->ring + ctx->head % EMU_RING_SIZE);
-  memset(rec, 0, EMU_REC_HDR);
+  memset(rec, 0, emu_rec_hdr_size(kind));
   rec->size = (uint32_t)size;
   rec->kind = (uint16_t)kind;
   atomic_store_explicit(&rec->state, VEO_COMMAND_UNFINISHED, memory_order_relaxed);
@@ -287,7 +301,6 @@ uint64_t emu_ctx_commit(struct veo_thr_ctxt *ctx, struct emu_rec *rec) {
   }
   uint64_t id = ctx->next_id++;
   if (id == VEO_REQUEST_ID_INVALID) id = ctx->next_id++;
-  rec->reqid = id;
   ctx->head += rec->size;
   struct emu_slot *s = emu_slot_find(ctx, id);
   s->value = ctx->head;
@@ -311,8 +324,10 @@ uint64_t emu_ctx_submit(struct veo_thr_ctxt *ctx, int kind, uint16_t flags, uint
   if (rec) {
     rec->flags = flags;
     rec->a0 = a0;
-    rec->a1 = a1;
-    rec->a2 = a2;
+    if (emu_kind_has_ext(kind)) {
+      emu_rec_ext(rec)->a1 = a1;
+      emu_rec_ext(rec)->a2 = a2;
+    }
     id = emu_ctx_commit(ctx, rec);
   }
   emu_ctx_unlock(ctx);
@@ -429,23 +444,24 @@ struct emu_vh_start {
 
 static void emu_vh_rec_run(struct veo_thr_ctxt *ctx, struct emu_rec *rec) {
   if (rec->flags & EMU_F_HOST_XFER) {
-    int rc = emu_mem_vm_copy(ctx->proc, rec->kind == EMU_K_WRITE, (void *)(uintptr_t)rec->a2,
-                             rec->a0, rec->a1);
+    struct emu_rec_ext *x = emu_rec_ext(rec);
+    int rc = emu_mem_vm_copy(ctx->proc, rec->kind == EMU_K_WRITE, (void *)(uintptr_t)x->a2,
+                             rec->a0, x->a1);
     if (rc != 0)
       emu_log_error(rec->kind == EMU_K_WRITE ? "veo_async_write_mem" : "veo_async_read_mem",
                     "cannot access VE memory at %#llx (%llu bytes)",
-                    (unsigned long long)rec->a0, (unsigned long long)rec->a1);
+                    (unsigned long long)rec->a0, (unsigned long long)x->a1);
     rec->result = rc == 0 ? 0 : UINT64_MAX;
     return;
   }
   if (rec->kind == EMU_K_VH) {
-    uint64_t (*func)(void *) = (uint64_t (*)(void *))(uintptr_t)rec->host_a;
-    rec->result = func((void *)(uintptr_t)rec->host_b);
+    uint64_t (*func)(void *) = (uint64_t (*)(void *))(uintptr_t)rec->a0;
+    rec->result = func((void *)(uintptr_t)emu_rec_ext(rec)->a1);
     return;
   }
   /* An async alloc/free with a hook registered: the helper already did the work. */
-  void (*hook)(void *, ...) = (void (*)(void *, ...))(uintptr_t)rec->host_a;
-  void *payload = (void *)(uintptr_t)rec->host_b;
+  void (*hook)(void *, ...) = (void (*)(void *, ...))(uintptr_t)emu_rec_ext(rec)->a1;
+  void *payload = (void *)(uintptr_t)emu_rec_ext(rec)->a2;
   if (rec->kind == EMU_K_ALLOC) {
     if (hook) hook(payload, ctx, rec->result, (size_t)rec->a0);
   } else if (rec->kind == EMU_K_FREE) {

@@ -40,6 +40,7 @@ struct veo_thr_ctxt {
   uint64_t cap;                    /* power of two */
   uint64_t base_id;                /* ids below are collected */
   uint64_t next_id;
+  uint64_t drain_id;               /* id of the next record to drain */
   /* VH thread (lazy) */
   pthread_t vh_thread;
   int vh_started;
