@@ -186,6 +186,11 @@ export class VeoCtxt {
     this.close();
   }
 
+  /** Short form in console.log / util.inspect. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
   toString(): string {
     return `VeoCtxt(node ${this.proc.nodeid}${this._closed ? ", closed" : ""})`;
   }

@@ -201,6 +201,11 @@ export class VeoFunction {
     return this._s.plan?.signature ?? `${this._s.ret.name} ${this._s.name}(?)`;
   }
 
+  /** Short form in console.log / util.inspect. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
   toString(): string {
     return `VeoFunction(${this.signature})`;
   }

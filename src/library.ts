@@ -136,6 +136,11 @@ export class VeoLibrary {
     this.proc._forgetLibrary(this);
   }
 
+  /** Short form in console.log / util.inspect. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
   toString(): string {
     return `VeoLibrary(${this.name})`;
   }

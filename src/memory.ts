@@ -50,6 +50,11 @@ export class VeMemPtr {
     return new VeMemPtr(this.proc, this.addr + BigInt(bytes), size, this._block);
   }
 
+  /** Short form in console.log / util.inspect. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
   toString(): string {
     return `VeMemPtr(0x${this.addr.toString(16)}${this.size ? `, ${this.size} bytes` : ""})`;
   }

@@ -514,6 +514,11 @@ export class VeoProc {
     this.destroy();
   }
 
+  /** Short form in console.log / util.inspect. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
   toString(): string {
     return `VeoProc(node ${this.nodeid}${this.isDestroyed ? ", destroyed" : this.dead ? ", dead" : ""})`;
   }

@@ -112,8 +112,14 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
     return this._state !== PENDING;
   }
 
+  /** Short form in console.log / util.inspect. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
   toString(): string {
-    return `VeoRequest(${this._what}, id ${this.id})`;
+    const state = this._state === PENDING ? "pending" : this._state === DONE ? `done: ${String(this._value)}` : "failed";
+    return `VeoRequest(${this._what}, id ${this.id}, ${state})`;
   }
 }
 
