@@ -52,6 +52,10 @@ interface FnState {
 }
 
 const INT = parseType("int");
+/** A result word veo_call_sync never leaves on its own (detects "no result written"). */
+const UNSET = 0xffff_ffff_ffff_fffen;
+/** The signals a VE kernel exception reports (SIGILL, SIGABRT, SIGBUS, SIGFPE, SIGSEGV). */
+const FATAL_SIGNALS: readonly number[] = [4, 6, 7, 8, 11];
 
 /** veo_args freed when a function (or a VEO 1.x request's args holder) is collected. */
 const argsFinalizer = new FinalizationRegistry<{ api: VeoApi; ca: ArgsHandle }>(({ api, ca }) => {
@@ -140,11 +144,10 @@ export class VeoFunction {
 
   /** @internal lib.declare: types and parameter names from a prototype. */
   _declare(params: readonly CParam[], ret: CType): void {
-    this._s.ret = ret;
-    this.setParams(params);
+    this.setParams(params, ret);
   }
 
-  private setParams(params: readonly CParam[]): void {
+  private setParams(params: readonly CParam[], ret?: CType): void {
     const s = this._s;
     s.lib._check();
     const kept = params.filter((p) => p.type.kind !== "void");
@@ -153,6 +156,7 @@ export class VeoFunction {
       throw new RangeError(`${s.name}: ${kept.length} arguments exceed this library's maximum of ${max}`);
     }
     const oldN = s.plan?.n;
+    if (ret !== undefined) s.ret = ret;
     s.paramNames = kept.map((p) => p.name);
     s.plan = buildPlan(s, kept);
     s.vals = new Array(kept.length);
@@ -180,12 +184,15 @@ export class VeoFunction {
     const vals = checkArgs(s, plan, args);
     const ca = s.perRequestArgs ? newArgs(s) : (s.args as ArgsHandle);
     fillArgs(s, plan, ca, vals);
+    REGISTER.u64[0] = UNSET;
     const rc = callSync(proc._handle, s.addr, ca, REGISTER.u64);
     if (s.perRequestArgs) s.api.veo_args_free(ca);
     if (rc === 0) return REGISTER.decode(s.ret.kind);
-    const raw = Number(REGISTER.u64[0] & 0xffffffffn);
+    // On a kernel exception VEO stores the signal number as the result.
+    const word = REGISTER.u64[0];
+    const raw = word < 64n ? Number(word) : -1;
     const dead = proc._probeDead();
-    if (dead && [4, 6, 7, 8, 11].includes(raw)) {
+    if (FATAL_SIGNALS.includes(raw)) {
       proc._died(`the VE process died of ${signalName(raw)} in ${s.name}`);
       throw new VeoKernelException(`${s.name} died of ${signalName(raw)}; the VE process is dead`, raw);
     }

@@ -214,7 +214,30 @@ export class VeoProc {
     if (ctx === null && api.veo_num_contexts && api.veo_get_context && api.veo_num_contexts(this._handle) > 0) {
       ctx = api.veo_get_context(this._handle, 0);
     }
-    return ctx !== null && api.veo_get_context_state(ctx) === ContextState.EXIT;
+    if (ctx !== null) return api.veo_get_context_state(ctx) === ContextState.EXIT;
+    return this.helperGone();
+  }
+
+  /**
+   * No context to ask: find the VE process's host pid through its HMEM identity (API >= 13)
+   * and see whether it still runs.
+   */
+  private helperGone(): boolean {
+    const api = this._api;
+    if (!api.veo_proc_identifier || !api.veo_set_proc_identifier || !api.veo_get_pid_from_hmem) return false;
+    const ident = api.veo_proc_identifier(this._handle);
+    if (ident < 0 || ident > 15) return false;
+    const tagged = api.veo_set_proc_identifier(1, ident);
+    if (tagged === null) return false;
+    const pid = api.veo_get_pid_from_hmem(tagged);
+    if (pid <= 0) return false;
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
+      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      return state === "Z" || state === "X";
+    } catch {
+      return true;
+    }
   }
 
   /** @internal After a failed call: throw VeoProcessDead (and mark dead) if the process is gone. */

@@ -365,6 +365,28 @@ describe("kernel faults", () => {
     }
   });
 
+  it("with no context open: a fault in callSync, and a killed helper seen by sync calls", async () => {
+    const a = new VeoProc(0);
+    try {
+      const l = a.loadLibrary(kernel("basic"));
+      expect(() => l.declare("int segv(void)").callSync()).toThrow(VeoKernelException);
+      expect(a.dead).toBe(true);
+      expect(() => a.allocMem(8)).toThrow(VeoProcessDead);
+    } finally {
+      a.destroy();
+    }
+    const b = new VeoProc(0);
+    try {
+      const l = b.loadLibrary(kernel("basic"));
+      process.kill(b._helperPid()!, "SIGKILL");
+      await new Promise((res) => setTimeout(res, 100));
+      expect(() => l.declare("int add_one(int)").callSync(1)).toThrow(VeoProcessDead);
+      expect(b.dead).toBe(true);
+    } finally {
+      b.destroy();
+    }
+  });
+
   it("a kernel that exits the helper is VeoProcessDead, not a hang", async () => {
     const { p, l, c } = fresh();
     try {
