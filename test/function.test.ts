@@ -209,6 +209,15 @@ describe("OnStack", () => {
     for (const o of outs) expect([...o]).toEqual([0, 1, 4]);
   });
 
+  it("stack arguments larger than the VE stack fail the call, and the proc lives on", async () => {
+    const f = lib.declare("long stack_in(const int *p, int n)");
+    const big = new Int32Array((80 << 20) >> 2);
+    expect(() => f(ctx, new OnStack(big), 4)).toThrow(/VEO_REQUEST_ID_INVALID/);
+    expect(() => f.callSync(new OnStack(big), 4)).toThrow(/veo_call_sync failed/);
+    expect(await f(ctx, new OnStack(new Int32Array([1, 2, 3, 4])), 4)).toBe(10n);
+    expect(proc.dead).toBe(false);
+  });
+
   it("rejects bad buffers, sizes and intents", () => {
     expect(() => new OnStack([1, 2] as unknown as ArrayBuffer)).toThrow(TypeError);
     expect(() => new OnStack(new Int32Array(2), { size: 9 })).toThrow(RangeError);
