@@ -21,7 +21,7 @@
 #include "emu_futex.h"
 #include "emu_helper.h"
 
-#define EMU_HELPER_SPIN_NS 50000ULL
+#define EMU_HELPER_SPIN_NS 100000ULL
 #define EMU_HELPER_SLEEP_NS 1000000000LL
 
 char *emu_shm;
@@ -56,13 +56,16 @@ static uint64_t emu_work_wait(struct emu_thread *t, uint64_t pos) {
     if (head != pos) return head;
     emu_cpu_relax();
     if ((i & 7) != 7) continue;
+    /* As on the host side: yield now and then, and at once when sharing a CPU with the
+     * host thread waiting for us. */
     if ((i & 63) == 63) {
       if (emu_now_ns() - start > EMU_HELPER_SPIN_NS) break;
       cpu = sched_getcpu();
       atomic_store_explicit(&ctl->helper_cpu, cpu, memory_order_relaxed);
+      sched_yield();
+    } else if (atomic_load_explicit(&ctl->host_cpu, memory_order_relaxed) == cpu) {
+      sched_yield();
     }
-    /* Sharing a CPU with the host thread waiting for us: let it run. */
-    if (atomic_load_explicit(&ctl->host_cpu, memory_order_relaxed) == cpu) sched_yield();
   }
   atomic_store_explicit(&ctl->helper_cpu, -1, memory_order_relaxed);
   for (;;) {

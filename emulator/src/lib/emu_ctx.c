@@ -20,7 +20,7 @@
 #include "emu_lib.h"
 
 #define EMU_SLOT_INTERNAL 8u
-#define EMU_HOST_SPIN_NS 50000ULL     /* spin this long before sleeping on a futex */
+#define EMU_HOST_SPIN_NS 200000ULL    /* spin this long before sleeping on a futex */
 #define EMU_HOST_SLEEP_NS 100000000LL /* futex timeout: re-check for a dead helper */
 
 struct veo_thr_ctxt *emu_ctx_create(struct veo_proc_handle *proc, int index) {
@@ -212,13 +212,16 @@ static int emu_ctx_wait_pos(struct veo_thr_ctxt *ctx, uint64_t target, uint64_t 
     }
     emu_cpu_relax();
     if ((i & 7) != 7) continue;
+    /* Yield now and then (a just-woken helper thread may be queued on this CPU, its CPU
+     * marker not yet set), and at once when sharing a CPU with the helper's thread. */
     if ((i & 63) == 63) {
       if (emu_now_ns() - start > EMU_HOST_SPIN_NS) break;
       cpu = sched_getcpu();
       atomic_store_explicit(&ctl->host_cpu, cpu, memory_order_relaxed);
+      sched_yield();
+    } else if (atomic_load_explicit(&ctl->helper_cpu, memory_order_relaxed) == cpu) {
+      sched_yield();
     }
-    /* Sharing a CPU with the helper's thread: spinning only delays it. */
-    if (atomic_load_explicit(&ctl->helper_cpu, memory_order_relaxed) == cpu) sched_yield();
   }
   atomic_store_explicit(&ctl->host_cpu, -1, memory_order_relaxed);
   for (;;) {
