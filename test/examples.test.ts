@@ -15,7 +15,7 @@ import {
   type VeoFunction,
   type VeoLibrary,
 } from "../src/index.js";
-import { kernel } from "./support/kernels.js";
+import { kernel, staticHelper } from "./support/kernels.js";
 
 let proc: VeoProc;
 let lib: VeoLibrary;
@@ -152,6 +152,31 @@ describe("init hooks (py-veo's set_proc_init_hook)", () => {
     }
     expect(() => delProcInitHook(h)).toThrow(RangeError);
     expect(() => setProcInitHook("x" as unknown as () => void)).toThrow(TypeError);
+  });
+});
+
+describe("static helper (mk_veorun_static)", () => {
+  it("staticLibrary() finds the linked kernels; VeoProc.create takes the helper too", async () => {
+    const veorun = staticHelper();
+    const p = new VeoProc(0, { veorun });
+    try {
+      const s = p.staticLibrary();
+      const f = s.declare("long multeach(long *a, int n, long f)");
+      const a = new BigInt64Array([1n, 2n]);
+      const ve = p.allocMem(16);
+      p.writeMem(ve, a);
+      expect(await f(p.openContext(), ve, 2, 5)).toBe(15n);
+      expect(p.getFunction("multeach")).toBe(f);
+      expect(s.fn.do_sleep.argsType("int").callSync(2)).toBe(2);
+    } finally {
+      p.destroy();
+    }
+    const q = await VeoProc.create(0, { veorun });
+    try {
+      expect(q.staticLibrary().fn.greeting_len).toBeDefined();
+    } finally {
+      q.destroy();
+    }
   });
 });
 

@@ -53,6 +53,35 @@ function build(name: string, source: string, ext: "c" | "f90"): string {
 
 const built = new Map<string, string>();
 
+/** A static helper (mk_veorun_static) with the examples kernels linked in. */
+export function staticHelper(): string {
+  const cached = built.get("static");
+  if (cached) return cached;
+  const emu = ensureEmulator();
+  const source = fs.readFileSync(path.join(KERNELS, "examples.c"), "utf8");
+  const hash = createHash("sha256").update(`${emu.mkVeorunStatic}\n${source}`).digest("hex").slice(0, 16);
+  const dir = path.join(ROOT, `static-${hash}`);
+  const out = path.join(dir, "veorun_examples");
+  if (!fs.existsSync(out)) {
+    fs.mkdirSync(ROOT, { recursive: true });
+    const tmp = fs.mkdtempSync(path.join(ROOT, ".tmp-static-"));
+    const src = path.join(tmp, "examples.c");
+    fs.writeFileSync(src, source);
+    const obj = path.join(tmp, "examples.o");
+    const cc = spawnSync(process.env.CC || "cc", ["-std=gnu11", "-fPIC", "-O2", "-c", src, "-o", obj], { encoding: "utf8" });
+    if (cc.status !== 0) throw new Error(`compiling examples.c failed:\n${cc.stderr}`);
+    const mk = spawnSync(emu.mkVeorunStatic, ["-o", path.join(tmp, "veorun_examples"), obj], { encoding: "utf8" });
+    if (mk.status !== 0) throw new Error(`mk_veorun_static failed:\n${mk.stdout}${mk.stderr}`);
+    try {
+      fs.renameSync(tmp, dir);
+    } catch {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  built.set("static", out);
+  return out;
+}
+
 /**
  * A host library that stands in for VEO 1.x: it reports API version 4 and forwards every
  * function to the emulator it links against, so the binding only binds what VEO 1.x has.
