@@ -79,7 +79,8 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
     if (d === undefined) {
       if (!this.ctx._usable) {
         this.ctx._pump.settleOrphan(this);
-        return this.then(onfulfilled, onrejected);
+        if (this._state !== PENDING) return this.then(onfulfilled, onrejected);
+        // Still pending: a pool thread is collecting it and will settle it.
       }
       const promise = new Promise<unknown>(capture);
       d = this._deferred = { promise, resolve: captured.resolve, reject: captured.reject };
