@@ -440,15 +440,15 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
   /* Wait for the helper to map the shared memory and say it is ready. */
   uint64_t deadline = emu_now_ns() + EMU_ATTACH_TIMEOUT_NS;
   for (;;) {
-    uint32_t st = atomic_load(&hdr->helper_state);
-    if (st == EMU_HELPER_READY) break;
-    if (st == EMU_HELPER_DEAD || atomic_load(&proc->dead) || emu_now_ns() > deadline) {
+    uint32_t state = atomic_load(&hdr->helper_state);
+    if (state == EMU_HELPER_READY) break;
+    if (state == EMU_HELPER_DEAD || atomic_load(&proc->dead) || emu_now_ns() > deadline) {
       emu_log_error("veo_proc_create", "failed to create proc: helper %s did not start", bin);
       kill(proc->pid, SIGKILL);
       pthread_join(proc->monitor, NULL);
       goto fail;
     }
-    emu_futex_wait(&hdr->helper_state, st, 10000000LL);
+    emu_futex_wait(&hdr->helper_state, state, 10000000LL);
   }
   if (!hdr->vm_rw_disabled) {
     uint64_t probe = 0;
