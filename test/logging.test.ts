@@ -1,6 +1,10 @@
 /*
  * logging: py-veo's message sequence through a stream handler; silent when reset.
  */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
 import { describe, expect, it } from "vitest";
 
 import { logging, VeoProc } from "../src/index.js";
@@ -60,5 +64,23 @@ describe("logging", () => {
     expect(out[0]).toBe("[veo] veo_proc(0) created\n");
     expect(() => logging.setStreamHandler("other")).toThrow(RangeError);
     expect(() => logging.setStreamHandler("veo", process.stderr, "LOUD" as "INFO")).toThrow(RangeError);
+  });
+
+  it("setFileHandler appends to a file ('w' truncates first)", () => {
+    const file = path.join(os.tmpdir(), `veo-ts-log-${process.pid}.log`);
+    fs.writeFileSync(file, "old\n");
+    try {
+      logging.setFileHandler("veo", file, "w");
+      new VeoProc(0).destroy();
+      logging.resetHandler();
+      expect(fs.readFileSync(file, "utf8")).toBe("INFO:veo:veo_proc(0) created\nINFO:veo:veo_proc(0) destroyed\n");
+      logging.setFileHandler("veo", file);
+      new VeoProc(1).destroy();
+      logging.resetHandler();
+      expect(fs.readFileSync(file, "utf8").split("\n").length).toBe(5);
+    } finally {
+      logging.resetHandler();
+      fs.rmSync(file, { force: true });
+    }
   });
 });
