@@ -175,8 +175,9 @@ export class VeoFunction {
   /** Calls the function synchronously on the proc's main context (veo_call_sync). */
   callSync(...args: unknown[]): any {
     const s = this._s;
-    const plan = checkCallable(s);
     const proc = s.lib.proc;
+    let plan = s.plan;
+    if (plan === undefined || s.lib._unloaded || !proc._alive) plan = checkCallable(s);
     const callSync = s.api.veo_call_sync;
     if (!callSync) {
       throw new VeoFailedError("veo_call_sync", `veo_call_sync is not available in this library (API ${proc._native.info.apiVersion})`);
