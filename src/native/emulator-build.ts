@@ -39,7 +39,7 @@ export interface EnsureEmulatorOptions {
 }
 
 /** Bumped whenever the build recipe below changes in a way the hash would not see. */
-const RECIPE_VERSION = "1";
+const RECIPE_VERSION = "2";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DEFAULT_SOURCE_DIR = path.resolve(HERE, "../../emulator");
@@ -191,13 +191,15 @@ function buildInto(out: string, src: string, cc: string): void {
   const incFlags = [`-I${include}`, `-I${common}`];
 
   for (const sub of ["lib", "libexec", "bin", "obj"]) fs.mkdirSync(path.join(out, sub));
+  // Every command and its output (warnings included), kept in the build for inspection.
+  const log: string[] = [];
 
   // libveo.so.1: the VH side.
   const library = path.join(out, "lib", "libveo.so.1");
   runTool(
     [cc, ...BASE_CFLAGS, "-fPIC", "-shared", "-fvisibility=hidden", "-pthread", ...incFlags, ...commonSrc, ...libSrc,
       "-Wl,-soname,libveo.so.1", "-o", library, "-ldl", "-lpthread"],
-    out, "build libveo.so.1");
+    out, "build libveo.so.1", log);
   fs.symlinkSync("libveo.so.1", path.join(out, "lib", "libveo.so"));
 
   // The helper's objects, kept as an archive for mk_veorun_static.
@@ -207,19 +209,20 @@ function buildInto(out: string, src: string, cc: string): void {
     const prefix = file.startsWith(common) ? "common_" : "helper_";
     const obj = path.join(objDir, prefix + path.basename(file, ".c") + ".o");
     runTool([cc, ...BASE_CFLAGS, "-pthread", ...incFlags, ...ffi.cflags, "-c", file, "-o", obj],
-      out, `compile ${path.basename(file)}`);
+      out, `compile ${path.basename(file)}`, log);
     objects.push(obj);
   }
   const archive = path.join(out, "lib", "libveorun.a");
-  runTool(["ar", "rcs", archive, ...objects], out, "archive the helper objects");
+  runTool(["ar", "rcs", archive, ...objects], out, "archive the helper objects", log);
   const helperLibs = [...ffi.libs, "-ldl", "-lpthread"];
   fs.writeFileSync(path.join(out, "lib", "veorun-libs.txt"), helperLibs.join(" ") + "\n");
 
   runTool(
     [cc, "-pthread", "-rdynamic", ...objects, "-o", path.join(out, "libexec", "veorun"),
       ...helperLibs],
-    out, "link veorun");
+    out, "link veorun", log);
   fs.rmSync(objDir, { recursive: true, force: true });
+  fs.writeFileSync(path.join(out, "build.log"), log.join("\n"));
 
   copyTree(include, path.join(out, "include"));
   copyTree(path.join(src, "include-ve"), path.join(out, "include-ve"));
@@ -238,8 +241,9 @@ function copyTree(from: string, to: string): void {
 }
 
 /** Runs a tool without a shell; returns stdout, or throws VeBuildError with all output. */
-function runTool(argv: string[], cwd: string, what: string): string {
+function runTool(argv: string[], cwd: string, what: string, log?: string[]): string {
   const res = spawnSync(argv[0], argv.slice(1), { cwd, encoding: "utf8", maxBuffer: 64 << 20 });
+  log?.push(`$ ${argv.join(" ")}\n${res.stdout ?? ""}${res.stderr ?? ""}`);
   if (res.error || res.status !== 0) {
     const output = `${res.stdout ?? ""}${res.stderr ?? ""}`;
     const reason = res.error ? res.error.message : `exit code ${res.status ?? res.signal}`;
