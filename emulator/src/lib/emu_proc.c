@@ -392,8 +392,11 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
   pthread_mutex_init(&proc->spawn_lock, NULL);
   pthread_cond_init(&proc->spawn_cond, NULL);
 
+  /* Only this process and its helper (which inherits the fd) ever map it; mode 0600 keeps
+   * /proc/<pid>/fd openers of other users out too. */
   proc->shm_fd = memfd_create("veo-emu", MFD_CLOEXEC);
-  if (proc->shm_fd < 0 || ftruncate(proc->shm_fd, (off_t)EMU_SHM_SIZE) != 0) {
+  if (proc->shm_fd < 0 || fchmod(proc->shm_fd, 0600) != 0 ||
+      ftruncate(proc->shm_fd, (off_t)EMU_SHM_SIZE) != 0) {
     emu_log_error("veo_proc_create", "failed to create proc: shared memory: %s",
                   strerror(errno));
     goto fail;
