@@ -39,7 +39,7 @@ export interface EnsureEmulatorOptions {
 }
 
 /** Bumped whenever the build recipe below changes in a way the hash would not see. */
-const RECIPE_VERSION = "2";
+const RECIPE_VERSION = "3";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DEFAULT_SOURCE_DIR = path.resolve(HERE, "../../emulator");
@@ -208,7 +208,10 @@ function buildInto(out: string, src: string, cc: string): void {
   for (const file of [...commonSrc, ...helperSrc]) {
     const prefix = file.startsWith(common) ? "common_" : "helper_";
     const obj = path.join(objDir, prefix + path.basename(file, ".c") + ".o");
-    runTool([cc, ...BASE_CFLAGS, "-pthread", ...incFlags, ...ffi.cflags, "-c", file, "-o", obj],
+    // Hidden by default: with -rdynamic only the kernel API (marked visible) is exported,
+    // so the helper's internals never clash with a kernel's symbols.
+    runTool([cc, ...BASE_CFLAGS, "-fvisibility=hidden", "-pthread", ...incFlags, ...ffi.cflags,
+      "-c", file, "-o", obj],
       out, `compile ${path.basename(file)}`, log);
     objects.push(obj);
   }
