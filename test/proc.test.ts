@@ -72,6 +72,20 @@ describe("creation", () => {
     expect(p.destroyed).toBe(true);
   });
 
+  it("`using` destroys the proc and closes the context at the end of the block", () => {
+    let outer: VeoProc | undefined;
+    let c: VeoCtxt | undefined;
+    {
+      using p = new VeoProc(0);
+      using ctx = p.openContext();
+      outer = p;
+      c = ctx;
+      expect(p.destroyed).toBe(false);
+    }
+    expect(c?.closed).toBe(true);
+    expect(outer?.destroyed).toBe(true);
+  });
+
   it("identifier is the index in VEO's process list", () => {
     const p = new VeoProc(0);
     try {
