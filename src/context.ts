@@ -13,11 +13,13 @@ import {
   type VeMemPtr,
 } from "./memory.js";
 import type { CtxHandle, U64, VeoApi } from "./native/api.js";
-import type { CKind } from "./ctypes.js";
 import { logEnabled, logInfo } from "./logging.js";
 import type { VeoProc } from "./proc.js";
 import { Pump } from "./pump.js";
-import { VeoRequest } from "./request.js";
+import { VeoRequest, type CallInfo } from "./request.js";
+
+const READ_CALL: CallInfo = { kind: "void", what: "asyncReadMem" };
+const WRITE_CALL: CallInfo = { kind: "void", what: "asyncWriteMem" };
 
 /** A VE address argument: a VeMemPtr of the same proc, or a raw bigint/number address. */
 export type VePointer = VeMemPtr | bigint | number;
@@ -80,17 +82,17 @@ export class VeoCtxt {
    * @internal Wraps a submission's request id (number or bigint from koffi) in a VeoRequest,
    * or throws if VEO refused it.
    */
-  _submitted(id: U64, kind: CKind, what: string, keep: unknown, cfunc: string): VeoRequest {
+  _submitted(id: U64, call: CallInfo, keep: unknown, cfunc: string): VeoRequest {
     if (typeof id === "bigint") {
-      if (id === REQUEST_ID_INVALID) throw this._refused(what, cfunc);
+      if (id === REQUEST_ID_INVALID) throw this._refused(call.what, cfunc);
       id = Number(id);
     }
-    const req = new VeoRequest(this, id, kind, what, keep);
+    const req = new VeoRequest(this, id, call, keep);
     this._pump.last = req;
     if (logEnabled) {
       logInfo(
         cfunc === "veo_call_async"
-          ? `veo_call_async: name=${what}, reqid=${id}`
+          ? `veo_call_async: name=${call.what}, reqid=${id}`
           : `${cfunc}: nodeid=${this.proc.nodeid}, size=${(keep as ArrayBufferView).byteLength}, reqid=${id}`,
       );
     }
@@ -114,7 +116,7 @@ export class VeoCtxt {
     const n = byteCount(size, "Argument 2 (size) of asyncReadMem", len, "dst", len);
     checkVeExtent(src, n, "asyncReadMem");
     const id = this._api.veo_async_read_mem(this._handle, dst, addr, n);
-    return this._submitted(id, "void", "asyncReadMem", dst, "veo_async_read_mem");
+    return this._submitted(id, READ_CALL, dst, "veo_async_read_mem");
   }
 
   /** Copies `size` bytes (default: all of `src`) from `src` into VE memory at `dst`. */
@@ -125,7 +127,7 @@ export class VeoCtxt {
     const n = byteCount(size, "Argument 2 (size) of asyncWriteMem", len, "src", len);
     checkVeExtent(dst, n, "asyncWriteMem");
     const id = this._api.veo_async_write_mem(this._handle, addr, src, n);
-    return this._submitted(id, "void", "asyncWriteMem", src, "veo_async_write_mem");
+    return this._submitted(id, WRITE_CALL, src, "veo_async_write_mem");
   }
 
   /** Blocks until every request submitted so far on this context has finished. */

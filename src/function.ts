@@ -22,7 +22,7 @@ import { vePointer } from "./memory.js";
 import type { ArgsHandle, U64, VeoApi } from "./native/api.js";
 import { OnStack } from "./onstack.js";
 import { REGISTER } from "./pump.js";
-import { signalName, type VeoRequest } from "./request.js";
+import { signalName, type CallInfo, type VeoRequest } from "./request.js";
 import { VeoCtxt } from "./context.js";
 import type { VeoLibrary } from "./library.js";
 
@@ -48,6 +48,8 @@ interface FnState {
   paramNames: ReadonlyArray<string | undefined> | undefined;
   args: ArgsHandle | null;
   vals: unknown[];
+  /** Shared by every request of this function while its result type stays the same. */
+  call: CallInfo;
   readonly perRequestArgs: boolean;
 }
 
@@ -94,6 +96,7 @@ export class VeoFunction {
       paramNames: undefined,
       args: null,
       vals: [],
+      call: { kind: INT.kind, what: name },
       perRequestArgs: lib.proc._native.info.apiVersion < 7,
     };
     Object.defineProperty(self, "_s", { value: s });
@@ -137,6 +140,7 @@ export class VeoFunction {
     }
     const s = this._s;
     s.ret = parseType(type);
+    s.call = { kind: s.ret.kind, what: s.name };
     if (s.plan) s.plan = buildPlan(s, s.plan.types.map((t, i) => ({ type: t, name: s.paramNames?.[i] })));
     if (s.args !== null) hint(s, s.args);
     return this;
@@ -156,7 +160,10 @@ export class VeoFunction {
       throw new RangeError(`${s.name}: ${kept.length} arguments exceed this library's maximum of ${max}`);
     }
     const oldN = s.plan?.n;
-    if (ret !== undefined) s.ret = ret;
+    if (ret !== undefined) {
+      s.ret = ret;
+      s.call = { kind: ret.kind, what: s.name };
+    }
     s.paramNames = kept.map((p) => p.name);
     s.plan = buildPlan(s, kept);
     s.vals = new Array(kept.length);
@@ -332,12 +339,12 @@ function submit(f: VeoFunction, ctx: VeoCtxt, args: unknown[]): VeoRequest {
     // VEO 1.x reads the args until the request completes: the holder keeps them alive.
     const holder = { bufs };
     argsFinalizer.register(holder, { api: s.api, ca });
-    return ctx._submitted(id, s.ret.kind, s.name, holder, "veo_call_async");
+    return ctx._submitted(id, s.call, holder, "veo_call_async");
   }
   const ca = s.args as ArgsHandle;
   const keep = plan.n === 0 ? undefined : fillArgs(s, plan, ca, vals);
   const id = s.api.veo_call_async(ctx._handle, s.addr, ca);
-  return ctx._submitted(id, s.ret.kind, s.name, keep, "veo_call_async");
+  return ctx._submitted(id, s.call, keep, "veo_call_async");
 }
 
 /** @internal Frees the function's veo_args (library unloaded or proc destroyed). */

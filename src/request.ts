@@ -35,6 +35,12 @@ function capture(resolve: (v: unknown) => void, reject: (e: unknown) => void): v
   captured.reject = reject;
 }
 
+/** What a request runs and how its result is decoded; one object per function, not per request. */
+export interface CallInfo {
+  readonly kind: CKind;
+  readonly what: string;
+}
+
 interface Deferred {
   promise: Promise<unknown>;
   resolve: (v: unknown) => void;
@@ -50,22 +56,29 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
   _state: 0 | 1 | 2 = PENDING;
   /** @internal result, or the error when failed */
   _value: unknown = undefined;
-  /** @internal how to decode the result register */
-  _kind: CKind;
-  /** @internal what ran, for messages (a shared string, e.g. "sum") */
-  _what: string;
+  /** @internal what ran and how to decode its result (shared per function) */
+  _call: CallInfo;
   /** @internal buffers (and VEO1 args) held until completion */
   _keep: unknown;
   /** @internal created by the first then() */
   _deferred: Deferred | undefined = undefined;
 
   /** @internal Created by VeoFunction calls and VeoCtxt transfers. */
-  constructor(ctx: VeoCtxt, id: number, kind: CKind, what: string, keep: unknown) {
+  constructor(ctx: VeoCtxt, id: number, call: CallInfo, keep: unknown) {
     this.ctx = ctx;
     this.id = id;
-    this._kind = kind;
-    this._what = what;
+    this._call = call;
     this._keep = keep;
+  }
+
+  /** @internal how to decode the result register */
+  get _kind(): CKind {
+    return this._call.kind;
+  }
+
+  /** @internal what ran, for messages (e.g. "sum") */
+  get _what(): string {
+    return this._call.what;
   }
 
   /** Lets `await req` work: resolves with the converted result, rejects with a VeoError. */
