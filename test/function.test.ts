@@ -286,6 +286,21 @@ describe("bad arguments never reach C", () => {
     }
   });
 
+  it("freed memory and memory of a destroyed proc as arguments are refused", () => {
+    const p = lib.declare("void *id_ptr(void *p)");
+    const m = proc.allocMem(8);
+    proc.freeMem(m);
+    expect(() => p(ctx, m)).toThrow(VeoClosedError);
+    expect(() => p(ctx, m.offset(4))).toThrow(VeoClosedError);
+    const other = new VeoProc(0);
+    const om = other.allocMem(8);
+    other.destroy();
+    expect(() => p(ctx, om)).toThrow(VeoClosedError);
+    const live = proc.allocMem(16);
+    expect(p(ctx, live.offset(8)).wait()).toBe(live.addr + 8n);
+    proc.freeMem(live);
+  });
+
   it("a context of a destroyed proc is refused with VeoClosedError", () => {
     const other = new VeoProc(0);
     const octx = other.openContext();
