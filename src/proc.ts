@@ -25,7 +25,8 @@ import {
   type HostBuffer,
 } from "./memory.js";
 import type { ProcHandle, VeoApi } from "./native/api.js";
-import { getNative, type VeoNative } from "./native/library.js";
+import { getNative, type VeoLibraryInfo, type VeoNative } from "./native/library.js";
+import { loadSource, type SoOptions } from "./build/index.js";
 
 export interface VeoProcOptions {
   /** A helper binary (mk_veorun_static output) to run instead of the default veorun. */
@@ -249,6 +250,11 @@ export class VeoProc {
   }
 
   /** The open contexts, in opening order. */
+  /** Which libveo this proc runs on, and why it was chosen (see loadVeo). */
+  get veoLibrary(): VeoLibraryInfo {
+    return this._native.info;
+  }
+
   get contexts(): readonly VeoCtxt[] {
     return this.ctxs.slice();
   }
@@ -267,6 +273,14 @@ export class VeoProc {
   /** @internal */
   _forgetLibrary(lib: VeoLibrary): void {
     if (this.libMap.get(lib.name) === lib) this.libMap.delete(lib.name);
+  }
+
+  /**
+   * Builds `source` with VeBuild (cached; the toolchain matches this proc's libveo) and loads
+   * it. Rejects with VeBuildError when the build fails.
+   */
+  async loadSource(source: string, opts: SoOptions = {}): Promise<VeoLibrary> {
+    return loadSource(this, source, opts);
   }
 
   /** Loads a VE shared library (use an absolute path). Loading a path again returns the same library. */

@@ -4,11 +4,14 @@
  * the object model; VeoProc#loadSource delegates here.
  */
 
+import { chooseToolchain } from "./toolchain.js";
 import { VeBuild, type SoOptions } from "./vebuild.js";
 
 /** What loadSource needs of a proc. */
 export interface LibraryLoader<T> {
   loadLibrary(path: string): T;
+  /** The libveo the proc runs on; picks the toolchain as VEO_LIBRARY would. */
+  readonly veoLibrary?: { readonly path: string };
 }
 
 /** Builds `source` (cached) and loads it into `proc`; resolves to what loadLibrary returns. */
@@ -16,6 +19,11 @@ export async function loadSource<T>(proc: LibraryLoader<T>, source: string, opts
   if (proc === null || typeof proc !== "object" || typeof proc.loadLibrary !== "function") {
     throw new TypeError("loadSource: proc must have a loadLibrary(path) method (a VeoProc)");
   }
-  const path = await VeBuild.so(source, opts);
+  let buildOpts = opts;
+  const library = proc.veoLibrary?.path;
+  if (opts.toolchain === undefined && library !== undefined) {
+    buildOpts = { ...opts, toolchain: chooseToolchain(undefined, { ...process.env, VEO_LIBRARY: library }).name };
+  }
+  const path = await VeBuild.so(source, buildOpts);
   return proc.loadLibrary(path);
 }

@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { VeBuild, VeoProc, loadSource } from "../../src/index.js";
+import { VeBuild, VeBuildError, VeoProc, loadSource } from "../../src/index.js";
 import { tempDir, withEnv } from "./fake-tools.js";
 
 let cache: string;
@@ -128,6 +128,21 @@ end function
     const lib = await loadSource(proc, "long triple(long x) { return 3 * x; }");
     const triple = lib.declare("long triple(long x)");
     expect(await triple(proc.openContext(), 14n)).toBe(42n);
+  });
+
+  it("proc.loadSource() builds with the toolchain of the proc's libveo and loads", async () => {
+    const proc = newProc();
+    expect(proc.veoLibrary.kind).toBe("emulator");
+    const lib = await proc.loadSource("long quad(long x) { return 4 * x; }");
+    expect(proc.libs.get(lib.name)).toBe(lib);
+    expect(await lib.declare("long quad(long x)")(proc.openContext(), 10n)).toBe(40n);
+  });
+
+  it("proc.loadSource() rejects a broken source with VeBuildError and leaves the proc usable", async () => {
+    const proc = newProc();
+    await expect(proc.loadSource("int broken(void) { return }")).rejects.toBeInstanceOf(VeBuildError);
+    const lib = await proc.loadSource("int fine(void) { return 7; }");
+    expect(await lib.declare("int fine(void)")(proc.openContext())).toBe(7);
   });
 
   it("a cached build loads and runs the same as the fresh one", async () => {
