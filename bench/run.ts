@@ -125,9 +125,11 @@ async function main(): Promise<void> {
   }
   const k = built.kernels;
 
+  const roundLoad: number[] = [];
   for (let round = 0; round < plan.rounds; round++) {
     const cFirst = round % 2 === 0;
-    log(`round ${round + 1}/${plan.rounds} (${cFirst ? "C" : "binding"} first)`);
+    roundLoad.push(Number(loadavg()[0].toFixed(2)));
+    log(`round ${round + 1}/${plan.rounds} (${cFirst ? "C" : "binding"} first), load ${roundLoad[round]}`);
     if (sections.has("calls")) {
       await pair(built, haveBinding, cFirst, "calls", [
         "calls", `kernels=${k}`, "tests=1234", `n=${list(plan.ns)}`, `min_calls=${plan.minCalls}`,
@@ -184,6 +186,8 @@ async function main(): Promise<void> {
     cores: cpus().length,
     loadavgBefore: loadBefore,
     loadavgAfter: loadAfter,
+    /** 1-minute load average at the start of each round (the bench itself adds about 2) */
+    loadavgPerRound: roundLoad,
     node: process.version,
     backend: target.backend,
     library: target.library,
