@@ -292,7 +292,7 @@ function checkIntegerSlow(kind: CKind, typeName: string, v: unknown, label: stri
   const range = `[${lo}, ${hi}]`;
   if (typeof v === "bigint") {
     if (v < lo || v > hi) {
-      throw new RangeError(`${label} must be a ${typeName} in ${range}, got ${v}n`);
+      throw new RangeError(`${label} must be in ${range} for ${typeName}, got ${v}n`);
     }
     return wide ? v : Number(v);
   }
@@ -303,7 +303,7 @@ function checkIntegerSlow(kind: CKind, typeName: string, v: unknown, label: stri
     throw new RangeError(`${label} must be an integer for ${typeName}, got ${v}`);
   }
   if (v < Number(lo) || v > Number(hi)) {
-    throw new RangeError(`${label} must be a ${typeName} in ${range}, got ${v}`);
+    throw new RangeError(`${label} must be in ${range} for ${typeName}, got ${v}`);
   }
   if (!Number.isSafeInteger(v)) {
     throw new RangeError(
