@@ -3,21 +3,13 @@
  * memory, IN/OUT stack buffers, strings both ways, async transfers ordered with calls, an
  * average, a static helper, and a Fortran kernel through bind(c). Init hooks: hooks.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { Intent, OnStack, VeoProc, type VeoCtxt, type VeoLibrary } from "../src/index.js";
+import { Intent, OnStack, VeoProc } from "../src/index.js";
+import { fileKernelProc } from "./support/fixture.js";
 import { kernel, staticHelper } from "./support/kernels.js";
 
-let proc: VeoProc;
-let lib: VeoLibrary;
-let ctx: VeoCtxt;
-
-beforeAll(() => {
-  proc = new VeoProc(0);
-  lib = proc.loadLibrary(kernel("examples"));
-  ctx = proc.openContext();
-});
-afterAll(() => proc?.destroy());
+const { proc, lib, ctx } = fileKernelProc("examples");
 
 describe("py-veo examples", () => {
   it("do_sleep: an async call returns its argument", async () => {

@@ -2,21 +2,13 @@
  * VeoFunction: declaring types, marshalling every C type (registers and stack), results,
  * OnStack intents, callSync, and every kind of bad argument (none may reach C).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { Intent, OnStack, VeoClosedError, VeoFunction, VeoProc, type VeoCtxt, type VeoLibrary } from "../src/index.js";
+import { Intent, OnStack, VeoClosedError, VeoFunction, VeoProc, type VeoCtxt } from "../src/index.js";
+import { fileKernelProc } from "./support/fixture.js";
 import { kernel, WIDE_ARGS } from "./support/kernels.js";
 
-let proc: VeoProc;
-let lib: VeoLibrary;
-let ctx: VeoCtxt;
-
-beforeAll(() => {
-  proc = new VeoProc(0);
-  lib = proc.loadLibrary(kernel("basic"));
-  ctx = proc.openContext();
-});
-afterAll(() => proc?.destroy());
+const { proc, lib, ctx } = fileKernelProc();
 
 describe("declaring", () => {
   it("lib.declare finds and types a function; it is callable and awaitable", async () => {

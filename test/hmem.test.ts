@@ -2,21 +2,12 @@
  * HMEM: tagged VE addresses from allocHmem, the VeoHmem helpers, hmemcpy both ways, and a
  * kernel that strips the tag.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { VeoHmem, VeoProc, type VeoCtxt, type VeoLibrary } from "../src/index.js";
-import { kernel } from "./support/kernels.js";
+import { VeoHmem } from "../src/index.js";
+import { fileKernelProc } from "./support/fixture.js";
 
-let proc: VeoProc;
-let lib: VeoLibrary;
-let ctx: VeoCtxt;
-
-beforeAll(() => {
-  proc = new VeoProc(0);
-  lib = proc.loadLibrary(kernel("basic"));
-  ctx = proc.openContext();
-});
-afterAll(() => proc?.destroy());
+const { proc, lib, ctx } = fileKernelProc();
 
 describe("HMEM", () => {
   it("allocHmem gives a tagged address carrying the proc identifier", () => {

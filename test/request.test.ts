@@ -3,7 +3,7 @@
  * on several contexts settled in per-context order, async transfers ordered with calls,
  * context close, kernel faults and a killed helper.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import {
   VeoCallError,
@@ -13,28 +13,13 @@ import {
   VeoProcessDead,
   VeoRequest,
   type VeoCtxt,
-  type VeoLibrary,
 } from "../src/index.js";
+import { fileKernelProc, openKernelProc } from "./support/fixture.js";
 import { kernel } from "./support/kernels.js";
 
 process.env.VE_OMP_NUM_THREADS = "1";
 
-let proc: VeoProc;
-let lib: VeoLibrary;
-let ctx: VeoCtxt;
-
-beforeAll(() => {
-  proc = new VeoProc(0);
-  lib = proc.loadLibrary(kernel("basic"));
-  ctx = proc.openContext();
-});
-afterAll(() => proc?.destroy());
-
-function fresh(): { p: VeoProc; l: VeoLibrary; c: VeoCtxt } {
-  const p = new VeoProc(0);
-  const l = p.loadLibrary(kernel("basic"));
-  return { p, l, c: p.openContext() };
-}
+const { proc, lib, ctx } = fileKernelProc();
 
 describe("a request", () => {
   it("has an id and a context; await, wait and peek give the same result once collected", async () => {
@@ -101,7 +86,7 @@ describe("a request", () => {
 
 describe("many requests in flight", () => {
   it("20 000 requests on 3 contexts, awaited in random order, settle in per-context order", async () => {
-    const { p, l } = fresh();
+    const { proc: p, lib: l } = openKernelProc();
     try {
       const record = l.declare("long record(long v)");
       const ctxs = [p.contexts[0], p.openContext(), p.openContext()];
@@ -159,7 +144,7 @@ describe("many requests in flight", () => {
 
 describe("many contexts", () => {
   it("8 contexts awaiting long kernels at once all finish together (the libuv pool is not exhausted)", async () => {
-    const { p, l } = fresh();
+    const { proc: p, lib: l } = openKernelProc();
     try {
       const sleep = l.declare("int do_sleep(int ms)");
       const ctxs = [p.contexts[0], ...Array.from({ length: 7 }, () => p.openContext())];
@@ -224,7 +209,7 @@ describe("async transfers", () => {
 
 describe("closing a context", () => {
   it("rejects its pending requests at once and refuses new ones", async () => {
-    const { p, l, c } = fresh();
+    const { proc: p, lib: l, ctx: c } = openKernelProc();
     try {
       const c2 = p.openContext();
       const sleep = l.declare("int do_sleep(int ms)");
@@ -244,7 +229,7 @@ describe("closing a context", () => {
   });
 
   it("requests nobody awaited settle as closed when asked after close()", async () => {
-    const { p, l } = fresh();
+    const { proc: p, lib: l } = openKernelProc();
     try {
       const c2 = p.openContext();
       const sleep = l.declare("int do_sleep(int ms)");
@@ -260,7 +245,7 @@ describe("closing a context", () => {
   });
 
   it("sync() waits for everything submitted; Symbol.dispose closes", () => {
-    const { p, l, c } = fresh();
+    const { proc: p, lib: l, ctx: c } = openKernelProc();
     try {
       const record = l.declare("long record(long v)");
       const len = l.declare("long record_len(void)");
@@ -281,7 +266,7 @@ describe("kernel faults", () => {
     ["fpe", "int fpe(int x)", [1], 8],
     ["abort_now", "int abort_now(void)", [], 6],
   ] as const)("%s rejects with VeoKernelException and every other request with VeoProcessDead", async (_n, proto, args, signal) => {
-    const { p, l, c } = fresh();
+    const { proc: p, lib: l, ctx: c } = openKernelProc();
     try {
       const c2 = p.openContext();
       const sleep = l.declare("int do_sleep(int ms)");
@@ -307,13 +292,13 @@ describe("kernel faults", () => {
     } finally {
       p.destroy();
     }
-    const { p: p2, l: l2, c: c2 } = fresh();
+    const { proc: p2, lib: l2, ctx: c2 } = openKernelProc();
     expect(await l2.declare("int add_one(int)")(c2, 1)).toBe(2);
     p2.destroy();
   });
 
   it("after a fault, a request nobody awaited that finished before it still gives its result", async () => {
-    const { p, l, c } = fresh();
+    const { proc: p, lib: l, ctx: c } = openKernelProc();
     try {
       const ok = l.declare("int add_one(int)")(c, 1);
       const bad = l.declare("int segv(void)")(c);
@@ -328,24 +313,24 @@ describe("kernel faults", () => {
   });
 
   it("a fault seen by wait() and by callSync", () => {
-    const a = fresh();
+    const a = openKernelProc();
     try {
-      expect(() => a.l.declare("int segv(void)")(a.c).wait()).toThrow(VeoKernelException);
-      expect(a.p.dead).toBe(true);
+      expect(() => a.lib.declare("int segv(void)")(a.ctx).wait()).toThrow(VeoKernelException);
+      expect(a.proc.dead).toBe(true);
     } finally {
-      a.p.destroy();
+      a.proc.destroy();
     }
-    const b = fresh();
+    const b = openKernelProc();
     try {
-      expect(() => b.l.declare("int segv(void)").callSync()).toThrow(VeoKernelException);
-      expect(b.p.dead).toBe(true);
+      expect(() => b.lib.declare("int segv(void)").callSync()).toThrow(VeoKernelException);
+      expect(b.proc.dead).toBe(true);
     } finally {
-      b.p.destroy();
+      b.proc.destroy();
     }
   });
 
   it("a killed helper rejects pending requests with VeoProcessDead", async () => {
-    const { p, l, c } = fresh();
+    const { proc: p, lib: l, ctx: c } = openKernelProc();
     try {
       const pid = p._helperPid();
       expect(pid).toBeGreaterThan(0);
@@ -388,7 +373,7 @@ describe("kernel faults", () => {
   });
 
   it("a kernel that exits the helper is VeoProcessDead, not a hang", async () => {
-    const { p, l, c } = fresh();
+    const { proc: p, lib: l, ctx: c } = openKernelProc();
     try {
       const e = await l.declare("void exit_now(void)")(c).then(
         () => "resolved",

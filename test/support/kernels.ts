@@ -114,8 +114,10 @@ export function veo1Shim(): string {
   return so;
 }
 
+export type KernelName = "basic" | "examples" | "fortran" | "wide";
+
 /** Absolute path of a compiled test kernel library. */
-export function kernel(name: "basic" | "examples" | "fortran" | "wide"): string {
+export function kernel(name: KernelName): string {
   let so = built.get(name);
   if (so) return so;
   if (name === "wide") so = build("wide", wideSource(WIDE_ARGS), "c");
