@@ -14,7 +14,6 @@
 #include "emu_lib.h"
 #include "veo_emu.h"
 
-#define EMU_DEFAULT_STACK 0x8000000UL
 #define EMU_CLOSE_TIMEOUT_NS (20LL * 1000000000LL)
 
 /* ---- contexts ---- */

@@ -119,7 +119,6 @@ EMU_EXPORT int veo_emu_args_set_result_type(struct veo_args *ca, int type) {
 
 /* ---- context attributes ---- */
 
-#define EMU_DEFAULT_STACK 0x8000000UL
 #define EMU_STACK_MIN (4UL << 20)
 
 EMU_EXPORT struct veo_thr_ctxt_attr *veo_alloc_thr_ctxt_attr(void) {

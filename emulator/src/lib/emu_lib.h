@@ -15,6 +15,9 @@
 
 #define EMU_EXPORT __attribute__((visibility("default")))
 
+/* A context thread's stack when no attribute says otherwise (veo_context_open). */
+#define EMU_DEFAULT_STACK 0x8000000UL
+
 /* One request's host-side bookkeeping: 16 bytes, in a ring indexed by request id. */
 struct emu_slot {
   uint64_t value;    /* ring end position while pending, the result once done */
