@@ -1,7 +1,7 @@
 /*
  * `veo build`: VeBuild from the command line. Source files in, the absolute path of the
  * built .so (or veorun) on stdout, each compile and link step with its duration on stderr.
- * src/cli.ts dispatches `veo build ...` here; it can also run on its own:
+ * No `veo` command is installed yet (the usage text names the one it is meant for); run it as:
  *   npx tsx src/build/cli.ts kernel.c other.cpp -o _ve_build --label mylib
  */
 
