@@ -249,12 +249,12 @@ export class VeoProc {
     }
   }
 
-  /** The open contexts, in opening order. */
   /** Which libveo this proc runs on, and why it was chosen (see loadVeo). */
   get veoLibrary(): VeoLibraryInfo {
     return this._native.info;
   }
 
+  /** The open contexts, in opening order. */
   get contexts(): readonly VeoCtxt[] {
     return this.ctxs.slice();
   }
