@@ -24,4 +24,12 @@ static inline void emu_cpu_relax(void) {
 
 uint64_t emu_now_ns(void);
 
+/* The pacing of a spin-wait, the same on both sides; call it every 8th turn (i & 7 == 7) of
+ * a loop that started at `start`. It yields at once when the partner spins on our CPU
+ * (`*cpu`, published in `own_cpu`; the partner's in `partner_cpu`), and every 64th turn
+ * anyway (a just-woken partner may be queued on our CPU, its marker not yet set), refreshing
+ * our marker. Returns 0 to keep spinning, -1 once `budget_ns` have passed. */
+int emu_spin_pace(unsigned i, uint64_t start, uint64_t budget_ns, _Atomic int32_t *own_cpu,
+                  _Atomic int32_t *partner_cpu, int *cpu);
+
 #endif /* EMU_FUTEX_H */

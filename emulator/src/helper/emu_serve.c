@@ -55,17 +55,9 @@ static uint64_t emu_work_wait(struct emu_thread *t, uint64_t pos) {
     uint64_t head = atomic_load_explicit(&ctl->head, memory_order_acquire);
     if (head != pos) return head;
     emu_cpu_relax();
-    if ((i & 7) != 7) continue;
-    /* As on the host side: yield now and then, and at once when sharing a CPU with the
-     * host thread waiting for us. */
-    if ((i & 63) == 63) {
-      if (emu_now_ns() - start > EMU_HELPER_SPIN_NS) break;
-      cpu = sched_getcpu();
-      atomic_store_explicit(&ctl->helper_cpu, cpu, memory_order_relaxed);
-      sched_yield();
-    } else if (atomic_load_explicit(&ctl->host_cpu, memory_order_relaxed) == cpu) {
-      sched_yield();
-    }
+    if ((i & 7) == 7 &&
+        emu_spin_pace(i, start, EMU_HELPER_SPIN_NS, &ctl->helper_cpu, &ctl->host_cpu, &cpu) != 0)
+      break;
   }
   atomic_store_explicit(&ctl->helper_cpu, -1, memory_order_relaxed);
   for (;;) {

@@ -211,17 +211,9 @@ static int emu_ctx_wait_pos(struct veo_thr_ctxt *ctx, uint64_t target, uint64_t 
       goto out;
     }
     emu_cpu_relax();
-    if ((i & 7) != 7) continue;
-    /* Yield now and then (a just-woken helper thread may be queued on this CPU, its CPU
-     * marker not yet set), and at once when sharing a CPU with the helper's thread. */
-    if ((i & 63) == 63) {
-      if (emu_now_ns() - start > EMU_HOST_SPIN_NS) break;
-      cpu = sched_getcpu();
-      atomic_store_explicit(&ctl->host_cpu, cpu, memory_order_relaxed);
-      sched_yield();
-    } else if (atomic_load_explicit(&ctl->helper_cpu, memory_order_relaxed) == cpu) {
-      sched_yield();
-    }
+    if ((i & 7) == 7 &&
+        emu_spin_pace(i, start, EMU_HOST_SPIN_NS, &ctl->host_cpu, &ctl->helper_cpu, &cpu) != 0)
+      break;
   }
   atomic_store_explicit(&ctl->host_cpu, -1, memory_order_relaxed);
   for (;;) {
