@@ -142,6 +142,107 @@ describe("many requests in flight", () => {
   });
 });
 
+describe("then() collecting its own request", () => {
+  it("a request that already finished: await, Promise.resolve and then() give its result; callbacks never run inside then()", async () => {
+    const f = lib.declare("int add_one(int x)");
+    const r = f(ctx, 41);
+    ctx.sync(); // finished in VEO, not collected yet
+    let called = false;
+    const p = r.then((v) => {
+      called = true;
+      return v;
+    });
+    expect(called).toBe(false);
+    expect(await p).toBe(42);
+    expect(called).toBe(true);
+    expect(await r).toBe(42);
+    expect(await Promise.resolve(r)).toBe(42);
+    expect(await new Promise((res, rej) => r.then(res, rej))).toBe(42);
+    expect(r.wait()).toBe(42);
+    expect(r.peek()).toEqual({ done: true, value: 42 });
+
+    const r2 = f(ctx, 1);
+    ctx.sync();
+    const order: string[] = [];
+    const a = r2.then((v) => order.push(`a${v}`));
+    const b = r2.then((v) => order.push(`b${v}`));
+    const c = Promise.resolve(r2).then((v) => order.push(`c${v}`));
+    await Promise.all([a, b, c]);
+    expect(order).toEqual(["a2", "b2", "c2"]);
+  });
+
+  it("close() right after then() collected a request still gives that request its result", async () => {
+    const c = proc.openContext();
+    const f = lib.declare("int add_one(int x)");
+    const r = f(c, 5);
+    c.sync();
+    const p = r.then((v) => v);
+    const q = Promise.resolve(r);
+    c.close();
+    expect(await p).toBe(6);
+    expect(await q).toBe(6);
+  });
+
+  it("Promise.all of 50 000 requests on 3 contexts, in submission and in random order, settles per context in order", async () => {
+    const { proc: p, lib: l } = openKernelProc();
+    try {
+      const record = l.declare("long record(long v)");
+      const ctxs = [p.contexts[0], p.openContext(), p.openContext()];
+      const N = 50000;
+      const expected = Array.from({ length: N }, (_, i) => BigInt(i));
+      const reqs: VeoRequest[] = [];
+      for (let i = 0; i < N; i++) reqs.push(record(ctxs[i % 3], i));
+      expect(await Promise.all(reqs)).toEqual(expected);
+
+      const again: VeoRequest[] = [];
+      for (let i = 0; i < N; i++) again.push(record(ctxs[i % 3], N + i));
+      const settled = new Map<VeoCtxt, number[]>(ctxs.map((c) => [c, []]));
+      const order = again.map((_, i) => i).sort(() => Math.random() - 0.5);
+      const values = await Promise.all(
+        order.map((i) =>
+          Promise.resolve(again[i]).then((v) => {
+            settled.get(again[i].ctx)!.push(i);
+            return v;
+          }),
+        ),
+      );
+      expect(values).toEqual(order.map((i) => BigInt(N + i)));
+      for (const c of ctxs) {
+        const ids = settled.get(c)!;
+        expect(ids.length).toBeGreaterThan(16000);
+        expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      }
+      expect(l.declare("long record_len(void)").callSync()).toBe(BigInt(2 * N));
+    } finally {
+      p.destroy();
+    }
+  });
+
+  it("await on a faulting request rejects with VeoKernelException, later ones with VeoProcessDead", async () => {
+    const { proc: p, lib: l, ctx: c } = openKernelProc();
+    try {
+      const add = l.declare("int add_one(int x)");
+      const ok = add(c, 1);
+      const bad = l.declare("int segv(void)")(c);
+      const late = add(c, 2);
+      expect(await ok).toBe(2);
+      const caught = async (r: VeoRequest) => {
+        try {
+          await r;
+        } catch (e) {
+          return e;
+        }
+        throw new Error("resolved");
+      };
+      expect(await caught(bad)).toBeInstanceOf(VeoKernelException);
+      expect(await caught(late)).toBeInstanceOf(VeoProcessDead);
+      expect(() => bad.wait()).toThrow(VeoKernelException);
+    } finally {
+      p.destroy();
+    }
+  });
+});
+
 describe("many contexts", () => {
   it("8 contexts awaiting long kernels at once all finish together (the libuv pool is not exhausted)", async () => {
     const { proc: p, lib: l } = openKernelProc();
