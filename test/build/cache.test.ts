@@ -235,7 +235,8 @@ describe("build dir", () => {
   });
 
   it("clean() removes the sources, clear() forgets them, realclean() removes outputs and the empty dir", async () => {
-    const dir = path.join(tempDir("blddir"), "out");
+    const root = tempDir("blddir");
+    const dir = path.join(root, "out");
     const b = new VeBuild({ buildDir: dir }).setCSrc("sum", SRC).setCSrc("two", "int y;");
     const p = await b.buildSo();
     fs.writeFileSync(path.join(dir, "mine.txt"), "not VeBuild's");
@@ -255,6 +256,7 @@ describe("build dir", () => {
     await b.clear();
     expect(b.labels).toEqual([]);
     expect(b.buildDir).toBe(dir);
+    fs.rmSync(root, { recursive: true });
   });
 
   it("re-setting a label replaces the source in place, keeping the order", async () => {

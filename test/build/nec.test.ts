@@ -16,15 +16,18 @@ const CXX_FLAGS = ["-O2", "-fpic", "-pthread", "-finline", "-finline-functions",
 const F_FLAGS = C_FLAGS;
 
 let nec: FakeNec;
+let cache: string;
 let restore: () => void;
 
 beforeEach(() => {
   nec = makeFakeNec();
-  restore = withEnv({ ...nec.env, VEO_BUILD_CACHE: tempDir("cache"), MK_VEORUN_STATIC: undefined });
+  cache = tempDir("cache");
+  restore = withEnv({ ...nec.env, VEO_BUILD_CACHE: cache, MK_VEORUN_STATIC: undefined });
 });
 afterEach(() => {
   restore();
   fs.rmSync(nec.root, { recursive: true, force: true });
+  fs.rmSync(cache, { recursive: true, force: true });
 });
 
 describe("nec toolchain command lines", () => {
