@@ -25,30 +25,43 @@ function wideSource(n: number): string {
   return `long sum_wide(${params}) { return ${body}; }\n`;
 }
 
+/** Runs `argv` without a shell; throws with its output when it fails. */
+function run(argv: string[]): void {
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${argv.join(" ")} failed:\n${r.stdout ?? ""}${r.stderr ?? ""}${r.error ?? ""}`);
+}
+
+/**
+ * `<ROOT>/<name>-<hash of key>/<file>`, made once per key by `make(tmp)` in a temporary
+ * directory that is then renamed into place.
+ */
+function buildOnce(name: string, key: string, file: string, make: (tmp: string) => void): string {
+  const hash = createHash("sha256").update(key).digest("hex").slice(0, 16);
+  const dir = path.join(ROOT, `${name}-${hash}`);
+  const out = path.join(dir, file);
+  if (fs.existsSync(out)) return out;
+  fs.mkdirSync(ROOT, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(ROOT, `.tmp-${name}-`));
+  try {
+    make(tmp);
+    fs.renameSync(tmp, dir);
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (!fs.existsSync(out)) throw err; // else another worker won the race: theirs is as good
+  }
+  return out;
+}
+
 function build(name: string, source: string, ext: "c" | "f90"): string {
   const includeDir = ensureEmulator().kernelIncludeDir;
   const compiler = ext === "c" ? process.env.CC || "cc" : "gfortran";
-  const hash = createHash("sha256").update(`${compiler}\n${includeDir}\n${ext}\n${source}`).digest("hex").slice(0, 16);
-  const dir = path.join(ROOT, `${name}-${hash}`);
-  const so = path.join(dir, `lib${name}.so`);
-  if (fs.existsSync(so)) return so;
-  fs.mkdirSync(ROOT, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(ROOT, `.tmp-${name}-`));
-  const src = path.join(tmp, `${name}.${ext}`);
-  fs.writeFileSync(src, source);
-  const args = ["-fPIC", "-shared", "-O2", "-o", path.join(tmp, `lib${name}.so`), src];
-  if (ext === "c") args.unshift("-std=gnu11", `-I${includeDir}`);
-  const r = spawnSync(compiler, args, { encoding: "utf8" });
-  if (r.status !== 0) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw new Error(`${compiler} ${args.join(" ")} failed:\n${r.stderr}${r.error ?? ""}`);
-  }
-  try {
-    fs.renameSync(tmp, dir);
-  } catch {
-    fs.rmSync(tmp, { recursive: true, force: true }); // another worker won the race
-  }
-  return so;
+  return buildOnce(name, `${compiler}\n${includeDir}\n${ext}\n${source}`, `lib${name}.so`, (tmp) => {
+    const src = path.join(tmp, `${name}.${ext}`);
+    fs.writeFileSync(src, source);
+    const args = ["-fPIC", "-shared", "-O2", "-o", path.join(tmp, `lib${name}.so`), src];
+    if (ext === "c") args.unshift("-std=gnu11", `-I${includeDir}`);
+    run([compiler, ...args]);
+  });
 }
 
 const built = new Map<string, string>();
@@ -59,25 +72,13 @@ export function staticHelper(): string {
   if (cached) return cached;
   const emu = ensureEmulator();
   const source = fs.readFileSync(path.join(KERNELS, "examples.c"), "utf8");
-  const hash = createHash("sha256").update(`${emu.mkVeorunStatic}\n${source}`).digest("hex").slice(0, 16);
-  const dir = path.join(ROOT, `static-${hash}`);
-  const out = path.join(dir, "veorun_examples");
-  if (!fs.existsSync(out)) {
-    fs.mkdirSync(ROOT, { recursive: true });
-    const tmp = fs.mkdtempSync(path.join(ROOT, ".tmp-static-"));
+  const out = buildOnce("static", `${emu.mkVeorunStatic}\n${source}`, "veorun_examples", (tmp) => {
     const src = path.join(tmp, "examples.c");
     fs.writeFileSync(src, source);
     const obj = path.join(tmp, "examples.o");
-    const cc = spawnSync(process.env.CC || "cc", ["-std=gnu11", "-fPIC", "-O2", "-c", src, "-o", obj], { encoding: "utf8" });
-    if (cc.status !== 0) throw new Error(`compiling examples.c failed:\n${cc.stderr}`);
-    const mk = spawnSync(emu.mkVeorunStatic, ["-o", path.join(tmp, "veorun_examples"), obj], { encoding: "utf8" });
-    if (mk.status !== 0) throw new Error(`mk_veorun_static failed:\n${mk.stdout}${mk.stderr}`);
-    try {
-      fs.renameSync(tmp, dir);
-    } catch {
-      fs.rmSync(tmp, { recursive: true, force: true });
-    }
-  }
+    run([process.env.CC || "cc", "-std=gnu11", "-fPIC", "-O2", "-c", src, "-o", obj]);
+    run([emu.mkVeorunStatic, "-o", path.join(tmp, "veorun_examples"), obj]);
+  });
   built.set("static", out);
   return out;
 }
@@ -92,24 +93,12 @@ export function veo1Shim(): string {
   const emu = ensureEmulator();
   const libDir = path.dirname(emu.library);
   const source = `/* veo1 shim for ${emu.library} */\nint veo_api_version(void) { return 4; }\n`;
-  const hash = createHash("sha256").update(`2\n${source}`).digest("hex").slice(0, 16);
-  const dir = path.join(ROOT, `veo1-${hash}`);
-  const so = path.join(dir, "libveo.so");
-  if (!fs.existsSync(so)) {
-    fs.mkdirSync(ROOT, { recursive: true });
-    const tmp = fs.mkdtempSync(path.join(ROOT, ".tmp-veo1-"));
+  const so = buildOnce("veo1", `2\n${source}`, "libveo.so", (tmp) => {
     fs.writeFileSync(path.join(tmp, "shim.c"), source);
     // --no-as-needed: the shim calls nothing itself but must pull the emulator in.
-    const args = ["-fPIC", "-shared", "-o", path.join(tmp, "libveo.so"), path.join(tmp, "shim.c"),
-      "-Wl,--no-as-needed", `-L${libDir}`, "-l:libveo.so.1", `-Wl,-rpath,${libDir}`];
-    const r = spawnSync(process.env.CC || "cc", args, { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`veo1 shim build failed:\n${r.stderr}`);
-    try {
-      fs.renameSync(tmp, dir);
-    } catch {
-      fs.rmSync(tmp, { recursive: true, force: true });
-    }
-  }
+    run([process.env.CC || "cc", "-fPIC", "-shared", "-o", path.join(tmp, "libveo.so"), path.join(tmp, "shim.c"),
+      "-Wl,--no-as-needed", `-L${libDir}`, "-l:libveo.so.1", `-Wl,-rpath,${libDir}`]);
+  });
   built.set("veo1", so);
   return so;
 }
