@@ -7,15 +7,13 @@ import { describeValue } from "./ctypes.js";
 import { VeoFailedError } from "./errors.js";
 import { byteCount, isHostBuffer, type HostBuffer } from "./memory.js";
 import type { VeoApi } from "./native/api.js";
-import { getNative } from "./native/library.js";
+import { getNative, requireFunction } from "./native/library.js";
 
 /** An HMEM address (bigint) or a host buffer. */
 export type HmemPointer = bigint | HostBuffer;
 
 function need<K extends keyof VeoApi>(name: K): NonNullable<VeoApi[K]> {
-  const f = getNative().api[name];
-  if (!f) throw new VeoFailedError(name, `${name} is not available in this library (API ${getNative().info.apiVersion})`);
-  return f as NonNullable<VeoApi[K]>;
+  return requireFunction(getNative(), name);
 }
 
 function address(v: unknown, label: string): bigint {

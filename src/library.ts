@@ -8,6 +8,7 @@ import { VeoClosedError, VeoFailedError } from "./errors.js";
 import { releaseFunction, VeoFunction } from "./function.js";
 import { VeMemPtr } from "./memory.js";
 import type { U64 } from "./native/api.js";
+import { requireFunction } from "./native/library.js";
 import type { VeoProc } from "./proc.js";
 
 const SYMNAME_LEN_MAX = 255;
@@ -112,14 +113,7 @@ export class VeoLibrary {
     }
     this.proc._check();
     if (this._handle !== 0 && this._handle !== 0n) {
-      const unload = this.proc._api.veo_unload_library;
-      if (!unload) {
-        throw new VeoFailedError(
-          "veo_unload_library",
-          `veo_unload_library is not available in this library (API ${this.proc._native.info.apiVersion})`,
-        );
-      }
-      const rc = unload(this.proc._handle, this._handle);
+      const rc = requireFunction(this.proc._native, "veo_unload_library")(this.proc._handle, this._handle);
       if (rc !== 0) {
         this.proc._checkAfterFailure();
         throw new VeoFailedError("veo_unload_library", `veo_unload_library(${this.name}) failed (${rc})`);

@@ -25,7 +25,7 @@ import {
   type HostBuffer,
 } from "./memory.js";
 import type { ProcHandle, VeoApi } from "./native/api.js";
-import { getNative, type VeoLibraryInfo, type VeoNative } from "./native/library.js";
+import { getNative, requireFunction, type VeoLibraryInfo, type VeoNative } from "./native/library.js";
 import { loadSource, type SoOptions } from "./build/index.js";
 
 export interface VeoProcOptions {
@@ -369,8 +369,7 @@ export class VeoProc {
     if (size === undefined) throw new TypeError("Argument 0 (size) of allocHmem must be a number of bytes, got undefined");
     const n = byteCount(size, "Argument 0 (size) of allocHmem", Number.MAX_SAFE_INTEGER, "2**53-1", 0);
     this._check();
-    const f = this._api.veo_alloc_hmem;
-    if (!f) throw new VeoFailedError("veo_alloc_hmem", "veo_alloc_hmem is not available in this library");
+    const f = requireFunction(this._native, "veo_alloc_hmem");
     const out = new BigUint64Array(1);
     const rc = f(this._handle, out, n);
     if (rc !== 0) {
@@ -387,8 +386,7 @@ export class VeoProc {
     if (typeof addr !== "bigint" || addr < 0n || addr > 0xffff_ffff_ffff_ffffn) {
       throw new TypeError(`Argument 0 (addr) of freeHmem must be an HMEM address (bigint), got ${describeValue(addr)}`);
     }
-    const f = this._api.veo_free_hmem;
-    if (!f) throw new VeoFailedError("veo_free_hmem", "veo_free_hmem is not available in this library");
+    const f = requireFunction(this._native, "veo_free_hmem");
     const rc = f(addr);
     if (rc !== 0) throw new VeoFailedError("veo_free_hmem", `veo_free_hmem(0x${addr.toString(16)}) failed (${rc})`);
     if (logEnabled) logInfo(`veo_free_hmem: nodeid=${this.nodeid}, addr=${hex(addr)}`);
@@ -474,8 +472,7 @@ export class VeoProc {
   /** veo_proc_identifier: the proc's index in VEO's process list. */
   get identifier(): number {
     this._check();
-    const f = this._api.veo_proc_identifier;
-    if (!f) throw new VeoFailedError("veo_proc_identifier", "veo_proc_identifier is not available in this library");
+    const f = requireFunction(this._native, "veo_proc_identifier");
     const id = f(this._handle);
     if (id < 0) throw new VeoFailedError("veo_proc_identifier", "veo_proc_identifier failed: proc not found");
     return id;
@@ -499,8 +496,7 @@ export class VeoProc {
     if (!Number.isInteger(ident) || ident < 0 || ident > 15) {
       throw new RangeError(`Argument 1 (ident) of setProcIdentifier must be an integer in [0, 15], got ${describeValue(ident)}`);
     }
-    const f = this._api.veo_set_proc_identifier;
-    if (!f) throw new VeoFailedError("veo_set_proc_identifier", "veo_set_proc_identifier is not available in this library");
+    const f = requireFunction(this._native, "veo_set_proc_identifier");
     const r = f(addr, ident);
     if (r === null) throw new VeoFailedError("veo_set_proc_identifier", "veo_set_proc_identifier failed");
     return BigInt.asUintN(64, BigInt(r));

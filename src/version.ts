@@ -3,7 +3,7 @@
  */
 import { describeValue } from "./ctypes.js";
 import { VeoFailedError } from "./errors.js";
-import { getNative } from "./native/library.js";
+import { getNative, requireFunction } from "./native/library.js";
 
 /** veo_version_string() of the loaded library ("" if it does not export it). */
 export function veoVersion(): string {
@@ -20,9 +20,7 @@ export function getVeArch(node: number): number {
   if (typeof node !== "number" || !Number.isInteger(node) || node < -1 || node > 0x7fffffff) {
     throw new RangeError(`Argument 0 (node) of getVeArch must be a VE node number, got ${describeValue(node)}`);
   }
-  const f = getNative().api.veo_get_ve_arch;
-  if (!f) throw new VeoFailedError("veo_get_ve_arch", "veo_get_ve_arch is not available in this library");
-  const arch = f(node);
+  const arch = requireFunction(getNative(), "veo_get_ve_arch")(node);
   if (arch <= 0) throw new VeoFailedError("veo_get_ve_arch", `veo_get_ve_arch(${node}) failed (${arch})`);
   return arch;
 }

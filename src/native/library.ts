@@ -7,7 +7,7 @@
  */
 import * as fs from "node:fs";
 
-import { VeoLibraryNotFound } from "../errors.js";
+import { VeoFailedError, VeoLibraryNotFound } from "../errors.js";
 import { bindApi, openLibrary, type VeoApi } from "./api.js";
 import { ensureEmulator } from "./emulator-build.js";
 
@@ -38,6 +38,16 @@ export interface VeoNative {
   readonly info: VeoLibraryInfo;
   /** VEO_MAX_NUM_ARGS of this library's API: 256 (AVEO), 32 (VEO 1.x). */
   readonly maxArgs: number;
+}
+
+/**
+ * `native.api[name]` for an optional function (newer API, or VEO 1.x lacks it); throws
+ * VeoFailedError naming it and the library's API version when absent.
+ */
+export function requireFunction<K extends keyof VeoApi>(native: VeoNative, name: K): NonNullable<VeoApi[K]> {
+  const f = native.api[name];
+  if (!f) throw new VeoFailedError(name, `${name} is not available in this library (API ${native.info.apiVersion})`);
+  return f as NonNullable<VeoApi[K]>;
 }
 
 const REAL_DIR = "/opt/nec/ve/veos/lib64";
