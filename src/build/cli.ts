@@ -14,7 +14,7 @@ import { stderrReporter } from "./progress.js";
 import { VeBuild } from "./vebuild.js";
 import { checkToolchainName, type Lang } from "./toolchain.js";
 
-export const BUILD_USAGE = `usage: veo build [options] <source>...
+const BUILD_USAGE = `usage: veo build [options] <source>...
 
 Builds C (.c), C++ (.cpp .cc .cxx .C) and Fortran (.f90 .f95 .f03 .f .F90) sources into one
 shared library (or, with --veorun, a static VE helper) and prints its absolute path.
