@@ -10,10 +10,9 @@
 #include <sys/syscall.h>
 
 #include "emu_helper.h"
+#include "emu_hmem_addr.h"
 
 #define EMU_API __attribute__((visibility("default")))
-#define EMU_VEADDR_BIT 0x8000000000000000ULL
-#define EMU_TAG_MASK 0xF800000000000000ULL
 
 EMU_API int veo_prev_req_result(int offs, uint64_t *result) {
   struct emu_thread *t = emu_self;
@@ -24,20 +23,17 @@ EMU_API int veo_prev_req_result(int offs, uint64_t *result) {
 }
 
 EMU_API int veo_is_ve_addr(const void *addr) {
-  return ((uint64_t)(uintptr_t)addr & EMU_VEADDR_BIT) ? 1 : 0;
+  return emu_hmem_addr_is_ve((uint64_t)(uintptr_t)addr);
 }
 
 EMU_API void *veo_get_hmem_addr(void *addr) {
-  uint64_t a = (uint64_t)(uintptr_t)addr;
-  if (a & EMU_VEADDR_BIT) a &= ~EMU_TAG_MASK;
-  return (void *)(uintptr_t)a;
+  return (void *)(uintptr_t)emu_hmem_addr_strip((uint64_t)(uintptr_t)addr);
 }
 
-EMU_API int veo_get_max_proc_identifier(void) { return 16; }
+EMU_API int veo_get_max_proc_identifier(void) { return EMU_HMEM_MAX_PROCS; }
 
 EMU_API int veo_get_proc_identifier_from_hmem(const void *addr) {
-  uint64_t a = (uint64_t)(uintptr_t)addr;
-  return (a & EMU_VEADDR_BIT) ? (int)((a >> 59) & 0xF) : -1;
+  return emu_hmem_ident_get((uint64_t)(uintptr_t)addr);
 }
 
 EMU_API long syscall_wrapper(int num, long a1, long a2, long a3, long a4, long a5, long a6) {

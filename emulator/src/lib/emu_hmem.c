@@ -9,13 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emu_hmem_addr.h"
 #include "emu_lib.h"
 
-#define EMU_VEADDR_BIT 0x8000000000000000ULL
-#define EMU_IDENT_MASK 0x7800000000000000ULL
-#define EMU_TAG_MASK 0xF800000000000000ULL
-#define EMU_IDENT_SHIFT 59
-#define EMU_MAX_HMEM_PROCS 16
 #define EMU_MAX_HOOKS 32
 
 /* ---- hooks ---- */
@@ -81,35 +77,31 @@ EMU_EXPORT void veo_unregister_hook(void *func) {
 /* ---- HMEM address helpers ---- */
 
 EMU_EXPORT int veo_is_ve_addr(const void *addr) {
-  return ((uint64_t)(uintptr_t)addr & EMU_VEADDR_BIT) ? 1 : 0;
+  return emu_hmem_addr_is_ve((uint64_t)(uintptr_t)addr);
 }
 
 EMU_EXPORT void *veo_get_hmem_addr(void *addr) {
-  uint64_t a = (uint64_t)(uintptr_t)addr;
-  if (a & EMU_VEADDR_BIT) a &= ~EMU_TAG_MASK;
-  return (void *)(uintptr_t)a;
+  return (void *)(uintptr_t)emu_hmem_addr_strip((uint64_t)(uintptr_t)addr);
 }
 
-EMU_EXPORT int veo_get_max_proc_identifier(void) { return EMU_MAX_HMEM_PROCS; }
+EMU_EXPORT int veo_get_max_proc_identifier(void) { return EMU_HMEM_MAX_PROCS; }
 
 EMU_EXPORT int veo_get_proc_identifier_from_hmem(const void *addr) {
-  uint64_t a = (uint64_t)(uintptr_t)addr;
-  if (!(a & EMU_VEADDR_BIT)) return -1;
-  return (int)((a & EMU_IDENT_MASK) >> EMU_IDENT_SHIFT);
+  return emu_hmem_ident_get((uint64_t)(uintptr_t)addr);
 }
 
 EMU_EXPORT void *veo_set_proc_identifier(void *addr, int ident) {
-  if (ident < 0 || ident >= EMU_MAX_HMEM_PROCS) {
+  if (ident < 0 || ident >= EMU_HMEM_MAX_PROCS) {
     emu_log_error("veo_set_proc_identifier", "invalid proc identifier %d", ident);
     return NULL;
   }
-  return (void *)(uintptr_t)((uint64_t)(uintptr_t)addr | EMU_VEADDR_BIT |
-                             ((uint64_t)ident << EMU_IDENT_SHIFT));
+  return (void *)(uintptr_t)((uint64_t)(uintptr_t)addr | EMU_HMEM_VE_BIT |
+                             ((uint64_t)ident << EMU_HMEM_IDENT_SHIFT));
 }
 
 static void *emu_hmem_tag(struct veo_proc_handle *proc, uint64_t addr) {
   int ident = proc ? proc->ident : -1;
-  if (ident < 0 || ident >= EMU_MAX_HMEM_PROCS) return (void *)(uintptr_t)addr;
+  if (ident < 0 || ident >= EMU_HMEM_MAX_PROCS) return (void *)(uintptr_t)addr;
   return veo_set_proc_identifier((void *)(uintptr_t)addr, ident);
 }
 
@@ -134,9 +126,9 @@ EMU_EXPORT int veo_alloc_hmem(struct veo_proc_handle *proc, void **addr, const s
     *addr = malloc(size);
     return *addr ? 0 : -1;
   }
-  if (proc->ident < 0 || proc->ident >= EMU_MAX_HMEM_PROCS) {
+  if (proc->ident < 0 || proc->ident >= EMU_HMEM_MAX_PROCS) {
     emu_log_error("veo_alloc_hmem", "HMEM supports only proc identifiers below %d",
-                  EMU_MAX_HMEM_PROCS);
+                  EMU_HMEM_MAX_PROCS);
     return -1;
   }
   uint64_t ve = 0;
