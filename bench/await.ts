@@ -2,8 +2,9 @@
  * The promise path of a request, beside its floor: in one process, interleaved, Test 2
  * (N × submit + wait) and Test 1 (submit N, then wait N) as raw koffi calls, with the
  * blocking req.wait(), with `await req`, and (Test 1) with `await Promise.all(reqs)`.
- * Prints per-call medians at each N and the ratios to the raw loop, which costs the same
- * as a C client plus koffi's ~0.1 µs per C call.
+ * "T1s" is Test 1 with a ctx.sync() between submitting and collecting, so the collecting
+ * is timed apart from the helper's scheduling. Prints per-call medians at each N and the
+ * ratios to the raw loop, which costs the same as a C client plus koffi's ~0.1 µs per C call.
  *
  *   tsx bench/await.ts <bench_kernels.so> [n=100,300000] [calls=300000] [reps=5]
  */
@@ -55,6 +56,23 @@ const loops: Record<string, Loop> = {
     for (let i = 0; i < n; i++) reqs[i] = f(ctx);
     await Promise.all(n === reqs.length ? reqs : reqs.slice(0, n));
   },
+  // The same after ctx.sync(): every result is ready, so only the collecting is timed
+  // apart from the helper's scheduling (identical for all three).
+  "T1s raw": (n) => {
+    for (let i = 0; i < n; i++) ids[i] = api.veo_call_async(ch, addr, ca);
+    api.veo_context_sync(ch);
+    for (let i = 0; i < n; i++) api.veo_call_peek_result(ch, ids[i], out);
+  },
+  "T1s await": async (n) => {
+    for (let i = 0; i < n; i++) reqs[i] = f(ctx);
+    ctx.sync();
+    for (let i = 0; i < n; i++) await reqs[i];
+  },
+  "T1s Promise.all": async (n) => {
+    for (let i = 0; i < n; i++) reqs[i] = f(ctx);
+    ctx.sync();
+    await Promise.all(n === reqs.length ? reqs : reqs.slice(0, n));
+  },
 };
 
 async function time(loop: Loop, n: number): Promise<number> {
@@ -81,7 +99,7 @@ for (const n of ns) {
   console.log(`N = ${n}`);
   for (const name of Object.keys(loops)) {
     const xs = samples.get(`${name}|${n}`)!;
-    const floor = med(samples.get(`${name.slice(0, 2)} raw|${n}`)!);
+    const floor = med(samples.get(`${name.split(" ")[0]} raw|${n}`)!);
     console.log(
       `  ${name.padEnd(16)} ${med(xs).toFixed(3)} µs/call  ×raw ${(med(xs) / floor).toFixed(2)}` +
         `  (min ${Math.min(...xs).toFixed(3)}, max ${Math.max(...xs).toFixed(3)})`,

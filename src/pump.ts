@@ -87,6 +87,8 @@ export class Pump {
   private fifo = true;
   /** Awaited requests not settled yet. */
   waiting = 0;
+  /** Requests submitted and not settled yet (awaited or not). */
+  uncollected = 0;
   /** The request a koffi `.async` wait is blocked on, if any. */
   target: VeoRequest | null = null;
   /** The last request submitted (VEO 1.x has no veo_context_sync). */
@@ -106,6 +108,14 @@ export class Pump {
     if (this.scheduled || this.target !== null) return;
     this.scheduled = true;
     queueMicrotask(this.run);
+  }
+
+  /**
+   * True when no request of this context is uncollected and none is queued: a request then()
+   * just collected can be told at once, since nothing older can be awaited after it.
+   */
+  quiet(): boolean {
+    return this.uncollected === 0 && this.heap.length === this.head;
   }
 
   /** Queues a request then() collected itself: the next run tells its listeners in order. */
