@@ -151,7 +151,8 @@ EMU_EXPORT int veo_free_hmem(void *addr) {
     emu_log_error("veo_free_hmem", "no proc for HMEM address %p", addr);
     return -1;
   }
-  veo_free_mem(proc, (uint64_t)(uintptr_t)veo_get_hmem_addr(addr));
+  /* Nothing to check: veo_free_mem returns 0 even when the free failed, as AVEO's does. */
+  (void)veo_free_mem(proc, (uint64_t)(uintptr_t)veo_get_hmem_addr(addr));
   struct emu_hook hook;
   if (emu_hook_find((void *)veo_free_hmem, &hook) == 0) hook.hook(hook.payload, proc, addr);
   return 0;
