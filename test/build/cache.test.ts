@@ -13,22 +13,17 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CACHE_FORMAT, commitEntry, makeWorkDir, sha256File, verifyEntry } from "../../src/build/cache.js";
 import { VeBuild } from "../../src/build/index.js";
 import { setEmulatorForKernels } from "../../src/build/toolchain.js";
-import { makeFakeNec, tempDir, withEnv, type FakeNec } from "./fake-tools.js";
+import { openNecSandbox, tempDir, withEnv, type FakeNec, type NecSandbox } from "./fake-tools.js";
 
+let sandbox: NecSandbox;
 let nec: FakeNec;
 let cache: string;
-let restore: () => void;
 
 beforeEach(() => {
-  nec = makeFakeNec();
-  cache = tempDir("cache");
-  restore = withEnv({ ...nec.env, VEO_BUILD_CACHE: cache, MK_VEORUN_STATIC: undefined });
+  sandbox = openNecSandbox();
+  ({ nec, cache } = sandbox);
 });
-afterEach(() => {
-  restore();
-  fs.rmSync(nec.root, { recursive: true, force: true });
-  fs.rmSync(cache, { recursive: true, force: true });
-});
+afterEach(() => sandbox.close());
 
 const SRC = "double sum(double *a, int n) { return 0; }";
 const compiles = () => nec.calls().filter((c) => c.args.includes("-c")).length;

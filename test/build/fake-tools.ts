@@ -80,6 +80,30 @@ export function makeFakeNec(): FakeNec {
   };
 }
 
+/** A test's fake NEC SDK and empty build cache, both selected through the environment. */
+export interface NecSandbox {
+  nec: FakeNec;
+  cache: string;
+  /** Restores the environment and deletes both directories. */
+  close(): void;
+}
+
+/** Opens a NecSandbox (MK_VEORUN_STATIC unset, so the SDK's own is used). */
+export function openNecSandbox(): NecSandbox {
+  const nec = makeFakeNec();
+  const cache = tempDir("cache");
+  const restore = withEnv({ ...nec.env, VEO_BUILD_CACHE: cache, MK_VEORUN_STATIC: undefined });
+  return {
+    nec,
+    cache,
+    close: () => {
+      restore();
+      fs.rmSync(nec.root, { recursive: true, force: true });
+      fs.rmSync(cache, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Sets environment variables for the duration of a test; returns a function restoring them. */
 export function withEnv(vars: Record<string, string | undefined>): () => void {
   const saved: Record<string, string | undefined> = {};

@@ -9,26 +9,20 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { VeBuild, type BuildEvent } from "../../src/build/index.js";
 import { VeBuildError } from "../../src/errors.js";
-import { makeFakeNec, tempDir, withEnv, type FakeNec } from "./fake-tools.js";
+import { openNecSandbox, tempDir, withEnv, type FakeNec, type NecSandbox } from "./fake-tools.js";
 
 const C_FLAGS = ["-O2", "-fpic", "-pthread", "-report-all", "-fdiag-vector=2"];
 const CXX_FLAGS = ["-O2", "-fpic", "-pthread", "-finline", "-finline-functions", "-report-all", "-fdiag-vector=2"];
 const F_FLAGS = C_FLAGS;
 
+let sandbox: NecSandbox;
 let nec: FakeNec;
-let cache: string;
-let restore: () => void;
 
 beforeEach(() => {
-  nec = makeFakeNec();
-  cache = tempDir("cache");
-  restore = withEnv({ ...nec.env, VEO_BUILD_CACHE: cache, MK_VEORUN_STATIC: undefined });
+  sandbox = openNecSandbox();
+  nec = sandbox.nec;
 });
-afterEach(() => {
-  restore();
-  fs.rmSync(nec.root, { recursive: true, force: true });
-  fs.rmSync(cache, { recursive: true, force: true });
-});
+afterEach(() => sandbox.close());
 
 describe("nec toolchain command lines", () => {
   it("compiles C with py-veo's flags and links with ncc -shared -pthread", async () => {
