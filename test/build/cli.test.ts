@@ -7,20 +7,19 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildCommand } from "../../src/build/cli.js";
-import { makeFakeNec, tempDir, withEnv, type FakeNec } from "./fake-tools.js";
+import { openNecSandbox, tempDir, type FakeNec, type NecSandbox } from "./fake-tools.js";
 
+let sandbox: NecSandbox;
 let nec: FakeNec;
 let work: string;
-let restore: () => void;
 
 beforeEach(() => {
-  nec = makeFakeNec();
+  sandbox = openNecSandbox();
+  nec = sandbox.nec;
   work = tempDir("cli");
-  restore = withEnv({ ...nec.env, VEO_BUILD_CACHE: path.join(work, "cache") });
 });
 afterEach(() => {
-  restore();
-  fs.rmSync(nec.root, { recursive: true, force: true });
+  sandbox.close();
   fs.rmSync(work, { recursive: true, force: true });
 });
 
