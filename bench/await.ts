@@ -6,11 +6,11 @@
  * is timed apart from the helper's scheduling. Prints per-call medians at each N and the
  * ratios to the raw loop, which costs the same as a C client plus koffi's ~0.1 µs per C call.
  *
- *   tsx bench/await.ts <bench_kernels.so> [n=100,300000] [calls=300000] [reps=5]
+ *   tsx bench/await.ts <bench_kernels.so> [n=100,300000] [calls=300000] [reps=5] [only=T1s,T2]
  */
 import { VeoProc, type VeoRequest } from "../src/index.js";
 
-const [kernels, nArg, callsArg, repsArg] = process.argv.slice(2);
+const [kernels, nArg, callsArg, repsArg, onlyArg] = process.argv.slice(2);
 if (!kernels) throw new Error("usage: tsx bench/await.ts <kernels.so> [n,n,...] [calls] [reps]");
 const ns = (nArg ?? "100,300000").split(",").map(Number);
 const calls = Number(callsArg ?? 300_000);
@@ -74,6 +74,11 @@ const loops: Record<string, Loop> = {
     await Promise.all(n === reqs.length ? reqs : reqs.slice(0, n));
   },
 };
+
+if (onlyArg) {
+  const keep = onlyArg.split(",");
+  for (const name of Object.keys(loops)) if (!keep.includes(name.split(" ")[0])) delete loops[name];
+}
 
 async function time(loop: Loop, n: number): Promise<number> {
   const batches = Math.max(1, Math.ceil(calls / n));

@@ -89,7 +89,7 @@ export class VeoCtxt {
     }
     const req = new VeoRequest(this, id, call, keep);
     this._pump.last = req;
-    this._pump.uncollected++;
+    this._pump.opened(id);
     if (logEnabled) {
       logInfo(
         cfunc === "veo_call_async"

@@ -87,8 +87,15 @@ export class Pump {
   private fifo = true;
   /** Awaited requests not settled yet. */
   waiting = 0;
-  /** Requests submitted and not settled yet (awaited or not). */
-  uncollected = 0;
+  /**
+   * Which submitted requests are not settled yet, one byte per id from `openBase` on (VEO's
+   * ids grow by one per command; ids that were never ours stay 0). `openLow` is the lowest
+   * id that may still be open.
+   */
+  private open = new Uint8Array(256);
+  private openBase = -1;
+  private openLow = 0;
+  private openTop = 0;
   /** The request a koffi `.async` wait is blocked on, if any. */
   target: VeoRequest | null = null;
   /** The last request submitted (VEO 1.x has no veo_context_sync). */
@@ -110,12 +117,58 @@ export class Pump {
     queueMicrotask(this.run);
   }
 
+  /** Called for each request submitted on this context. */
+  opened(id: number): void {
+    if (this.openBase < 0 || id < this.openBase) {
+      if (this.openBase >= 0 && this.openLow < this.openTop) return; // ids went backwards: stay conservative
+      this.openBase = this.openLow = this.openTop = id;
+      this.open.fill(0);
+    }
+    let i = id - this.openBase;
+    if (i >= this.open.length) {
+      const from = this.openLow - this.openBase;
+      const live = this.openTop - this.openLow;
+      const buf = live * 2 + 64 > this.open.length ? new Uint8Array((live + 64) * 2) : this.open;
+      buf.set(this.open.subarray(from, from + live));
+      buf.fill(0, live);
+      this.open = buf;
+      this.openBase = this.openLow;
+      i = id - this.openBase;
+      if (i >= buf.length) {
+        // A jump in ids (commands that were not ours): nothing of ours is below openLow's gap.
+        if (live === 0) {
+          this.openBase = this.openLow = id;
+          i = 0;
+        } else {
+          this.open = new Uint8Array(i * 2);
+          this.open.set(buf.subarray(0, live));
+        }
+      }
+    }
+    if (this.openLow === this.openTop) this.openLow = id; // nothing open: skip ids not ours
+    this.open[i] = 1;
+    if (id + 1 > this.openTop) this.openTop = id + 1;
+  }
+
+  /** Called as each request of this context settles. */
+  closed(id: number): void {
+    const i = id - this.openBase;
+    if (i < 0 || i >= this.open.length) return;
+    this.open[i] = 0;
+    let low = this.openLow;
+    const top = this.openTop;
+    const open = this.open;
+    const base = this.openBase;
+    while (low < top && open[low - base] === 0) low++;
+    this.openLow = low;
+  }
+
   /**
-   * True when no request of this context is uncollected and none is queued: a request then()
-   * just collected can be told at once, since nothing older can be awaited after it.
+   * True when every request submitted before `req` has settled and nothing is queued: then()
+   * can tell `req`'s listeners at once, since nothing older can be awaited after it.
    */
-  quiet(): boolean {
-    return this.uncollected === 0 && this.heap.length === this.head;
+  quiet(req: VeoRequest): boolean {
+    return this.openLow > req.id && this.heap.length === this.head;
   }
 
   /** Queues a request then() collected itself: the next run tells its listeners in order. */

@@ -132,10 +132,10 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
       if (this._state === PENDING) {
         const pump = this.ctx._pump;
         // Collect it right here when nothing awaited is ahead of it (short kernels are
-        // usually done by now). If an older request of the context is still uncollected, it
-        // may be awaited later in this turn: then this one is told through the pump's
-        // queue, in submission order, one microtask later.
-        if (pump.collectNow(this) && this.ctx._usable && !pump.quiet()) {
+        // usually done by now). If an older request of the context is still open, it may
+        // be awaited later in this turn: then this one is told through the pump's queue,
+        // in submission order, one microtask later.
+        if (pump.collectNow(this) && this.ctx._usable && !pump.quiet(this)) {
           const ret = this.listen(onfulfilled, onrejected);
           (this._deferred as Deferred).due = true;
           pump.enqueueDue(this);
@@ -230,7 +230,7 @@ export function tell(req: VeoRequest): void {
 
 /** @internal Settles a request successfully. */
 export function resolveRequest(req: VeoRequest, value: unknown): void {
-  req.ctx._pump.uncollected--;
+  req.ctx._pump.closed(req.id);
   req._state = DONE;
   req._value = value;
   req._keep = undefined;
@@ -242,7 +242,7 @@ export function resolveRequest(req: VeoRequest, value: unknown): void {
 
 /** @internal Settles a request with an error. */
 export function rejectRequest(req: VeoRequest, err: unknown): void {
-  req.ctx._pump.uncollected--;
+  req.ctx._pump.closed(req.id);
   req._state = FAILED;
   req._value = err;
   req._keep = undefined;

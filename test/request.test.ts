@@ -171,6 +171,24 @@ describe("then() collecting its own request", () => {
     expect(order).toEqual(["a2", "b2", "c2"]);
   });
 
+  it("a newer request awaited before an older one that also finished still settles after it", async () => {
+    const f = lib.declare("int add_one(int x)");
+    for (let round = 0; round < 3; round++) {
+      const older = f(ctx, 1);
+      proc.readMem(new Uint8Array(8), proc.allocMem(8), 8); // a synchronous command between them
+      const newer = f(ctx, 2);
+      ctx.sync();
+      const order: number[] = [];
+      const pn = Promise.resolve(newer).then((v) => order.push(v));
+      const po = Promise.resolve(older).then((v) => order.push(v));
+      await Promise.all([pn, po]);
+      expect(order).toEqual([2, 3]);
+      // one at a time, in order: each is told at once
+      const reqs = Array.from({ length: 50 }, (_, i) => f(ctx, i));
+      for (let i = 0; i < reqs.length; i++) expect(await reqs[i]).toBe(i + 1);
+    }
+  });
+
   it("close() right after then() collected a request still gives that request its result", async () => {
     const c = proc.openContext();
     const f = lib.declare("int add_one(int x)");
