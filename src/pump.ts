@@ -278,9 +278,9 @@ export class Pump {
   }
 
   /**
-   * then()'s fast path: collects `req` at once when it finished, or within THEN_SPIN_MS,
-   * provided no awaited request is ahead of it (they settle first, in order) and no pool
-   * thread is waiting. Most short kernels finish within a microsecond or two of their
+   * then()'s fast path: collects `req` at once when it finished (or within THEN_SPIN_MS, when
+   * nothing older is open), provided no awaited request is ahead of it (they settle first,
+   * in order) and no pool thread is waiting. Most short kernels finish within a microsecond or two of their
    * submission, so `await f(ctx)` and `Promise.all` rarely need the pump at all.
    */
   collectNow(req: VeoRequest): boolean {
@@ -288,12 +288,14 @@ export class Pump {
     const api = this.ctx._api;
     const h = this.ctx._handle;
     let rc = api.veo_call_peek_result(h, req.id, REGISTER.u64);
-    if (rc === CommandState.UNFINISHED) {
+    // Spin only when it pays: when the request can be told at once (nothing older open).
+    // Otherwise it is told a microtask later anyway, and the pump's run peeks again then.
+    if (rc === CommandState.UNFINISHED && this.openLow >= req.id && this.heap.length === this.head) {
       const until = performance.now() + THEN_SPIN_MS;
       do rc = api.veo_call_peek_result(h, req.id, REGISTER.u64);
       while (rc === CommandState.UNFINISHED && performance.now() < until);
-      if (rc === CommandState.UNFINISHED) return false;
     }
+    if (rc === CommandState.UNFINISHED) return false;
     completeRequest(req, rc, REGISTER);
     return true;
   }
