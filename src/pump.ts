@@ -40,6 +40,9 @@ const POOL_WAITS = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1
 let poolWaits = 0;
 const POLL_MS = 1;
 
+/** The most ids between the oldest open request and the newest one that are tracked. */
+const MAX_OPEN_SPAN = 1 << 24;
+
 /** Give the event loop a turn after this many ms of continuous collecting. */
 const MAX_RUN_MS = 4;
 
@@ -119,6 +122,7 @@ export class Pump {
 
   /** Called for each request submitted on this context. */
   opened(id: number): void {
+    if (this.openLow === -Infinity) return; // given up, see below
     if (this.openBase < 0 || id < this.openBase) {
       if (this.openBase >= 0 && this.openLow < this.openTop) return; // ids went backwards: stay conservative
       this.openBase = this.openLow = this.openTop = id;
@@ -139,6 +143,10 @@ export class Pump {
         if (live === 0) {
           this.openBase = this.openLow = id;
           i = 0;
+        } else if (i > MAX_OPEN_SPAN) {
+          // Ids far apart while an old request is still open: stop telling at once.
+          this.openLow = -Infinity;
+          return;
         } else {
           this.open = new Uint8Array(i * 2);
           this.open.set(buf.subarray(0, live));
