@@ -55,6 +55,10 @@ function isResolver(f: unknown): f is (v: unknown) => void {
   return typeof f === "function" && f.name === "" && functionSource.call(f) === NATIVE_ANONYMOUS;
 }
 
+function toUndefined(): undefined {
+  return undefined;
+}
+
 /** What then() returns after handing the outcome to a resolving function (which returns undefined). */
 const RESOLVED: Promise<any> = Promise.resolve();
 
@@ -166,8 +170,11 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
     const d = this._deferred;
     if (d === undefined) {
       if (isResolver(onfulfilled) && isResolver(onrejected)) {
-        this._deferred = { promise: undefined, resolve: onfulfilled, reject: onrejected, more: undefined, due: false };
-        return RESOLVED;
+        // V8's own resolvers are told directly. What then() returns must still settle only
+        // after them (`req.then(res, rej).then(next)`), with undefined, as a promise's would.
+        const own = ownDeferred();
+        this._deferred = { promise: undefined, resolve: onfulfilled, reject: onrejected, more: own, due: false };
+        return (own.promise as Promise<unknown>).then(toUndefined, toUndefined);
       }
       const own = (this._deferred = ownDeferred());
       return (own.promise as Promise<unknown>).then(onfulfilled as never, onrejected as never);

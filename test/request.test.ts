@@ -37,6 +37,46 @@ describe("a request", () => {
     expect(await r2).toBe(3);
   });
 
+  it("then(resolve, reject) with a promise's own resolvers returns a promise that settles after them", async () => {
+    const sleep = lib.declare("int do_sleep(int ms)");
+    const order: string[] = [];
+    let resolveOuter!: (v: unknown) => void;
+    let rejectOuter!: (e: unknown) => void;
+    const outer = new Promise((res, rej) => {
+      resolveOuter = res;
+      rejectOuter = rej;
+    });
+    outer.then((v) => order.push(`outer ${String(v)}`));
+    const r = sleep(ctx, 30);
+    const chained = r.then(resolveOuter, rejectOuter);
+    const after = chained.then((v) => order.push(`chained ${String(v)}`));
+    await new Promise((res) => setTimeout(res, 5));
+    expect(r.settled).toBe(false);
+    expect(order).toEqual([]);
+    await after;
+    expect(order).toEqual(["outer 30", "chained undefined"]);
+
+    // A rejection handed to the promise's reject resolver is handled: the chain resolves.
+    const crash = openKernelProc();
+    try {
+      let res2!: (v: unknown) => void;
+      let rej2!: (e: unknown) => void;
+      const outer2 = new Promise((a, b) => {
+        res2 = a;
+        rej2 = b;
+      });
+      const caught = outer2.catch((e: unknown) => e);
+      const slowCrash = crash.lib.declare("int do_sleep(int ms)");
+      const segv = crash.lib.declare("int segv(void)");
+      slowCrash(crash.ctx, 20);
+      const chained2 = segv(crash.ctx).then(res2, rej2);
+      await expect(chained2).resolves.toBeUndefined();
+      expect(await caught).toBeInstanceOf(VeoKernelException);
+    } finally {
+      crash.proc.destroy();
+    }
+  });
+
   it("peek never blocks: done false while running, then the value", async () => {
     const sleep = lib.declare("int do_sleep(int ms)");
     const r = sleep(ctx, 100);
