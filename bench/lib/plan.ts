@@ -50,7 +50,7 @@ export function makePlan(quick: boolean): Plan {
   }
   return {
     quick,
-    rounds: 5,
+    rounds: 7,
     ns: [1, 10, 100, 1_000, 10_000, 100_000, 300_000],
     minCalls: 20_000,
     xferIters: 30_000,
