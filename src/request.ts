@@ -235,10 +235,9 @@ export function tell(req: VeoRequest): void {
   }
 }
 
-/** @internal Settles a request successfully. */
-export function resolveRequest(req: VeoRequest, value: unknown): void {
+function settle(req: VeoRequest, state: typeof DONE | typeof FAILED, value: unknown): void {
   req.ctx._pump.closed(req.id);
-  req._state = DONE;
+  req._state = state;
   req._value = value;
   req._keep = undefined;
   if (req._deferred !== undefined) {
@@ -247,16 +246,14 @@ export function resolveRequest(req: VeoRequest, value: unknown): void {
   }
 }
 
+/** @internal Settles a request successfully. */
+export function resolveRequest(req: VeoRequest, value: unknown): void {
+  settle(req, DONE, value);
+}
+
 /** @internal Settles a request with an error. */
 export function rejectRequest(req: VeoRequest, err: unknown): void {
-  req.ctx._pump.closed(req.id);
-  req._state = FAILED;
-  req._value = err;
-  req._keep = undefined;
-  if (req._deferred !== undefined) {
-    req.ctx._pump.waiting--;
-    tell(req);
-  }
+  settle(req, FAILED, err);
 }
 
 /** @internal The name of a fatal signal, for messages. */
