@@ -163,15 +163,20 @@ export function checkToolchainName(name: unknown, what: string): asserts name is
   }
 }
 
+/** Each language's compiler: its COMPILER_ENV variable if set, else the toolchain's default. */
+function compilers(env: NodeJS.ProcessEnv, defaults: Readonly<Record<Lang, string>>): Record<Lang, string> {
+  return {
+    c: env[COMPILER_ENV.c] || defaults.c,
+    "c++": env[COMPILER_ENV["c++"]] || defaults["c++"],
+    fortran: env[COMPILER_ENV.fortran] || defaults.fortran,
+  };
+}
+
 function necToolchain(env: NodeJS.ProcessEnv): Toolchain {
   const bin = necBinDir(env);
   return {
     name: "nec",
-    compiler: {
-      c: env.VEO_BUILD_CC || "ncc",
-      "c++": env.VEO_BUILD_CXX || "nc++",
-      fortran: env.VEO_BUILD_FC || "nfort",
-    },
+    compiler: compilers(env, { c: "ncc", "c++": "nc++", fortran: "nfort" }),
     searchDirs: [bin],
     defaultFlags: NEC_FLAGS,
     requiredFlags: [],
@@ -209,11 +214,7 @@ function hostToolchain(env: NodeJS.ProcessEnv): Toolchain {
   const emu = emulatorForKernels();
   return {
     name: "host",
-    compiler: {
-      c: env.VEO_BUILD_CC || "cc",
-      "c++": env.VEO_BUILD_CXX || "c++",
-      fortran: env.VEO_BUILD_FC || "gfortran",
-    },
+    compiler: compilers(env, { c: "cc", "c++": "c++", fortran: "gfortran" }),
     searchDirs: [],
     defaultFlags: HOST_FLAGS,
     requiredFlags: ["-fPIC", `-I${emu.kernelIncludeDir}`],
