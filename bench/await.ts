@@ -8,7 +8,8 @@
  *
  *   tsx bench/await.ts <bench_kernels.so> [n=100,300000] [calls=300000] [reps=5] [only=T1s,T2]
  */
-import { VeoProc, type VeoRequest } from "../src/index.js";
+import { type VeoRequest } from "../src/index.js";
+import { openRawSession } from "./lib/raw-session.js";
 
 const [kernels, nArg, callsArg, repsArg, onlyArg] = process.argv.slice(2);
 if (!kernels) throw new Error("usage: tsx bench/await.ts <kernels.so> [n,n,...] [calls] [reps]");
@@ -16,16 +17,7 @@ const ns = (nArg ?? "100,300000").split(",").map(Number);
 const calls = Number(callsArg ?? 300_000);
 const reps = Number(repsArg ?? 5);
 
-const proc = new VeoProc(0);
-const lib = proc.loadLibrary(kernels);
-const f = lib.declare("uint64_t empty(void)");
-const ctx = proc.openContext();
-/* eslint-disable @typescript-eslint/no-explicit-any */
-const api = (proc as any)._api;
-const ch = (ctx as any)._handle;
-const addr = (f as any)._s.addr;
-const ca = (f as any)._s.args;
-const out = new BigUint64Array(1);
+const { proc, f, ctx, api, ch, addr, ca, out } = openRawSession(kernels);
 const ids = new Array<number>(Math.max(...ns));
 const reqs = new Array<VeoRequest>(Math.max(...ns));
 

@@ -9,24 +9,14 @@
  *
  *   tsx bench/breakdown.ts <kernels.so> [calls=200000] [reps=7]
  */
-import { VeoProc } from "../src/index.js";
+import { openRawSession } from "./lib/raw-session.js";
 
 const [kernels, callsArg, repsArg] = process.argv.slice(2);
 if (!kernels) throw new Error("usage: tsx bench/breakdown.ts <kernels.so> [calls] [reps]");
 const calls = Number(callsArg ?? 200_000);
 const reps = Number(repsArg ?? 7);
 
-const proc = new VeoProc(0);
-const lib = proc.loadLibrary(kernels);
-const f = lib.declare("uint64_t empty(void)");
-const ctx = proc.openContext();
-/* eslint-disable @typescript-eslint/no-explicit-any */
-const api = (proc as any)._api;
-const ch = (ctx as any)._handle;
-const ph = (proc as any)._handle;
-const addr = (f as any)._s.addr;
-const ca = (f as any)._s.args;
-const out = new BigUint64Array(1);
+const { proc, f, ctx, api, ch, ph, addr, ca, out } = openRawSession(kernels);
 const ve = proc.allocMem(8);
 const byte = new Uint8Array(1);
 

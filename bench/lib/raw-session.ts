@@ -1,0 +1,26 @@
+/*
+ * The setup bench/await.ts and bench/breakdown.ts share: a proc with the bench kernels, the
+ * `empty` kernel declared, a context, and the raw handles needed to time bare koffi calls of
+ * the same C functions beside the public API. Reaches into internals on purpose (bench only).
+ */
+import { VeoProc } from "../../src/index.js";
+
+export function openRawSession(kernels: string) {
+  const proc = new VeoProc(0);
+  const lib = proc.loadLibrary(kernels);
+  const f = lib.declare("uint64_t empty(void)");
+  const ctx = proc.openContext();
+  /* eslint-disable @typescript-eslint/no-explicit-any */
+  return {
+    proc,
+    lib,
+    f,
+    ctx,
+    api: (proc as any)._api,
+    ch: (ctx as any)._handle,
+    ph: (proc as any)._handle,
+    addr: (f as any)._s.addr,
+    ca: (f as any)._s.args,
+    out: new BigUint64Array(1),
+  };
+}
