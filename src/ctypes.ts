@@ -4,6 +4,7 @@
  * decode the 64-bit result register the way a VE delivers it. Pure: no koffi, no procs.
  * Every type reduces to a `kind`, which picks the typed veo_args setter and the decoder.
  */
+import type { RegAddr } from "./native/api.js";
 
 /** The register class of a C type. */
 export type CKind =
@@ -357,8 +358,12 @@ export function makeChecker(type: CType, label: string): Checker {
 /**
  * An 8-byte result register with a view per width, so decoding never does BigInt
  * arithmetic: a float is the upper 32 bits (as the VE ABI delivers it), an int the lower 32.
+ * The registers the binding hands to C live on the C heap (`addr`, see nativeRegister);
+ * one over a plain ArrayBuffer (addr 0) only decodes.
  */
 export class ResultRegister {
+  /** The slot's native address, passed to C as the `uint64_t *` result parameter. */
+  readonly addr: RegAddr;
   readonly u64: BigUint64Array;
   readonly i64: BigInt64Array;
   readonly f64: Float64Array;
@@ -370,8 +375,8 @@ export class ResultRegister {
   readonly i8: Int8Array;
   readonly u8: Uint8Array;
 
-  constructor() {
-    const b = new ArrayBuffer(8);
+  constructor(b: ArrayBuffer = new ArrayBuffer(8), addr = 0 as RegAddr) {
+    this.addr = addr;
     this.u64 = new BigUint64Array(b);
     this.i64 = new BigInt64Array(b);
     this.f64 = new Float64Array(b);

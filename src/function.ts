@@ -170,7 +170,7 @@ export class VeoFunction {
     if (s.perRequestArgs) return;
     if (s.args === null) {
       const ca = s.api.veo_args_alloc();
-      if (ca === null) throw new VeoFailedError("veo_args_alloc", "veo_args_alloc failed");
+      if (!ca) throw new VeoFailedError("veo_args_alloc", "veo_args_alloc failed");
       s.args = ca;
       argsFinalizer.register(this, { api: s.api, ca }, s);
     } else if (oldN !== undefined && oldN !== kept.length) {
@@ -193,7 +193,7 @@ export class VeoFunction {
     const ca = s.perRequestArgs ? newArgs(s) : (s.args as ArgsHandle);
     fillArgs(s, plan, ca, vals);
     REGISTER.u64[0] = UNSET;
-    const rc = callSync(proc._handle, s.addr, ca, REGISTER.u64);
+    const rc = callSync(proc._handle, s.addr, ca, REGISTER.addr);
     if (s.perRequestArgs) s.api.veo_args_free(ca);
     if (rc === 0) return REGISTER.decode(s.ret.kind);
     // On a kernel exception VEO stores the signal number as the result.
@@ -308,7 +308,7 @@ function fillArgs(s: FnState, plan: Plan, ca: ArgsHandle, vals: unknown[]): unkn
 
 function newArgs(s: FnState): ArgsHandle {
   const ca = s.api.veo_args_alloc();
-  if (ca === null) throw new VeoFailedError("veo_args_alloc", "veo_args_alloc failed");
+  if (!ca) throw new VeoFailedError("veo_args_alloc", "veo_args_alloc failed");
   hint(s, ca);
   return ca;
 }

@@ -24,7 +24,7 @@ import {
   VeMemPtr,
   type HostBuffer,
 } from "./memory.js";
-import type { ProcHandle, VeoApi } from "./native/api.js";
+import type { CtxHandle, ProcHandle, VeoApi } from "./native/api.js";
 import { getNative, requireFunction, type VeoLibraryInfo, type VeoNative } from "./native/library.js";
 import { loadSource, type SoOptions } from "./build/index.js";
 
@@ -119,7 +119,7 @@ export class VeoProc {
   private deathReason: string | undefined;
   private readonly ctxs: VeoCtxt[] = [];
   private readonly libMap = new Map<string, VeoLibrary>();
-  private mainCtx: bigint | undefined;
+  private mainCtx: CtxHandle | undefined;
 
   /** Creates a VE process on `nodeid` (blocks while it starts; see VeoProc.create). */
   constructor(nodeid = 0, options?: VeoProcOptions) {
@@ -134,7 +134,7 @@ export class VeoProc {
       this._native = getNative(opts.library === undefined ? {} : { library: opts.library });
       const api = this._native.api;
       const h = opts.veorun ? api.veo_proc_create_static(this.nodeid, opts.veorun) : api.veo_proc_create(this.nodeid);
-      if (h === null) throw creationError(this._native, this.nodeid, opts.veorun);
+      if (!h) throw creationError(this._native, this.nodeid, opts.veorun);
       this._handle = h;
     }
     this._api = this._native.api;
@@ -159,12 +159,12 @@ export class VeoProc {
     const opts = checkOptions(options);
     const native = getNative(opts.library === undefined ? {} : { library: opts.library });
     const api = native.api;
-    const handle = await new Promise<ProcHandle | null>((resolve, reject) => {
-      const cb = (err: unknown, h: ProcHandle | null): void => (err ? reject(err) : resolve(h));
+    const handle = await new Promise<ProcHandle>((resolve, reject) => {
+      const cb = (err: unknown, h: ProcHandle): void => (err ? reject(err) : resolve(h));
       if (opts.veorun) api.veo_proc_create_static.async(nodeid, opts.veorun, cb);
       else api.veo_proc_create.async(nodeid, cb);
     });
-    if (handle === null) throw creationError(native, nodeid, opts.veorun);
+    if (!handle) throw creationError(native, nodeid, opts.veorun);
     preCreated = { native, handle };
     return new VeoProc(nodeid, opts);
   }
@@ -211,11 +211,11 @@ export class VeoProc {
   _probeDead(): boolean {
     if (!this._alive) return !this.isDestroyed;
     const api = this._api;
-    let ctx = this.ctxs.find((c) => !c._closed)?._handle ?? null;
-    if (ctx === null && api.veo_num_contexts && api.veo_get_context && api.veo_num_contexts(this._handle) > 0) {
+    let ctx = this.ctxs.find((c) => !c._closed)?._handle;
+    if (!ctx && api.veo_num_contexts && api.veo_get_context && api.veo_num_contexts(this._handle) > 0) {
       ctx = api.veo_get_context(this._handle, 0);
     }
-    if (ctx !== null) return api.veo_get_context_state(ctx) === ContextState.EXIT;
+    if (ctx) return api.veo_get_context_state(ctx) === ContextState.EXIT;
     return this.helperGone();
   }
 
@@ -439,7 +439,7 @@ export class VeoProc {
   openContext(): VeoCtxt {
     this._check();
     const h = this._api.veo_context_open(this._handle);
-    if (h === null) {
+    if (!h) {
       this._checkAfterFailure();
       const omp = process.env.VE_OMP_NUM_THREADS;
       const many = (this._api.veo_num_contexts?.(this._handle) ?? this.ctxs.length) > 0;

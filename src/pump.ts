@@ -19,10 +19,22 @@ import { ResultRegister } from "./ctypes.js";
 import { VeoCallError, VeoClosedError, VeoError, VeoProcessDead } from "./errors.js";
 import type { VeoCtxt } from "./context.js";
 import { logEnabled, logInfo } from "./logging.js";
+import { nativeRegister } from "./native/api.js";
 import { completeRequest, rejectRequest, resolveRequest, tell, type VeoRequest } from "./request.js";
 
+function newRegister(): ResultRegister {
+  const { buffer, addr } = nativeRegister();
+  return new ResultRegister(buffer, addr);
+}
+
 /** The main thread's result register, shared by every synchronous collection. */
-export const REGISTER = new ResultRegister();
+export const REGISTER = newRegister();
+
+/**
+ * Result slots for the pool threads' veo_call_wait_result, one per wait in flight (at most
+ * POOL_WAITS), reused: a slot goes back here only once its wait has returned.
+ */
+const freeSlots: ResultRegister[] = [];
 
 /** Marks the pool thread's result slot as not yet written by veo_call_wait_result. */
 const UNWRITTEN = 0xffff_ffff_ffff_fffen;
@@ -104,8 +116,8 @@ export class Pump {
   /** The last request submitted (VEO 1.x has no veo_context_sync). */
   last: VeoRequest | null = null;
   private scheduled = false;
-  private readonly out = new BigUint64Array(1);
-  private readonly asyncReg = new ResultRegister();
+  /** The result slot of the pool thread's wait while `target` is set. */
+  private slot: ResultRegister | null = null;
 
   constructor(ctx: VeoCtxt) {
     this.ctx = ctx;
@@ -262,7 +274,7 @@ export class Pump {
   }
 
   private salvageOne(r: VeoRequest): boolean {
-    const rc = this.ctx._api.veo_call_peek_result(this.ctx._handle, r.id, REGISTER.u64);
+    const rc = this.ctx._api.veo_call_peek_result(this.ctx._handle, r.id, REGISTER.addr);
     if (rc !== CommandState.OK && rc !== CommandState.EXCEPTION) return false;
     completeRequest(r, rc, REGISTER);
     return true;
@@ -295,12 +307,12 @@ export class Pump {
     if (this.waiting > 0 || this.target !== null || !this.ctx._usable) return false;
     const api = this.ctx._api;
     const h = this.ctx._handle;
-    let rc = api.veo_call_peek_result(h, req.id, REGISTER.u64);
+    let rc = api.veo_call_peek_result(h, req.id, REGISTER.addr);
     // Spin only when it pays: when the request can be told at once (nothing older open).
     // Otherwise it is told a microtask later anyway, and the pump's run peeks again then.
     if (rc === CommandState.UNFINISHED && this.openLow >= req.id && this.heap.length === this.head) {
       const until = performance.now() + THEN_SPIN_MS;
-      do rc = api.veo_call_peek_result(h, req.id, REGISTER.u64);
+      do rc = api.veo_call_peek_result(h, req.id, REGISTER.addr);
       while (rc === CommandState.UNFINISHED && performance.now() < until);
     }
     if (rc === CommandState.UNFINISHED) return false;
@@ -326,7 +338,7 @@ export class Pump {
         continue;
       }
       if (r === this.target) break;
-      const rc = api.veo_call_peek_result(h, r.id, REGISTER.u64);
+      const rc = api.veo_call_peek_result(h, r.id, REGISTER.addr);
       if (rc === CommandState.UNFINISHED) break;
       this.dropFirst();
       completeRequest(r, rc, REGISTER);
@@ -361,10 +373,12 @@ export class Pump {
         setTimeout(this.run, POLL_MS);
         return;
       }
+      const slot = freeSlots.pop() ?? newRegister();
+      slot.u64[0] = UNWRITTEN;
+      this.ctx._api.veo_call_wait_result.async(this.ctx._handle, t.id, slot.addr, this.onWaited);
       poolWaits++;
       this.target = t;
-      this.out[0] = UNWRITTEN;
-      this.ctx._api.veo_call_wait_result.async(this.ctx._handle, t.id, this.out, this.onWaited);
+      this.slot = slot;
     } catch (err) {
       this.fail(err);
     }
@@ -372,17 +386,19 @@ export class Pump {
 
   private readonly onWaited = (err: unknown, rc: number): void => {
     const t = this.target;
+    const slot = this.slot as ResultRegister;
     this.target = null;
+    this.slot = null;
     poolWaits--;
     try {
       if (t !== null && t._state === 0) {
         if (err) {
           rejectRequest(t, new VeoCallError(`${t._what} (request ${t.id}): waiting failed: ${String(err)}`, { cause: err }));
         } else {
-          this.asyncReg.u64[0] = this.out[0];
-          completeRequest(t, rc, this.asyncReg);
+          completeRequest(t, rc, slot);
         }
       }
+      freeSlots.push(slot);
       this.ctx._onPumpIdle();
       this.run();
     } catch (e) {
@@ -407,7 +423,7 @@ export class Pump {
       this.waitForTarget(req);
       return;
     }
-    const rc = this.ctx._api.veo_call_wait_result(this.ctx._handle, req.id, REGISTER.u64);
+    const rc = this.ctx._api.veo_call_wait_result(this.ctx._handle, req.id, REGISTER.addr);
     completeRequest(req, rc, REGISTER);
     if (logEnabled && rc === CommandState.OK) {
       logInfo(`veo_call_wait_result: nodeid=${this.ctx.proc.nodeid}, reqid=${req.id}`);
@@ -424,7 +440,7 @@ export class Pump {
     const nap = new Int32Array(new SharedArrayBuffer(4));
     const start = performance.now();
     for (;;) {
-      const rc = api.veo_call_peek_result(h, req.id, REGISTER.u64);
+      const rc = api.veo_call_peek_result(h, req.id, REGISTER.addr);
       if (rc === CommandState.UNFINISHED) {
         if (performance.now() - start > 1) Atomics.wait(nap, 0, 0, 0.2);
         continue;
@@ -433,10 +449,10 @@ export class Pump {
         // The pool thread won. On a live context its status can only be OK (EXCEPTION
         // ends the context, ERROR needs an unknown id); its result lands in `out` as its
         // veo_call_wait_result returns.
+        const slot = this.slot as ResultRegister;
         const until = performance.now() + 100;
-        while (this.out[0] === UNWRITTEN && performance.now() < until) Atomics.wait(nap, 0, 0, 0.05);
-        this.asyncReg.u64[0] = this.out[0];
-        resolveRequest(req, this.asyncReg.decode(req._kind));
+        while (slot.u64[0] === UNWRITTEN && performance.now() < until) Atomics.wait(nap, 0, 0, 0.05);
+        resolveRequest(req, slot.decode(req._kind));
         return;
       }
       if (rc === CommandState.ERROR && this.ctx.proc.dead) {
@@ -455,7 +471,7 @@ export class Pump {
       return req._state !== 0;
     }
     if (req === this.target) return false;
-    const rc = this.ctx._api.veo_call_peek_result(this.ctx._handle, req.id, REGISTER.u64);
+    const rc = this.ctx._api.veo_call_peek_result(this.ctx._handle, req.id, REGISTER.addr);
     if (rc === CommandState.UNFINISHED) return false;
     completeRequest(req, rc, REGISTER);
     return true;

@@ -4,6 +4,7 @@
  * the same C functions beside the public API. Reaches into internals on purpose (bench only).
  */
 import { VeoProc } from "../../src/index.js";
+import { nativeRegister } from "../../src/native/api.js";
 
 export function openRawSession(kernels: string) {
   const proc = new VeoProc(0);
@@ -21,6 +22,6 @@ export function openRawSession(kernels: string) {
     ph: (proc as any)._handle,
     addr: (f as any)._s.addr,
     ca: (f as any)._s.args,
-    out: new BigUint64Array(1),
+    out: nativeRegister().addr,
   };
 }

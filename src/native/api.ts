@@ -3,17 +3,25 @@
  * veo_hmem.h) plus the emulator's optional veo_emu_* extensions, in one table. `bindApi`
  * turns a loaded koffi library into typed functions. Functions newer than the library's
  * veo_api_version(), or simply missing from it, are bound as `undefined`; the VEO 1.x core
- * is required. Handles are branded bigints so that a context can never be passed where a
- * proc is expected (koffi 3 pointers carry no type of their own).
+ * is required.
+ *
+ * Handles (proc, context, args, attr) and the result register's address cross the FFI as
+ * `uintptr_t` Numbers, not as koffi pointers: koffi turns a pointer parameter from a BigInt
+ * (or a Number) on every call, and a Number integer is the cheapest argument it converts
+ * (measured in bench/README.md, "Before/after"). Every user-space address on x86-64 is below
+ * 2^47, so a Number holds it exactly; NULL comes back as 0. The Numbers are branded so that a
+ * context can never be passed where a proc is expected.
  */
 import koffi, { type LibraryHandle, type TypeObject } from "koffi";
 
 declare const brand: unique symbol;
-type Handle<B extends string> = bigint & { readonly [brand]: B };
+type Handle<B extends string> = number & { readonly [brand]: B };
 export type ProcHandle = Handle<"veo_proc_handle">;
 export type CtxHandle = Handle<"veo_thr_ctxt">;
 export type ArgsHandle = Handle<"veo_args">;
 export type AttrHandle = Handle<"veo_thr_ctxt_attr">;
+/** The native address of an 8-byte result slot (see nativeRegister). */
+export type RegAddr = Handle<"uint64_t *">;
 
 /** A host buffer koffi passes zero-copy to a `void *` parameter. */
 export type HostPtr = ArrayBufferView | ArrayBuffer | bigint | number | null;
@@ -31,10 +39,10 @@ export interface VeoApi {
   veo_api_version: Fn<[], number>;
   veo_version_string?: Fn<[], string | null>;
 
-  veo_proc_create: Fn<[venode: number], ProcHandle | null>;
-  veo_proc_create_static: Fn<[venode: number, veobin: string], ProcHandle | null>;
+  veo_proc_create: Fn<[venode: number], ProcHandle>;
+  veo_proc_create_static: Fn<[venode: number, veobin: string], ProcHandle>;
   veo_proc_destroy: Fn<[proc: ProcHandle], number>;
-  veo_proc_identifier?: Fn<[proc: ProcHandle | null], number>;
+  veo_proc_identifier?: Fn<[proc: ProcHandle], number>;
   veo_set_proc_identifier?: Fn<[addr: U64, ident: number], bigint | null>;
 
   veo_load_library: Fn<[proc: ProcHandle, libname: string], U64>;
@@ -46,19 +54,19 @@ export interface VeoApi {
   veo_read_mem: Fn<[proc: ProcHandle, dst: HostPtr, src: U64, size: number], number>;
   veo_write_mem: Fn<[proc: ProcHandle, dst: U64, src: HostPtr, size: number], number>;
 
-  veo_context_open: Fn<[proc: ProcHandle], CtxHandle | null>;
-  veo_context_open_with_attr?: Fn<[proc: ProcHandle, attr: AttrHandle], CtxHandle | null>;
+  veo_context_open: Fn<[proc: ProcHandle], CtxHandle>;
+  veo_context_open_with_attr?: Fn<[proc: ProcHandle, attr: AttrHandle], CtxHandle>;
   veo_context_close: Fn<[ctx: CtxHandle], number>;
   veo_get_context_state: Fn<[ctx: CtxHandle], number>;
   veo_context_sync?: Fn<[ctx: CtxHandle], void>;
   veo_num_contexts?: Fn<[proc: ProcHandle], number>;
-  veo_get_context?: Fn<[proc: ProcHandle, idx: number], CtxHandle | null>;
-  veo_alloc_thr_ctxt_attr?: Fn<[], AttrHandle | null>;
+  veo_get_context?: Fn<[proc: ProcHandle, idx: number], CtxHandle>;
+  veo_alloc_thr_ctxt_attr?: Fn<[], AttrHandle>;
   veo_free_thr_ctxt_attr?: Fn<[attr: AttrHandle], number>;
   veo_set_thr_ctxt_stacksize?: Fn<[attr: AttrHandle, size: U64], number>;
   veo_get_thr_ctxt_stacksize?: Fn<[attr: AttrHandle, size: BigUint64Array], number>;
 
-  veo_args_alloc: Fn<[], ArgsHandle | null>;
+  veo_args_alloc: Fn<[], ArgsHandle>;
   veo_args_set_i64: Fn<[ca: ArgsHandle, argnum: number, v: U64], number>;
   veo_args_set_u64: Fn<[ca: ArgsHandle, argnum: number, v: U64], number>;
   veo_args_set_i32: Fn<[ca: ArgsHandle, argnum: number, v: number], number>;
@@ -75,15 +83,15 @@ export interface VeoApi {
   >;
   veo_args_set_hmem?: Fn<[ca: ArgsHandle, argnum: number, ptr: U64], number>;
   veo_args_clear: Fn<[ca: ArgsHandle], void>;
-  veo_args_free: Fn<[ca: ArgsHandle | null], void>;
+  veo_args_free: Fn<[ca: ArgsHandle], void>;
 
-  veo_call_sync?: Fn<[proc: ProcHandle, addr: U64, ca: ArgsHandle, result: BigUint64Array], number>;
+  veo_call_sync?: Fn<[proc: ProcHandle, addr: U64, ca: ArgsHandle, result: RegAddr], number>;
   veo_call_async: Fn<[ctx: CtxHandle, addr: U64, ca: ArgsHandle], U64>;
   veo_call_async_by_name?: Fn<[ctx: CtxHandle, libhdl: U64, name: string, ca: ArgsHandle], U64>;
   veo_call_async_vh?: Fn<[ctx: CtxHandle, func: bigint, arg: U64], U64>;
 
-  veo_call_peek_result: Fn<[ctx: CtxHandle, reqid: U64, retp: BigUint64Array], number>;
-  veo_call_wait_result: Fn<[ctx: CtxHandle, reqid: U64, retp: BigUint64Array], number>;
+  veo_call_peek_result: Fn<[ctx: CtxHandle, reqid: U64, retp: RegAddr], number>;
+  veo_call_wait_result: Fn<[ctx: CtxHandle, reqid: U64, retp: RegAddr], number>;
 
   veo_async_read_mem: Fn<[ctx: CtxHandle, dst: HostPtr, src: U64, size: number], U64>;
   veo_async_write_mem: Fn<[ctx: CtxHandle, dst: U64, src: HostPtr, size: number], U64>;
@@ -99,10 +107,10 @@ export interface VeoApi {
   veo_register_hmem_hook_functions?: Fn<[alloc: bigint | null, free: bigint | null], void>;
   veo_unregister_hmem_hook_functions?: Fn<[], void>;
 
-  veo_alloc_hmem?: Fn<[proc: ProcHandle | null, addr: BigUint64Array, size: number], number>;
+  veo_alloc_hmem?: Fn<[proc: ProcHandle, addr: BigUint64Array, size: number], number>;
   veo_free_hmem?: Fn<[addr: U64], number>;
   veo_hmemcpy?: Fn<[dst: HostPtr, src: HostPtr, size: number], number>;
-  veo_get_proc_handle_from_hmem?: Fn<[addr: U64], ProcHandle | null>;
+  veo_get_proc_handle_from_hmem?: Fn<[addr: U64], ProcHandle>;
   veo_get_pid_from_hmem?: Fn<[addr: U64], number>;
   veo_get_venum_from_hmem?: Fn<[addr: U64], number>;
   veo_is_ve_addr?: Fn<[addr: U64], number>;
@@ -170,7 +178,7 @@ const PROTOTYPES: ReadonlyArray<readonly [string, number]> = [
   ["void veo_args_clear(veots_args_p ca)", 0],
   ["void veo_args_free(veots_args_p ca)", 0],
 
-  ["int veo_call_sync(veots_proc_p proc, uint64_t addr, veots_args_p ca, uint64_t *result)", 7],
+  ["int veo_call_sync(veots_proc_p proc, uint64_t addr, veots_args_p ca, veots_u64_p result)", 7],
   ["uint64_t veo_call_async(veots_ctx_p ctx, uint64_t addr, veots_args_p ca)", 0],
   [
     "uint64_t veo_call_async_by_name(veots_ctx_p ctx, uint64_t libhdl, const char *symname, veots_args_p ca)",
@@ -178,8 +186,8 @@ const PROTOTYPES: ReadonlyArray<readonly [string, number]> = [
   ],
   ["uint64_t veo_call_async_vh(veots_ctx_p ctx, veots_vh_func *func, void *arg)", 7],
 
-  ["int veo_call_peek_result(veots_ctx_p ctx, uint64_t reqid, uint64_t *retp)", 0],
-  ["int veo_call_wait_result(veots_ctx_p ctx, uint64_t reqid, uint64_t *retp)", 0],
+  ["int veo_call_peek_result(veots_ctx_p ctx, uint64_t reqid, veots_u64_p retp)", 0],
+  ["int veo_call_wait_result(veots_ctx_p ctx, uint64_t reqid, veots_u64_p retp)", 0],
 
   ["uint64_t veo_async_read_mem(veots_ctx_p ctx, void *dst, uint64_t src, size_t size)", 0],
   ["uint64_t veo_async_write_mem(veots_ctx_p ctx, uint64_t dst, const void *src, size_t size)", 0],
@@ -237,14 +245,9 @@ function namedType(name: string, make: () => TypeObject): TypeObject {
 let typesDefined = false;
 function defineTypes(): void {
   if (typesDefined) return;
-  for (const [name, opaque] of [
-    ["veots_proc_p", "veots_proc"],
-    ["veots_ctx_p", "veots_ctx"],
-    ["veots_args_p", "veots_args"],
-    ["veots_attr_p", "veots_attr"],
-  ] as const) {
-    const o = namedType(opaque, () => koffi.opaque(opaque));
-    namedType(name, () => koffi.pointer(name, o));
+  // Handles and result slots are addresses passed as integers (see the header).
+  for (const name of ["veots_proc_p", "veots_ctx_p", "veots_args_p", "veots_attr_p", "veots_u64_p"]) {
+    namedType(name, () => koffi.alias(name, "uintptr_t"));
   }
   namedType("veots_vh_func", () => koffi.proto("uint64_t veots_vh_func(void *arg)"));
   namedType("veots_hmem_alloc_hook", () =>
@@ -252,6 +255,15 @@ function defineTypes(): void {
   );
   namedType("veots_hmem_free_hook", () => koffi.proto("void veots_hmem_free_hook(uint64_t hmem)"));
   typesDefined = true;
+}
+
+/**
+ * An 8-byte slot on the C heap for a `uint64_t *` result parameter, and an ArrayBuffer over
+ * it. Never freed: the callers keep a few for the life of the process.
+ */
+export function nativeRegister(): { addr: RegAddr; buffer: ArrayBuffer } {
+  const ptr = koffi.alloc("uint64_t", 1) as bigint;
+  return { addr: Number(ptr) as RegAddr, buffer: koffi.view(ptr, 8) };
 }
 
 /**
