@@ -8,8 +8,10 @@
  *   await  Test 1-3 with `await req`
  *   all    Test 1 shape: submit N, then await Promise.all(requests)
  *   sync   Test 4: f.callSync(), N times
+ *   floor  Test 1's await and all loops with no FFI (floor.ts), after every N of the others
  */
 import type { VeoCtxt, VeoFunction, VeoRequest } from "../../src/index.js";
+import { floorForms, runFloorBatches } from "./floor.js";
 import { openSession } from "./session.js";
 import { emit, nowUs, type Args } from "./io.js";
 
@@ -79,7 +81,7 @@ async function runBatches(
 export async function calls(args: Args): Promise<void> {
   const ns = args.nums("n");
   const tests = args.str("tests", "1234").split("").map(Number);
-  const variants = args.str("variants", "wait,await,all,sync").split(",");
+  const variants = args.str("variants", "wait,await,all,sync,floor").split(",");
   const minCalls = args.num("min_calls", 10_000);
   const warmup = args.num("warmup", 5_000);
   const s = openSession(args.str("kernels"));
@@ -103,6 +105,20 @@ export async function calls(args: Args): Promise<void> {
         }
       }
       reqs.fill(undefined as unknown as VeoRequest);
+    }
+    // Last, with the session still open (the same machine state), and after every N of the
+    // binding so that none of its figures follows the floor's garbage.
+    if (variants.includes("floor")) {
+      const items: unknown[] = new Array(reqs.length);
+      for (const form of Object.values(floorForms)) await runFloorBatches(form, 100, Math.ceil(warmup / 100), items);
+      for (const n of ns) {
+        const batches = Math.ceil(minCalls / n);
+        for (const [v, form] of Object.entries(floorForms)) {
+          const us = (await runFloorBatches(form, n, batches, items)) / (batches * n);
+          emit({ kind: "floor", variant: v, n, batches, us_per_elem: us });
+        }
+        items.fill(undefined);
+      }
     }
   } finally {
     s.close();

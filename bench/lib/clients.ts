@@ -63,6 +63,8 @@ export function recordKey(client: string, r: Record): { key: string; value: numb
   switch (r.kind) {
     case "call":
       return { key: `call/${String(r.variant ?? client)}/t${r.test}/${r.n}`, value: Number(r.us_per_call) };
+    case "floor":
+      return { key: `floor/${r.variant}/${r.n}`, value: Number(r.us_per_elem) };
     case "xfer_latency":
       return { key: `xfer/${client}/${r.dir}`, value: Number(r.us) };
     case "bw":

@@ -83,6 +83,13 @@ export const testVariants: Record<number, Variant[]> = {
   4: ["c", "sync"],
 };
 
+/** V8's floor under Test 1's promise forms (bench/binding/floor.ts), by record variant. */
+export const floorLabel: Record<string, string> = {
+  await: "await over thenables",
+  all: "Promise.all over thenables",
+  "all-native": "Promise.all over native promises",
+};
+
 export const testTitle: Record<number, string> = {
   1: "Test 1: submit N, then wait N",
   2: "Test 2: N x (submit + wait)",

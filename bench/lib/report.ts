@@ -4,8 +4,8 @@
  * medians.
  */
 import type { SampleSet, Summary } from "./stats.js";
-import { formatSize, testTitle, testVariants, variantLabel, type Plan } from "./plan.js";
-import { callKey, type TargetResult } from "./targets.js";
+import { floorLabel, formatSize, testTitle, testVariants, variantLabel, type Plan } from "./plan.js";
+import { callKey, floorKey, type TargetResult } from "./targets.js";
 
 function sig(x: number, digits = 3): string {
   if (!Number.isFinite(x)) return "–";
@@ -46,8 +46,18 @@ export function callTables(s: SampleSet, plan: Plan): string {
       ];
     });
     parts.push(`#### ${testTitle[test]}\n\n${table(header, rows)}`);
+    if (test === 1) parts.push(floorTable(s, plan));
   }
-  return parts.join("\n\n");
+  return parts.filter(Boolean).join("\n\n");
+}
+
+/** V8's own cost per element of Test 1's promise loops, measured with no FFI (binding/floor.ts). */
+function floorTable(s: SampleSet, plan: Plan): string {
+  const variants = Object.keys(floorLabel);
+  if (!plan.ns.some((n) => variants.some((v) => s.has(floorKey(v, n))))) return "";
+  const rows = plan.ns.map((n) => [String(n), ...variants.map((v) => cell(s.get(floorKey(v, n))))]);
+  return "##### Test 1: V8's own cost per element, no FFI (µs; settled objects, same loops, binding client's process)\n\n" +
+    table(["N", ...variants.map((v) => floorLabel[v])], rows);
 }
 
 export function transferTables(s: SampleSet, plan: Plan): string {

@@ -4,7 +4,7 @@
  * both directions) the worst one is what is compared, and `detail` says which it was.
  */
 import type { SampleSet } from "./stats.js";
-import { testVariants, variantLabel, type Plan, type Variant } from "./plan.js";
+import { floorLabel, testVariants, variantLabel, type Plan, type Variant } from "./plan.js";
 
 const MiB = 1024 * 1024;
 
@@ -43,8 +43,27 @@ export function callKey(variant: Variant, test: number, n: number): string {
   return `call/${variant}/t${test}/${n}`;
 }
 
+export function floorKey(variant: string, n: number): string {
+  return `floor/${variant}/${n}`;
+}
+
 export function callRatio(s: SampleSet, variant: Variant, test: number, n: number): number {
   return s.median(callKey(variant, test, n)) / s.median(callKey("c", test, n));
+}
+
+/** The floor loops (bench/binding/floor.ts) under each of Test 1's promise forms. */
+const floorUnder: Partial<Record<Variant, string[]>> = { await: ["await"], all: ["all", "all-native"] };
+
+/**
+ * The floor's own N=nMax / N=100 ratio, shown beside the form's flat-scaling target as
+ * information (it is not judged): how much of the growth is V8's with no FFI at all.
+ */
+function floorScaling(s: SampleSet, variant: Variant, nMax: number): string {
+  const parts = (floorUnder[variant] ?? []).flatMap((fv) => {
+    const r = s.median(floorKey(fv, nMax)) / s.median(floorKey(fv, 100));
+    return Number.isFinite(r) ? [`${floorLabel[fv]} ${r.toFixed(2)} x`] : [];
+  });
+  return parts.length ? `; V8 floor, no FFI: ${parts.join(", ")}` : "";
 }
 
 export function evaluateTargets(s: SampleSet, plan: Plan): TargetResult[] {
@@ -72,8 +91,9 @@ export function evaluateTargets(s: SampleSet, plan: Plan): TargetResult[] {
       const test = Number(testStr);
       for (const v of variants) {
         const ratio = s.median(callKey(v, test, nMax)) / s.median(callKey(v, test, 100));
+        const floor = test === 1 ? floorScaling(s, v, nMax) : "";
         add(v === "c" ? "emulator" : "binding", `flat scaling: Test ${test} ${variantLabel[v]}`,
-          { value: ratio, where: `per call at N=${nMax} / N=100` }, "<=", 1.2, "x");
+          { value: ratio, where: `per call at N=${nMax} / N=100${floor}` }, "<=", 1.2, "x");
       }
     }
   }
