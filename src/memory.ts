@@ -10,6 +10,8 @@ import type { VeoProc } from "./proc.js";
 /** Host memory veo-ts accepts: any TypedArray, DataView, Buffer or ArrayBuffer. */
 export type HostBuffer = ArrayBufferView | ArrayBuffer;
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Shared by a pointer and the pointers derived from it with `offset`. */
 interface Block {
   freed: boolean;
@@ -25,11 +27,14 @@ export class VeMemPtr {
   readonly proc: VeoProc;
   /** @internal */
   readonly _block: Block | undefined;
+  /** @internal `addr` as handed to koffi: a Number when exact (koffi converts it faster). */
+  readonly _a: bigint | number;
 
   /** @internal Use proc.allocMem, lib.getSymbol or VeMemPtr.offset. */
   constructor(proc: VeoProc, addr: bigint, size: number, block?: Block) {
     this.proc = proc;
     this.addr = addr;
+    this._a = addr <= MAX_SAFE ? Number(addr) : addr;
     this.size = size;
     this._block = block;
   }
@@ -81,7 +86,7 @@ export function vePointer(proc: VeoProc, v: unknown, label: string): bigint | nu
       throw new TypeError(`${label} is a VeMemPtr of another proc (node ${v.proc.nodeid})`);
     }
     if (v.freed) throw new VeoClosedError(`${label} (${v}) was freed with freeMem`);
-    return v.addr;
+    return v._a;
   }
   if (typeof v === "bigint") {
     if (v < 0n || v > 0xffff_ffff_ffff_ffffn) {

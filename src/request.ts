@@ -52,7 +52,7 @@ const NATIVE_ANONYMOUS = (() => {
  * with a promise.
  */
 function isResolver(f: unknown): f is (v: unknown) => void {
-  return typeof f === "function" && f.name === "" && functionSource.call(f) === NATIVE_ANONYMOUS;
+  return typeof f === "function" && functionSource.call(f) === NATIVE_ANONYMOUS;
 }
 
 function toUndefined(): undefined {

@@ -125,6 +125,21 @@ describe("scalar marshalling (every type, through the typed setters)", () => {
     expect(f.callSync(...args)).toBe(expected);
   });
 
+  it("4 and 5 arguments (parameters vs. the argument array inside the binding), and wrong counts", async () => {
+    const s4 = lib.declare("long sum4l(long, long, long, long)");
+    const s5 = lib.declare("long sum5l(long, long, long, long, long)");
+    expect(await s4(ctx, 1, 2, 3, 4)).toBe(30n);
+    expect(s4.callSync(1, 2, 3, 4)).toBe(30n);
+    expect(await s5(ctx, 1, 2, 3, 4, 5)).toBe(55n);
+    expect(s5.callSync(1, 2, 3, 4, 5)).toBe(55n);
+    expect(() => s4(ctx, 1, 2, 3)).toThrow(/takes 4 arguments, got 3/);
+    expect(() => s4(ctx, 1, 2, 3, 4, 5)).toThrow(/takes 4 arguments, got 5/);
+    expect(() => s5(ctx, 1, 2, 3, 4)).toThrow(/takes 5 arguments, got 4/);
+    expect(() => s5.callSync(1, 2, 3, 4, 5, 6)).toThrow(/takes 5 arguments, got 6/);
+    expect(() => s5(ctx, 1, 2, 3, 4, "5")).toThrow(/Argument 5 \(long\) of sum5l/);
+    expect(() => s4.callSync(1, 2, 3, 2n ** 63n)).toThrow(RangeError);
+  });
+
   it("10 doubles and 12 longs (py-veo test_many_args)", async () => {
     const d = lib.declare("double sum10d(double,double,double,double,double,double,double,double,double,double)");
     const dv = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];

@@ -52,6 +52,10 @@ long sum12l(long a0, long a1, long a2, long a3, long a4, long a5, long a6, long 
          a10 * 11 + a11 * 12;
 }
 
+/* Four and five arguments: the edge of the binding's no-array call path. */
+long sum4l(long a0, long a1, long a2, long a3) { return a0 + a1 * 2 + a2 * 3 + a3 * 4; }
+long sum5l(long a0, long a1, long a2, long a3, long a4) { return sum4l(a0, a1, a2, a3) + a4 * 5; }
+
 /* OnStack: IN sums, OUT fills, INOUT transforms. */
 long stack_in(const int *p, int n) {
   long s = 0;
