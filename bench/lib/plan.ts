@@ -50,7 +50,7 @@ export function makePlan(quick: boolean): Plan {
   }
   return {
     quick,
-    rounds: 7,
+    rounds: 11,
     ns: [1, 10, 100, 1_000, 10_000, 100_000, 300_000],
     minCalls: 20_000,
     xferIters: 30_000,
@@ -83,8 +83,9 @@ export const testVariants: Record<number, Variant[]> = {
   4: ["c", "sync"],
 };
 
-/** V8's floor under Test 1's promise forms (bench/binding/floor.ts), by record variant. */
+/** V8's floor under Test 1's forms (bench/binding/floor.ts), by record variant. */
 export const floorLabel: Record<string, string> = {
+  wait: "N request-sized objects kept, a bigint each",
   await: "await over thenables",
   all: "Promise.all over thenables",
   "all-native": "Promise.all over native promises",

@@ -52,7 +52,21 @@ export function callRatio(s: SampleSet, variant: Variant, test: number, n: numbe
 }
 
 /** The floor loops (bench/binding/floor.ts) under each of Test 1's promise forms. */
-const floorUnder: Partial<Record<Variant, string[]>> = { await: ["await"], all: ["all", "all-native"] };
+const floorUnder: Partial<Record<Variant, string[]>> = { wait: ["wait"], await: ["await"], all: ["all", "all-native"] };
+
+/**
+ * The floor loops' own cost at N as a multiple of the C client's whole per-call cost there,
+ * shown beside Test 1's ratio targets as information: the part of the ratio V8 takes with
+ * no FFI at all (the binding pays it on top of its koffi calls).
+ */
+function floorShare(s: SampleSet, variant: Variant, n: number): string {
+  const c = s.median(callKey("c", 1, n));
+  const parts = (floorUnder[variant] ?? []).flatMap((fv) => {
+    const r = s.median(floorKey(fv, n)) / c;
+    return Number.isFinite(r) ? [`${floorLabel[fv]} ${r.toFixed(2)} x C`] : [];
+  });
+  return parts.length ? `; V8 floor there, no FFI: ${parts.join(", ")}` : "";
+}
 
 /**
  * The floor's own N=nMax / N=100 ratio, shown beside the form's flat-scaling target as
@@ -77,7 +91,10 @@ export function evaluateTargets(s: SampleSet, plan: Plan): TargetResult[] {
 
   const ratioTarget = (variant: Variant, test: number, limit: number, name: string) =>
     add("binding", name,
-      worst(bigN.map((n) => ({ value: callRatio(s, variant, test, n), where: `worst at N=${n}` })), true),
+      worst(bigN.map((n) => ({
+        value: callRatio(s, variant, test, n),
+        where: `worst at N=${n}${test === 1 ? floorShare(s, variant, n) : ""}`,
+      })), true),
       "<=", limit, "x C");
   ratioTarget("sync", 4, 1.3, "Test 4 callSync() / C");
   ratioTarget("wait", 2, 1.3, "Test 2 wait() / C");
