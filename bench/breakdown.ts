@@ -5,7 +5,7 @@
  *          over koffi pays: one FFI call per C call, u64 ids, a BigUint64Array out-param)
  *   binding the public API (f(ctx).wait(), f(ctx), f.callSync(), 1-byte writeMem/readMem)
  * and prints per-call medians, so "binding - raw" is the object model's own cost and
- * "raw - C client" (from npm run bench) is koffi's.
+ * "raw - C client" (from npm run bench) is koffi's; then binding − raw per round, paired.
  *
  *   tsx bench/breakdown.ts <kernels.so> [calls=200000] [reps=7]
  */
@@ -69,5 +69,13 @@ for (let r = 0; r < reps; r++) {
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 for (const [name, xs] of Object.entries(samples)) {
   console.log(`${name.padEnd(24)} ${med(xs).toFixed(3)} µs/call  (min ${Math.min(...xs).toFixed(3)}, max ${Math.max(...xs).toFixed(3)})`);
+}
+// binding − raw per round (the two loops ran back to back), median over rounds: robust to
+// the machine changing speed between rounds, which the medians above are not.
+const names = Object.keys(loops);
+for (let i = 0; i + 1 < names.length; i += 2) {
+  const [raw, api] = [samples[names[i]], samples[names[i + 1]]];
+  const diff = med(raw.map((r, k) => api[k] - r));
+  console.log(`${names[i + 1].padEnd(24)} − raw: ${(diff * 1000).toFixed(0)} ns/call (median of ${raw.length} paired rounds)`);
 }
 proc.destroy();

@@ -7,6 +7,9 @@ import { describeValue } from "./ctypes.js";
 import { VeoClosedError } from "./errors.js";
 import type { VeoProc } from "./proc.js";
 
+/** A VE pointer argument as vePointer accepts it. */
+type VePointerArg = VeMemPtr | bigint | number;
+
 /** Host memory veo-ts accepts: any TypedArray, DataView, Buffer or ArrayBuffer. */
 export type HostBuffer = ArrayBufferView | ArrayBuffer;
 
@@ -65,6 +68,8 @@ export class VeMemPtr {
   }
 }
 
+const VE_MEM_PTR = VeMemPtr.prototype;
+
 /** @internal Marks a block freed (all pointers derived from it become unusable). */
 export function markFreed(p: VeMemPtr): void {
   if (p._block) p._block.freed = true;
@@ -80,6 +85,12 @@ export function newBlock(proc: VeoProc, addr: bigint, size: number): VeMemPtr {
  * proc), or a raw address as bigint or non-negative safe-integer number. Returns the address.
  */
 export function vePointer(proc: VeoProc, v: unknown, label: string): bigint | number {
+  // The usual case first, without `instanceof` (a generic builtin call from other modules):
+  // a live VeMemPtr of this proc.
+  if (typeof v === "object" && v !== null && Object.getPrototypeOf(v) === VE_MEM_PTR) {
+    const p = v as VeMemPtr;
+    if (p.proc === proc && !p.freed) return p._a;
+  }
   if (v instanceof VeMemPtr) {
     if (v.proc !== proc) {
       if (v.proc.destroyed) throw new VeoClosedError(`${label} belongs to a destroyed proc`);
@@ -141,9 +152,12 @@ export function byteCount(v: unknown, label: string, max: number, maxWhat: strin
   return n;
 }
 
-/** @internal The size check of a VE pointer's known extent (size 0 = unknown). */
-export function checkVeExtent(p: unknown, size: number, label: string): void {
-  if (p instanceof VeMemPtr && p.size > 0 && size > p.size) {
+/**
+ * @internal The size check of a VE pointer's known extent (size 0 = unknown). `p` has passed
+ * vePointer, so an object is a VeMemPtr.
+ */
+export function checkVeExtent(p: VePointerArg, size: number, label: string): void {
+  if (typeof p === "object" && p.size > 0 && size > p.size) {
     throw new RangeError(`${label}: ${size} bytes exceed the ${p.size}-byte VE block ${p}`);
   }
 }
