@@ -14,7 +14,7 @@
 import type { VeoCtxt, VeoFunction, VeoRequest } from "../../src/index.js";
 import { floorForms, runFloorBatches } from "./floor.js";
 import { openSession } from "./session.js";
-import { emit, nowUs, type Args } from "./io.js";
+import { emit, nowUs, WARMUP_MS, type Args } from "./io.js";
 
 type Form = (f: VeoFunction, ctx: VeoCtxt, n: number, reqs: VeoRequest[]) => void | Promise<void>;
 
@@ -92,8 +92,9 @@ export async function calls(args: Args): Promise<void> {
     // Twice through every form, in the measuring order, as batches of 1 and of 100: then the
     // forms, runBatches' own loop and the binding under them are compiled before the first
     // timed batch. With less, V8 still (re)compiled them inside the first N's timed batches,
-    // on the CPU the emulator's spinning helper thread needs (--trace-opt).
-    for (let pass = 0; pass < 2; pass++) {
+    // on the CPU the emulator's spinning helper thread needs (--trace-opt). More passes
+    // until WARMUP_MS have passed since the proc was created, as in the C client.
+    for (let pass = 0; pass < 2 || performance.now() - s.createdMs < WARMUP_MS; pass++) {
       for (const t of tests) {
         for (const v of variants) {
           const form = forms[v]?.[t];

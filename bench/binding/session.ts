@@ -6,6 +6,8 @@ import { VeoProc, type VeoCtxt, type VeoLibrary } from "../../src/index.js";
 
 export interface Session {
   proc: VeoProc;
+  /** performance.now() when the proc had been created (warm-ups last WARMUP_MS from here). */
+  createdMs: number;
   lib: VeoLibrary;
   ctx: VeoCtxt;
   close(): void;
@@ -13,10 +15,12 @@ export interface Session {
 
 export function openSession(kernels: string | undefined): Session {
   const proc = new VeoProc(0);
+  const createdMs = performance.now();
   const lib = kernels ? proc.loadLibrary(kernels) : (undefined as unknown as VeoLibrary);
   const ctx = proc.openContext();
   return {
     proc,
+    createdMs,
     lib,
     ctx,
     close() {

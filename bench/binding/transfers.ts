@@ -8,7 +8,7 @@
  */
 import { Intent, OnStack, type VeoRequest } from "../../src/index.js";
 import { openSession, type Session } from "./session.js";
-import { emit, nowUs, type Args } from "./io.js";
+import { emit, nowUs, WARMUP_MS, type Args } from "./io.js";
 
 function hostBuffer(size: number): Uint8Array {
   const b = new Uint8Array(size);
@@ -34,7 +34,7 @@ export function xferLatency(args: Args): void {
   try {
     const ve = s.proc.allocMem(8);
     const byte = new Uint8Array(1);
-    for (let i = 0; i < WARMUP; i++) {
+    for (let i = 0; i < WARMUP || performance.now() - s.createdMs < WARMUP_MS; i++) {
       s.proc.writeMem(ve, byte, 1);
       s.proc.readMem(byte, ve, 1);
     }
