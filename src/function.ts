@@ -54,9 +54,6 @@ interface FnState {
 }
 
 const INT = parseType("int");
-/** Arguments a call takes as parameters; calls with more go through an array. */
-const FEW = 4;
-const slice = Array.prototype.slice;
 /** A result word veo_call_sync never leaves on its own (detects "no result written"). */
 const UNSET = 0xffff_ffff_ffff_fffen;
 /** The signals a VE kernel exception reports (SIGILL, SIGABRT, SIGBUS, SIGFPE, SIGSEGV). */
@@ -84,10 +81,8 @@ export class VeoFunction {
 
   /** @internal Use lib.findFunction, lib.fn.<name> or lib.declare. */
   constructor(lib: VeoLibrary, name: string, addr: U64) {
-    // Up to FEW arguments arrive as parameters, so a call allocates no argument array.
-    const self = function (ctx: VeoCtxt, a?: unknown, b?: unknown, c?: unknown, d?: unknown): VeoRequest {
-      const n = arguments.length - 1;
-      return submit(self, ctx, n, a, b, c, d, n > FEW ? slice.call(arguments, 1) : undefined);
+    const self = function (ctx: VeoCtxt, ...args: unknown[]): VeoRequest {
+      return submit(self, ctx, args);
     } as unknown as VeoFunction;
     Object.setPrototypeOf(self, new.target.prototype);
     const api = lib.proc._api;
@@ -185,8 +180,7 @@ export class VeoFunction {
   }
 
   /** Calls the function synchronously on the proc's main context (veo_call_sync). */
-  callSync(...args: unknown[]): any;
-  callSync(a?: unknown, b?: unknown, c?: unknown, d?: unknown): any {
+  callSync(...args: unknown[]): any {
     const s = this._s;
     const proc = s.lib.proc;
     let plan = s.plan;
@@ -195,8 +189,7 @@ export class VeoFunction {
     if (!callSync) {
       throw new VeoFailedError("veo_call_sync", `veo_call_sync is not available in this library (API ${proc._native.info.apiVersion})`);
     }
-    const n = arguments.length;
-    const vals = checkArgs(s, plan, n, a, b, c, d, n > FEW ? slice.call(arguments) : undefined);
+    const vals = checkArgs(s, plan, args);
     const ca = s.perRequestArgs ? newArgs(s) : (s.args as ArgsHandle);
     fillArgs(s, plan, ca, vals);
     REGISTER.u64[0] = UNSET;
@@ -276,35 +269,21 @@ function checkCallable(s: FnState): Plan {
   return plan;
 }
 
-/**
- * Checks a call's `n` arguments: the first FEW come as a..d, more as the array `more` (the
- * common short call allocates nothing). Returns the function's reused value array.
- */
-function checkArgs(
-  s: FnState, plan: Plan, n: number, a: unknown, b: unknown, c: unknown, d: unknown, more: unknown[] | undefined,
-): unknown[] {
-  if (n !== plan.n) {
+function checkArgs(s: FnState, plan: Plan, args: unknown[]): unknown[] {
+  if (args.length !== plan.n) {
     checkCallable(s);
-    throw new TypeError(`${plan.signature} takes ${plan.n} argument${plan.n === 1 ? "" : "s"}, got ${n}`);
+    throw new TypeError(`${plan.signature} takes ${plan.n} argument${plan.n === 1 ? "" : "s"}, got ${args.length}`);
   }
   const vals = s.vals;
-  if (more !== undefined) {
-    for (let i = 0; i < n; i++) vals[i] = checkArg(s, plan, i, more[i]);
-    return vals;
+  const checkers = plan.checkers;
+  for (let i = 0; i < plan.n; i++) {
+    const chk = checkers[i];
+    const v = args[i];
+    if (chk !== null) vals[i] = chk(v);
+    else if (v instanceof OnStack || v === null) vals[i] = v === null ? 0 : v;
+    else vals[i] = vePointer(s.lib.proc, v, plan.labels[i]);
   }
-  if (n > 0) vals[0] = checkArg(s, plan, 0, a);
-  if (n > 1) vals[1] = checkArg(s, plan, 1, b);
-  if (n > 2) vals[2] = checkArg(s, plan, 2, c);
-  if (n > 3) vals[3] = checkArg(s, plan, 3, d);
   return vals;
-}
-
-function checkArg(s: FnState, plan: Plan, i: number, v: unknown): unknown {
-  const chk = plan.checkers[i];
-  if (chk !== null) return chk(v);
-  if (v === null) return 0;
-  if (v instanceof OnStack) return v;
-  return vePointer(s.lib.proc, v, plan.labels[i]);
 }
 
 /** Sets every argument; returns the buffers VEO still needs after submission. */
@@ -348,13 +327,11 @@ function refuse(s: FnState, ctx: unknown): never {
   throw new VeoClosedError(`${s.name} cannot be called`);
 }
 
-function submit(
-  f: VeoFunction, ctx: VeoCtxt, n: number, a: unknown, b: unknown, c: unknown, d: unknown, more: unknown[] | undefined,
-): VeoRequest {
+function submit(f: VeoFunction, ctx: VeoCtxt, args: unknown[]): VeoRequest {
   const s = f._s;
   const plan = s.plan;
   if (plan === undefined || s.lib._unloaded || ctx == null || ctx.proc !== s.lib.proc || !ctx._usable) refuse(s, ctx);
-  const vals = checkArgs(s, plan, n, a, b, c, d, more);
+  const vals = checkArgs(s, plan, args);
   if (s.perRequestArgs) {
     const ca = newArgs(s);
     const bufs = fillArgs(s, plan, ca, vals);

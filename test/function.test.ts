@@ -125,7 +125,7 @@ describe("scalar marshalling (every type, through the typed setters)", () => {
     expect(f.callSync(...args)).toBe(expected);
   });
 
-  it("4 and 5 arguments (parameters vs. the argument array inside the binding), and wrong counts", async () => {
+  it("4 and 5 arguments, and wrong counts", async () => {
     const s4 = lib.declare("long sum4l(long, long, long, long)");
     const s5 = lib.declare("long sum5l(long, long, long, long, long)");
     expect(await s4(ctx, 1, 2, 3, 4)).toBe(30n);
