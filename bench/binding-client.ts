@@ -5,11 +5,13 @@
  * VEO_LIBRARY set to the library the C client is linked against.
  *
  *   info | calls | xfer-latency | bw | inflight-rss (needs --expose-gc) | vebuild
+ *   paired: the C client's loops (libveo_bench_loops.so) and the binding's, in this process
  */
 import { loadVeo } from "../src/index.js";
 import { calls } from "./binding/calls.js";
 import { Args, emit } from "./binding/io.js";
 import { inflightRss } from "./binding/memory.js";
+import { paired } from "./binding/paired.js";
 import { bandwidth, xferLatency } from "./binding/transfers.js";
 import { vebuild } from "./binding/vebuild.js";
 
@@ -32,6 +34,8 @@ async function main(argv: string[]): Promise<void> {
       return inflightRss(args);
     case "vebuild":
       return vebuild(args);
+    case "paired":
+      return paired(args);
     default:
       throw new Error(`unknown command '${cmd}'`);
   }

@@ -3,6 +3,8 @@
  * libveo in one run. Compiles the C client and the kernels (bench/lib/setup.ts), then runs
  * rounds; in each round every section runs once in the C client and once in the binding
  * client (alternating which goes first), so slow drifts in machine load hit both alike.
+ * The paired section instead times the C client's loops and the binding's side by side in
+ * one process (bench/binding/paired.ts), once per round, so each pair shares one machine state.
  * Each figure is the median over rounds, with min and max. Prints markdown tables and the
  * targets, writes results.json and results.svg (bench/ for a full run, bench/build/ for
  * --quick unless --out is given).
@@ -10,7 +12,7 @@
  * Options:
  *   --quick                 short run (~1 minute): fewer N, sizes and rounds
  *   --rounds <k>            override the number of rounds
- *   --only <list>           sections: calls,xfer,bw,memory,vebuild (default: all)
+ *   --only <list>           sections: calls,xfer,bw,paired,memory,vebuild (default: all)
  *   --c-only                skip the binding client
  *   --library <path>        the libveo.so.1 to measure (default: see bench/lib/setup.ts)
  *   --include <dir>         directory with its ve_offload.h (real libveo)
@@ -22,9 +24,9 @@ import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync }
 import { cpus, hostname, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { runJsonLines, recordKey, type Record } from "./lib/clients.js";
+import { runJsonLines, recordSamples, type Record } from "./lib/clients.js";
 import { makePlan, type Plan } from "./lib/plan.js";
-import { callTables, memoryAndBuildTables, targetTable, transferTables } from "./lib/report.js";
+import { callTables, memoryAndBuildTables, pairedTable, targetTable, transferTables } from "./lib/report.js";
 import { benchDir, buildNative, chooseTarget, repoDir, type Built } from "./lib/setup.js";
 import { SampleSet } from "./lib/stats.js";
 import { renderSvg } from "./lib/svg.js";
@@ -46,7 +48,7 @@ const { values: opt } = parseArgs({
 
 const plan: Plan = makePlan(opt.quick ?? false);
 if (opt.rounds) plan.rounds = Number(opt.rounds);
-const sections = new Set((opt.only ?? "calls,xfer,bw,memory,vebuild").split(","));
+const sections = new Set((opt.only ?? "calls,xfer,bw,paired,memory,vebuild").split(","));
 const samples = new SampleSet();
 const notes: string[] = [];
 const bindingClient = join(benchDir, "binding-client.ts");
@@ -61,8 +63,7 @@ function collect(client: "c" | "binding", records: Record[]): void {
       const note = `${client}: ${r.mode} ${r.dir} ${r.size} B: ${String(r.error)}`;
       if (!notes.includes(note)) notes.push(note);
     }
-    const kv = recordKey(client, r);
-    if (kv) samples.add(kv.key, kv.value);
+    for (const { key, value } of recordSamples(client, r)) samples.add(key, value);
   }
 }
 
@@ -151,6 +152,15 @@ async function main(): Promise<void> {
       await runC(built, ["memcpy", `sizes=${list(plan.memcpySizes)}`, `budget=${plan.bwBudget}`,
         `max_loops=${plan.bwMaxLoops}`], "memcpy");
     }
+    if (sections.has("paired") && haveBinding) {
+      // One binding-client process runs both sides; the round decides which side its first
+      // pair starts with, and the pairs alternate from there.
+      await runBinding(built, [
+        "paired", `kernels=${k}`, `loops=${built.loops}`, `n=${list(plan.pairedNs)}`,
+        `samples=${plan.pairedSamples}`, `min_calls=${plan.pairedMinCalls}`, `iters=${plan.pairedIters}`,
+        `first=${cFirst ? "c" : "binding"}`,
+      ], "paired");
+    }
   }
 
   if (sections.has("memory")) {
@@ -202,6 +212,7 @@ async function main(): Promise<void> {
     `${meta.cores} × ${meta.cpu}; load average before ${loadBefore.map((x) => x.toFixed(2)).join(" ")}, after ${loadAfter.map((x) => x.toFixed(2)).join(" ")}; ${plan.rounds} rounds; ${meta.seconds} s`,
     sections.has("calls") ? callTables(samples, plan) : "",
     sections.has("xfer") || sections.has("bw") ? transferTables(samples, plan) : "",
+    sections.has("paired") && haveBinding ? pairedTable(samples, plan) : "",
     sections.has("memory") || sections.has("vebuild") ? memoryAndBuildTables(samples, plan) : "",
     targetTable(targets),
     notes.length ? `### Notes\n\n${notes.map((n) => `- ${n}`).join("\n")}` : "",

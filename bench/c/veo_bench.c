@@ -23,19 +23,17 @@
  *                                     blocked kernel
  *
  * Timing is CLOCK_MONOTONIC around the measured loop only; proc creation, library loading
- * and one warm-up request happen before it.
+ * and the warm-up happen before it. The call-latency and 1-byte transfer loops are in
+ * loops.c, shared with libveo_bench_loops.so (the paired section, see loops.h).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <ve_offload.h>
+#include "loops.h"
 
 #define MAX_SIZES 64
 
@@ -67,19 +65,6 @@ struct session {
  * load balancer moves it (the first figure came out at 1.4-1.8 us per call instead of 0.7
  * after a 25 ms warm-up). */
 #define WARMUP_MS 300
-
-static double now_us(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static void die(const char *what)
-{
-  fprintf(stderr, "veo_bench: %s failed (errno %d: %s)\n", what, errno, strerror(errno));
-  exit(2);
-}
 
 /* ---- argument parsing ------------------------------------------------------------------ */
 
@@ -146,99 +131,38 @@ static void session_open(struct session *s, const char *kernels)
 {
   s->proc = veo_proc_create(0);
   if (!s->proc)
-    die("veo_proc_create(0)");
-  s->created_us = now_us();
+    vbl_die("veo_proc_create(0)");
+  s->created_us = vbl_now_us();
   s->lib = 0;
   if (kernels) {
     s->lib = veo_load_library(s->proc, kernels);
     if (s->lib == 0)
-      die("veo_load_library");
+      vbl_die("veo_load_library");
   }
   s->ctx = veo_context_open(s->proc);
   if (!s->ctx)
-    die("veo_context_open");
+    vbl_die("veo_context_open");
 }
 
 static void session_close(struct session *s)
 {
   if (veo_context_close(s->ctx) != 0)
-    die("veo_context_close");
+    vbl_die("veo_context_close");
   if (veo_proc_destroy(s->proc) != 0)
-    die("veo_proc_destroy");
+    vbl_die("veo_proc_destroy");
 }
 
 static uint64_t session_sym(struct session *s, const char *name)
 {
   uint64_t sym = veo_get_sym(s->proc, s->lib, name);
   if (sym == 0)
-    die(name);
+    vbl_die(name);
   return sym;
-}
-
-static void wait_ok(struct veo_thr_ctxt *ctx, uint64_t req)
-{
-  uint64_t ret;
-  if (req == VEO_REQUEST_ID_INVALID)
-    die("submission");
-  int rc = veo_call_wait_result(ctx, req, &ret);
-  if (rc != VEO_COMMAND_OK) {
-    fprintf(stderr, "veo_bench: request %" PRIu64 " ended with status %d\n", req, rc);
-    exit(2);
-  }
 }
 
 /* ---- call latency ------------------------------------------------------------------------- */
 
-static void calls_batch(struct session *s, uint64_t sym, struct veo_args *args, int test,
-                        long n, uint64_t *reqs)
-{
-  uint64_t ret;
-  switch (test) {
-  case 1:
-    for (long i = 0; i < n; i++)
-      reqs[i] = veo_call_async(s->ctx, sym, args);
-    for (long i = 0; i < n; i++)
-      wait_ok(s->ctx, reqs[i]);
-    break;
-  case 2:
-    for (long i = 0; i < n; i++)
-      wait_ok(s->ctx, veo_call_async(s->ctx, sym, args));
-    break;
-  case 3:
-    for (long i = 0; i < n; i++) {
-      reqs[i] = veo_call_async(s->ctx, sym, args);
-      if (reqs[i] == VEO_REQUEST_ID_INVALID)
-        die("veo_call_async");
-    }
-    wait_ok(s->ctx, reqs[n - 1]);
-    break;
-  case 4:
-    for (long i = 0; i < n; i++)
-      if (veo_call_sync(s->proc, sym, args, &ret) != 0)
-        die("veo_call_sync");
-    break;
-  }
-}
-
 #define WARMUP_CALLS 5000
-
-/* Runs `batches` batches of `n`; returns the µs spent in them. */
-static double calls_timed(struct session *s, uint64_t sym, struct veo_args *args, int test,
-                          long n, long batches, uint64_t *reqs)
-{
-  double spent = 0;
-  for (long b = 0; b < batches; b++) {
-    double t0 = now_us();
-    calls_batch(s, sym, args, test, n, reqs);
-    spent += now_us() - t0;
-    /* Test 3 leaves N-1 results uncollected; collect them untimed, so no later batch,
-     * test or N runs with a backlog upstream's one-N-per-process program never has */
-    if (test == 3)
-      for (long i = 0; i < n - 1; i++)
-        wait_ok(s->ctx, reqs[i]);
-  }
-  return spent;
-}
 
 static int cmd_calls(const struct options *o)
 {
@@ -247,28 +171,28 @@ static int cmd_calls(const struct options *o)
   uint64_t sym = session_sym(&s, "empty");
   struct veo_args *args = veo_args_alloc();
   if (!args)
-    die("veo_args_alloc");
+    vbl_die("veo_args_alloc");
   long max_n = 100; /* at least the warm-up batch */
   for (int i = 0; i < o->n_count; i++)
     if (o->n_list[i] > max_n)
       max_n = o->n_list[i];
   uint64_t *reqs = malloc(sizeof(uint64_t) * (size_t)max_n);
   if (!reqs)
-    die("malloc");
+    vbl_die("malloc");
   /* Warm-up, as the binding client does: every test, 5 000 calls in batches of 1 and of 100
    * (caches, the helper's pages and its spin/sleep state, not a JIT), twice and then until
    * WARMUP_MS have passed, before the first figure */
-  for (int pass = 0; pass < 2 || now_us() - s.created_us < WARMUP_MS * 1000.0; pass++)
+  for (int pass = 0; pass < 2 || vbl_now_us() - s.created_us < WARMUP_MS * 1000.0; pass++)
     for (const char *t = o->tests; *t; t++) {
-      calls_timed(&s, sym, args, *t - '0', 1, WARMUP_CALLS, reqs);
-      calls_timed(&s, sym, args, *t - '0', 100, WARMUP_CALLS / 100, reqs);
+      vbl_calls_timed(s.proc, s.ctx, sym, args, *t - '0', 1, WARMUP_CALLS, reqs);
+      vbl_calls_timed(s.proc, s.ctx, sym, args, *t - '0', 100, WARMUP_CALLS / 100, reqs);
     }
   for (int i = 0; i < o->n_count; i++) {
     long n = o->n_list[i];
     long batches = (o->min_calls + n - 1) / n;
     for (const char *t = o->tests; *t; t++) {
       int test = *t - '0';
-      double spent = calls_timed(&s, sym, args, test, n, batches, reqs);
+      double spent = vbl_calls_timed(s.proc, s.ctx, sym, args, test, n, batches, reqs);
       double us = spent / (double)(batches * n);
       printf("{\"kind\":\"call\",\"test\":%d,\"n\":%ld,\"batches\":%ld,\"us_per_call\":%.6f}\n",
              test, n, batches, us);
@@ -290,25 +214,18 @@ static int cmd_xfer_latency(const struct options *o)
   uint64_t ve;
   char byte = 42;
   if (veo_alloc_mem(s.proc, &ve, 8) != 0)
-    die("veo_alloc_mem");
-  for (int i = 0; i < WARMUP_CALLS || now_us() - s.created_us < WARMUP_MS * 1000.0; i++)
+    vbl_die("veo_alloc_mem");
+  for (int i = 0; i < WARMUP_CALLS || vbl_now_us() - s.created_us < WARMUP_MS * 1000.0; i++)
     if (veo_write_mem(s.proc, ve, &byte, 1) != 0 || veo_read_mem(s.proc, &byte, ve, 1) != 0)
-      die("warm-up transfer");
-  double t0 = now_us();
-  for (long i = 0; i < o->iters; i++)
-    if (veo_write_mem(s.proc, ve, &byte, 1) != 0)
-      die("veo_write_mem");
-  double t1 = now_us();
-  for (long i = 0; i < o->iters; i++)
-    if (veo_read_mem(s.proc, &byte, ve, 1) != 0)
-      die("veo_read_mem");
-  double t2 = now_us();
+      vbl_die("warm-up transfer");
+  double write_us = vbl_xfer(s.proc, ve, &byte, 1, o->iters);
+  double read_us = vbl_xfer(s.proc, ve, &byte, 0, o->iters);
   printf("{\"kind\":\"xfer_latency\",\"dir\":\"write\",\"iters\":%ld,\"us\":%.6f}\n", o->iters,
-         (t1 - t0) / (double)o->iters);
+         write_us / (double)o->iters);
   printf("{\"kind\":\"xfer_latency\",\"dir\":\"read\",\"iters\":%ld,\"us\":%.6f}\n", o->iters,
-         (t2 - t1) / (double)o->iters);
+         read_us / (double)o->iters);
   if (veo_free_mem(s.proc, ve) != 0)
-    die("veo_free_mem");
+    vbl_die("veo_free_mem");
   session_close(&s);
   return 0;
 }
@@ -329,7 +246,7 @@ static char *host_buffer(size_t size)
 {
   char *p = malloc(size ? size : 1);
   if (!p)
-    die("malloc");
+    vbl_die("malloc");
   for (size_t i = 0; i < size; i++)
     p[i] = (char)(i * 7);
   return p;
@@ -346,15 +263,15 @@ static void print_bw(const char *kind, const char *mode, const char *dir, size_t
 
 static void bw_sync(struct session *s, size_t size, long loops, char *buf, uint64_t ve)
 {
-  double t0 = now_us();
+  double t0 = vbl_now_us();
   for (long i = 0; i < loops; i++)
     if (veo_write_mem(s->proc, ve, buf, size) != 0)
-      die("veo_write_mem");
-  double t1 = now_us();
+      vbl_die("veo_write_mem");
+  double t1 = vbl_now_us();
   for (long i = 0; i < loops; i++)
     if (veo_read_mem(s->proc, buf, ve, size) != 0)
-      die("veo_read_mem");
-  double t2 = now_us();
+      vbl_die("veo_read_mem");
+  double t2 = vbl_now_us();
   print_bw("bw", "sync", "write", size, loops, t1 - t0);
   print_bw("bw", "sync", "read", size, loops, t2 - t1);
 }
@@ -363,18 +280,18 @@ static void bw_async(struct session *s, size_t size, long loops, char *buf, uint
 {
   uint64_t *reqs = malloc(sizeof(uint64_t) * (size_t)loops);
   if (!reqs)
-    die("malloc");
-  double t0 = now_us();
+    vbl_die("malloc");
+  double t0 = vbl_now_us();
   for (long i = 0; i < loops; i++)
     reqs[i] = veo_async_write_mem(s->ctx, ve, buf, size);
   for (long i = 0; i < loops; i++)
-    wait_ok(s->ctx, reqs[i]);
-  double t1 = now_us();
+    vbl_wait_ok(s->ctx, reqs[i]);
+  double t1 = vbl_now_us();
   for (long i = 0; i < loops; i++)
     reqs[i] = veo_async_read_mem(s->ctx, buf, ve, size);
   for (long i = 0; i < loops; i++)
-    wait_ok(s->ctx, reqs[i]);
-  double t2 = now_us();
+    vbl_wait_ok(s->ctx, reqs[i]);
+  double t2 = vbl_now_us();
   free(reqs);
   print_bw("bw", "async", "write", size, loops, t1 - t0);
   print_bw("bw", "async", "read", size, loops, t2 - t1);
@@ -387,11 +304,11 @@ static int stack_call(struct session *s, uint64_t sym, struct veo_args *args, in
   veo_args_clear(args);
   if (veo_args_set_stack(args, intent, 0, buf, size) != 0 ||
       veo_args_set_u64(args, 1, size) != 0)
-    die("veo_args_set_stack");
+    vbl_die("veo_args_set_stack");
   uint64_t req = veo_call_async(s->ctx, sym, args);
   if (req == VEO_REQUEST_ID_INVALID)
     return -1;
-  wait_ok(s->ctx, req);
+  vbl_wait_ok(s->ctx, req);
   return 0;
 }
 
@@ -406,11 +323,11 @@ static void bw_stack(struct session *s, size_t size, long loops, char *buf, uint
              "\"error\":\"refused by the library\"}\n", dirs[d], size);
       continue;
     }
-    double t0 = now_us();
+    double t0 = vbl_now_us();
     for (long i = 0; i < loops; i++)
       if (stack_call(s, sym, args, intents[d], buf, size) != 0)
-        die("veo_call_async with a stack argument");
-    print_bw("bw", "stack", dirs[d], size, loops, now_us() - t0);
+        vbl_die("veo_call_async with a stack argument");
+    print_bw("bw", "stack", dirs[d], size, loops, vbl_now_us() - t0);
   }
 }
 
@@ -422,7 +339,7 @@ static int cmd_bw(const struct options *o)
   uint64_t sym = stack ? session_sym(&s, "test_bandwidth") : 0;
   struct veo_args *args = veo_args_alloc();
   if (!args)
-    die("veo_args_alloc");
+    vbl_die("veo_args_alloc");
   for (int i = 0; i < o->size_count; i++) {
     size_t size = o->sizes[i];
     long loops = loops_for(o, size);
@@ -432,15 +349,15 @@ static int cmd_bw(const struct options *o)
     } else {
       uint64_t ve;
       if (veo_alloc_mem(s.proc, &ve, size) != 0)
-        die("veo_alloc_mem");
+        vbl_die("veo_alloc_mem");
       if (veo_write_mem(s.proc, ve, buf, size) != 0) /* warm-up: fault the VE pages in */
-        die("veo_write_mem");
+        vbl_die("veo_write_mem");
       if (!strcmp(o->mode, "sync"))
         bw_sync(&s, size, loops, buf, ve);
       else
         bw_async(&s, size, loops, buf, ve);
       if (veo_free_mem(s.proc, ve) != 0)
-        die("veo_free_mem");
+        vbl_die("veo_free_mem");
     }
     free(buf);
   }
@@ -456,12 +373,12 @@ static int cmd_memcpy(const struct options *o)
     long loops = loops_for(o, size);
     char *src = host_buffer(size), *dst = host_buffer(size);
     memcpy(dst, src, size); /* warm-up */
-    double t0 = now_us();
+    double t0 = vbl_now_us();
     for (long k = 0; k < loops; k++) {
       memcpy(dst, src, size);
       __asm__ __volatile__("" : : "r"(dst) : "memory"); /* keep every copy */
     }
-    print_bw("memcpy", "memcpy", "copy", size, loops, now_us() - t0);
+    print_bw("memcpy", "memcpy", "copy", size, loops, vbl_now_us() - t0);
     free(src);
     free(dst);
   }
@@ -511,42 +428,42 @@ static int cmd_inflight_rss(const struct options *o)
 {
   long n = o->n_count ? o->n_list[0] : 300000;
   if (setenv("VE_OMP_NUM_THREADS", "1", 1) != 0) /* upstream needs it for a 2nd context */
-    die("setenv");
+    vbl_die("setenv");
   struct session s;
   session_open(&s, o->kernels);
   struct veo_thr_ctxt *busy = veo_context_open(s.proc); /* the 1st open gave the main ctx */
   if (!busy)
-    die("veo_context_open (second context)");
+    vbl_die("veo_context_open (second context)");
   uint64_t empty = session_sym(&s, "empty"), block = session_sym(&s, "block_on_flag");
   uint64_t flag, zero = 0, one = 1;
   if (veo_alloc_mem(s.proc, &flag, 8) != 0 || veo_write_mem(s.proc, flag, &zero, 8) != 0)
-    die("flag setup");
+    vbl_die("flag setup");
   struct veo_args *args = veo_args_alloc(), *bargs = veo_args_alloc();
   uint64_t *reqs = malloc(sizeof(uint64_t) * (size_t)n);
   if (!args || !bargs || !reqs)
-    die("alloc");
-  wait_ok(busy, veo_call_async(busy, empty, args)); /* warm-up */
+    vbl_die("alloc");
+  vbl_wait_ok(busy, veo_call_async(busy, empty, args)); /* warm-up */
   if (veo_args_set_u64(bargs, 0, flag) != 0 || veo_args_set_u64(bargs, 1, 120000) != 0)
-    die("veo_args_set_u64");
+    vbl_die("veo_args_set_u64");
   uint64_t blocker = veo_call_async(busy, block, bargs);
   long before = rss_kib(getpid());
   for (long i = 0; i < n; i++) {
     reqs[i] = veo_call_async(busy, empty, args);
     if (reqs[i] == VEO_REQUEST_ID_INVALID)
-      die("veo_call_async");
+      vbl_die("veo_call_async");
   }
   long during = rss_kib(getpid());
   if (veo_write_mem(s.proc, flag, &one, 8) != 0)
-    die("release write");
-  wait_ok(busy, blocker);
+    vbl_die("release write");
+  vbl_wait_ok(busy, blocker);
   for (long i = 0; i < n; i++)
-    wait_ok(busy, reqs[i]);
+    vbl_wait_ok(busy, reqs[i]);
   /* the request-id array is the client's own bookkeeping, not the library's */
   double per_req = ((double)(during - before) * 1024.0 - 8.0 * (double)n) / (double)n;
   printf("{\"kind\":\"inflight_rss\",\"n\":%ld,\"before_kib\":%ld,\"during_kib\":%ld,"
          "\"bytes_per_request\":%.1f}\n", n, before, during, per_req);
   if (veo_context_close(busy) != 0)
-    die("veo_context_close (second context)");
+    vbl_die("veo_context_close (second context)");
   free(reqs);
   veo_args_free(args);
   veo_args_free(bargs);

@@ -4,6 +4,7 @@
  * line; this module runs either one and turns its lines into keyed samples.
  */
 import { spawn } from "node:child_process";
+import { pairedKey } from "./targets.js";
 
 export interface Record {
   kind: string;
@@ -58,27 +59,45 @@ export function runJsonLines(
   });
 }
 
-/** The sample key of a record, `client` naming who produced it ("c" or "binding"). */
-export function recordKey(client: string, r: Record): { key: string; value: number } | undefined {
+export interface Sample {
+  key: string;
+  value: number;
+}
+
+/**
+ * The samples of a record, `client` naming who produced it ("c" or "binding"). One each,
+ * except a paired record (binding/paired.ts): its C figure, its binding figure and the
+ * pair's own ratio, binding / C.
+ */
+export function recordSamples(client: string, r: Record): Sample[] {
   switch (r.kind) {
     case "call":
-      return { key: `call/${String(r.variant ?? client)}/t${r.test}/${r.n}`, value: Number(r.us_per_call) };
+      return [{ key: `call/${String(r.variant ?? client)}/t${r.test}/${r.n}`, value: Number(r.us_per_call) }];
     case "floor":
-      return { key: `floor/${r.variant}/${r.n}`, value: Number(r.us_per_elem) };
+      return [{ key: `floor/${r.variant}/${r.n}`, value: Number(r.us_per_elem) }];
     case "xfer_latency":
-      return { key: `xfer/${client}/${r.dir}`, value: Number(r.us) };
+      return [{ key: `xfer/${client}/${r.dir}`, value: Number(r.us) }];
     case "bw":
-      if (r.error !== undefined) return undefined;
-      return { key: `bw/${client}/${r.mode}/${r.dir}/${r.size}`, value: Number(r.mb_per_s) };
+      if (r.error !== undefined) return [];
+      return [{ key: `bw/${client}/${r.mode}/${r.dir}/${r.size}`, value: Number(r.mb_per_s) }];
     case "memcpy":
-      return { key: `memcpy/${r.size}`, value: Number(r.mb_per_s) };
+      return [{ key: `memcpy/${r.size}`, value: Number(r.mb_per_s) }];
     case "idle_rss":
-      return Number(r.kib) > 0 ? { key: `mem/idle_rss_kib/${client}`, value: Number(r.kib) } : undefined;
+      return Number(r.kib) > 0 ? [{ key: `mem/idle_rss_kib/${client}`, value: Number(r.kib) }] : [];
     case "inflight_rss":
-      return { key: `mem/inflight_bytes/${String(r.variant ?? client)}`, value: Number(r.bytes_per_request) };
+      return [{ key: `mem/inflight_bytes/${String(r.variant ?? client)}`, value: Number(r.bytes_per_request) }];
     case "vebuild":
-      return { key: `vebuild/${r.phase}`, value: Number(r.ms) };
+      return [{ key: `vebuild/${r.phase}`, value: Number(r.ms) }];
+    case "paired": {
+      const what = String(r.what), n = r.n === undefined ? undefined : Number(r.n);
+      const c = Number(r.c_us), b = Number(r.binding_us);
+      return [
+        { key: pairedKey("c", what, n), value: c },
+        { key: pairedKey("binding", what, n), value: b },
+        { key: pairedKey("ratio", what, n), value: b / c },
+      ];
+    }
     default:
-      return undefined;
+      return [];
   }
 }

@@ -27,6 +27,15 @@ export interface Plan {
   inflightN: number;
   memRounds: number;
   vebuildRounds: number;
+  /**
+   * The paired section (C loops and binding in one process, one process per round): batch
+   * sizes N, pairs per N (and per transfer direction) in each round, calls per pair (batches
+   * of N until at least this many) and 1-byte transfers per pair.
+   */
+  pairedNs: number[];
+  pairedSamples: number;
+  pairedMinCalls: number;
+  pairedIters: number;
 }
 
 export function makePlan(quick: boolean): Plan {
@@ -46,6 +55,10 @@ export function makePlan(quick: boolean): Plan {
       inflightN: 300_000,
       memRounds: 1,
       vebuildRounds: 1,
+      pairedNs: [100, 10_000, 100_000],
+      pairedSamples: 2,
+      pairedMinCalls: 5_000,
+      pairedIters: 5_000,
     };
   }
   return {
@@ -62,6 +75,10 @@ export function makePlan(quick: boolean): Plan {
     inflightN: 300_000,
     memRounds: 3,
     vebuildRounds: 3,
+    pairedNs: [100, 10_000, 300_000],
+    pairedSamples: 2,
+    pairedMinCalls: 20_000,
+    pairedIters: 20_000,
   };
 }
 
@@ -97,6 +114,18 @@ export const testTitle: Record<number, string> = {
   3: "Test 3: submit N, wait only the last",
   4: "Test 4: N synchronous calls",
 };
+
+/** What the paired section measures (bench/binding/paired.ts), by record `what`. */
+export const pairedLabel: Record<string, string> = {
+  t1: "Test 1 wait()",
+  t2: "Test 2 wait()",
+  t4: "Test 4 callSync()",
+  write: "1-byte write",
+  read: "1-byte read",
+};
+
+/** The paired call tests, as record `what`; the rest of pairedLabel are transfers (no N). */
+export const pairedCallTests = ["t1", "t2", "t4"];
 
 export function formatSize(bytes: number): string {
   if (bytes >= MiB) return `${bytes / MiB} MiB`;

@@ -4,8 +4,10 @@
  * medians.
  */
 import type { SampleSet, Summary } from "./stats.js";
-import { floorLabel, formatSize, testTitle, testVariants, variantLabel, type Plan } from "./plan.js";
-import { callKey, floorKey, type TargetResult } from "./targets.js";
+import {
+  floorLabel, formatSize, pairedCallTests, pairedLabel, testTitle, testVariants, variantLabel, type Plan,
+} from "./plan.js";
+import { callKey, floorKey, pairedKey, type TargetResult } from "./targets.js";
 
 function sig(x: number, digits = 3): string {
   if (!Number.isFinite(x)) return "–";
@@ -89,6 +91,31 @@ export function transferTables(s: SampleSet, plan: Plan): string {
     parts.push(`### Bandwidth, ${mode} (MB/s; ${what})\n\n${table(header, rows)}`);
   }
   return parts.join("\n\n");
+}
+
+/**
+ * The paired section (bench/binding/paired.ts): the C client's loops and the binding's timed
+ * next to each other in one process, so each pair shares one machine state; × is the median
+ * of the per-pair ratios, not a ratio of medians.
+ */
+export function pairedTable(s: SampleSet, plan: Plan): string {
+  const rows: string[][] = [];
+  for (const what of Object.keys(pairedLabel)) {
+    const ns = pairedCallTests.includes(what) ? plan.pairedNs : [undefined];
+    for (const n of ns) {
+      const r = s.get(pairedKey("ratio", what, n));
+      rows.push([
+        pairedLabel[what], n === undefined ? "–" : String(n),
+        cell(s.get(pairedKey("c", what, n))), cell(s.get(pairedKey("binding", what, n))),
+        r ? `${r.median.toFixed(2)}× [${r.min.toFixed(2)}–${r.max.toFixed(2)}]` : "–",
+      ]);
+    }
+  }
+  return "### Paired in one process (C loop and binding interleaved in the binding client's process)\n\n" +
+    `µs per call or transfer, over every pair (${plan.pairedSamples} per round); × = median of the ` +
+    "per-pair ratios binding / C [min–max]. The C loop is the C client's own (bench/c/loops.c), " +
+    "called through koffi on the binding's proc and context.\n\n" +
+    table(["measured", "N", "C loop", "binding", "× paired"], rows, 2);
 }
 
 export function memoryAndBuildTables(s: SampleSet, plan: Plan): string {

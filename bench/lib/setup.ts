@@ -1,8 +1,11 @@
 /*
  * What the bench runs on, and the native pieces it compiles before measuring: the C client
- * (bench/c/veo_bench.c, linked against the chosen libveo.so.1) and the kernel library
- * (bench/kernels/bench_kernels.c). Both clients get the same library file: the binding
- * through VEO_LIBRARY, the C client through its link line and rpath.
+ * (bench/c/veo_bench.c with its loops, bench/c/loops.c, linked against the chosen
+ * libveo.so.1), the same loops as a shared library the binding client loads for the paired
+ * section (libveo_bench_loops.so: loops.c and loops_api.c, same compiler, flags and libveo)
+ * and the kernel library (bench/kernels/bench_kernels.c). Both clients get the same library
+ * file: the binding through VEO_LIBRARY, the C client and the loops library through their
+ * link line and rpath.
  *
  * Choice, in order: --library <path> (then --include <dir> for its ve_offload.h), the
  * VEO_LIBRARY environment variable, the real AVEO under /opt/nec/ve/veos when VE nodes exist,
@@ -31,6 +34,8 @@ export interface Target {
 export interface Built {
   target: Target;
   client: string;
+  /** The C client's loops as a shared library (bench/c/loops_api.c), for the paired section. */
+  loops: string;
   kernels: string;
   buildDir: string;
 }
@@ -93,22 +98,25 @@ function run(cmd: string, args: string[]): void {
   }
 }
 
-/** Compiles the C client and the kernel library for `target` into bench/build/. */
+/** Compiles the C client, its loops library and the kernel library for `target` into bench/build/. */
 export function buildNative(target: Target): Built {
   const buildDir = join(benchDir, "build", target.backend);
   mkdirSync(buildDir, { recursive: true });
   const client = join(buildDir, "veo_bench");
+  const loops = join(buildDir, "libveo_bench_loops.so");
   const kernels = join(buildDir, "bench_kernels.so");
   const cc = process.env.CC ?? "gcc";
-  run(cc, [
-    "-O2", "-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter",
-    `-I${target.includeDir}`,
-    "-o", client, join(benchDir, "c/veo_bench.c"),
-    target.library, `-Wl,-rpath,${dirname(target.library)}`, "-ldl", "-lpthread",
-  ]);
+  const cFlags = ["-O2", "-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", `-I${target.includeDir}`];
+  const linkVeo = [target.library, `-Wl,-rpath,${dirname(target.library)}`, "-ldl", "-lpthread"];
+  const c = (file: string) => join(benchDir, "c", file);
+  run(cc, [...cFlags, "-o", client, c("veo_bench.c"), c("loops.c"), ...linkVeo]);
+  // -fno-semantic-interposition: calls between the loops' own functions stay direct, as in
+  // the client, instead of going through the PLT of a shared library.
+  run(cc, [...cFlags, "-fPIC", "-fno-semantic-interposition", "-shared",
+    "-o", loops, c("loops_api.c"), c("loops.c"), ...linkVeo]);
   run(target.kernelCc, [
     "-O2", ...target.kernelFlags, "-shared",
     "-o", kernels, join(benchDir, "kernels/bench_kernels.c"),
   ]);
-  return { target, client, kernels, buildDir };
+  return { target, client, loops, kernels, buildDir };
 }
