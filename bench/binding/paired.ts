@@ -15,28 +15,20 @@
  * writeMem, and as many readMem.
  */
 import koffi from "koffi";
-import type { VeoCtxt, VeoFunction, VeoRequest } from "../../src/index.js";
+import type { VeoRequest } from "../../src/index.js";
+import { forms, runBatches } from "./calls.js";
 import { openSession } from "./session.js";
-import { emit, nowUs, WARMUP_MS, type Args } from "./io.js";
+import { emit, WARMUP_MS, type Args } from "./io.js";
+import { byteLoop } from "./transfers.js";
 
 /** The binding's side of each test: calls.ts's `wait` forms of Tests 1 and 2 and its `sync` form. */
-const forms: Record<number, (f: VeoFunction, ctx: VeoCtxt, n: number, reqs: VeoRequest[]) => void> = {
-  1: (f, ctx, n, reqs) => {
-    for (let i = 0; i < n; i++) reqs[i] = f(ctx);
-    for (let i = 0; i < n; i++) reqs[i].wait();
-  },
-  2: (f, ctx, n) => {
-    for (let i = 0; i < n; i++) f(ctx).wait();
-  },
-  4: (f, _ctx, n) => {
-    for (let i = 0; i < n; i++) f.callSync();
-  },
-};
+const bindingForm = { 1: forms.wait[1], 2: forms.wait[2], 4: forms.sync[4] } as const;
+const TESTS = [1, 2, 4] as const;
 
 /** Untimed calls and transfers per warm-up pass, as in calls.ts and transfers.ts. */
 const WARMUP = 5_000;
 
-export function paired(args: Args): void {
+export async function paired(args: Args): Promise<void> {
   const ns = args.nums("n");
   const samples = args.num("samples", 3);
   const minCalls = args.num("min_calls", 20_000);
@@ -59,33 +51,21 @@ export function paired(args: Args): void {
     const reqs: VeoRequest[] = new Array(Math.max(...ns, 100));
 
     /** µs per call of `batches` batches of N, each batch timed on its own (calls.ts's runBatches). */
-    const binding = (test: number, n: number, batches: number): number => {
-      let spent = 0;
-      for (let b = 0; b < batches; b++) {
-        const t0 = nowUs();
-        forms[test](f, s.ctx, n, reqs);
-        spent += nowUs() - t0;
-      }
-      return spent / (batches * n);
-    };
+    const binding = async (test: 1 | 2 | 4, n: number, batches: number): Promise<number> =>
+      (await runBatches(bindingForm[test], test, f, s.ctx, n, batches, reqs)) / (batches * n);
     const c = (test: number, n: number, batches: number): number =>
       vblCalls(ph, ch, sym, test, n, batches) / (batches * n);
-    const bindingXfer = (write: boolean, k: number): number => {
-      const t0 = nowUs();
-      if (write) for (let i = 0; i < k; i++) s.proc.writeMem(ve, byte, 1);
-      else for (let i = 0; i < k; i++) s.proc.readMem(byte, ve, 1);
-      return (nowUs() - t0) / k;
-    };
+    const bindingXfer = (write: boolean, k: number): number => byteLoop(s.proc, ve, byte, write, k);
     const cXfer = (write: boolean, k: number): number => vblXfer(ph, veAddr, byte, write ? 1 : 0, k) / k;
 
     // Both sides, every test, as batches of 1 and of 100, twice and then until WARMUP_MS
     // have passed since the proc was created (calls.ts); 1-byte transfers each way.
     for (let pass = 0; pass < 2 || performance.now() - s.createdMs < WARMUP_MS; pass++) {
-      for (const test of [1, 2, 4]) {
-        for (const side of [c, binding]) {
-          side(test, 1, WARMUP);
-          side(test, 100, WARMUP / 100);
-        }
+      for (const test of TESTS) {
+        c(test, 1, WARMUP);
+        c(test, 100, WARMUP / 100);
+        await binding(test, 1, WARMUP);
+        await binding(test, 100, WARMUP / 100);
       }
       for (const write of [true, false]) {
         cXfer(write, WARMUP);
@@ -93,26 +73,28 @@ export function paired(args: Args): void {
       }
     }
 
-    const measure = (cFirst: boolean, cSide: () => number, bindingSide: () => number) => {
-      const [first, second] = cFirst ? [cSide, bindingSide] : [bindingSide, cSide];
-      const a = first(), b = second();
-      return cFirst ? { c_us: a, binding_us: b } : { c_us: b, binding_us: a };
+    const measure = async (cFirst: boolean, cSide: () => number, bindingSide: () => number | Promise<number>) => {
+      if (cFirst) {
+        const c_us = cSide();
+        return { c_us, binding_us: await bindingSide() };
+      }
+      const binding_us = await bindingSide();
+      return { c_us: cSide(), binding_us };
     };
     for (const n of ns) {
       const batches = Math.ceil(minCalls / n);
       for (let sample = 0; sample < samples; sample++) {
         const cFirst = cFirstAt(sample);
-        for (const test of [1, 2, 4]) {
-          const pair = measure(cFirst, () => c(test, n, batches), () => binding(test, n, batches));
+        for (const test of TESTS) {
+          const pair = await measure(cFirst, () => c(test, n, batches), () => binding(test, n, batches));
           emit({ kind: "paired", what: `t${test}`, n, batches, first: cFirst ? "c" : "binding", ...pair });
         }
       }
-      reqs.fill(undefined as unknown as VeoRequest);
     }
     for (let sample = 0; sample < samples; sample++) {
       const cFirst = cFirstAt(sample);
       for (const write of [true, false]) {
-        const pair = measure(cFirst, () => cXfer(write, iters), () => bindingXfer(write, iters));
+        const pair = await measure(cFirst, () => cXfer(write, iters), () => bindingXfer(write, iters));
         emit({ kind: "paired", what: write ? "write" : "read", iters, first: cFirst ? "c" : "binding", ...pair });
       }
     }

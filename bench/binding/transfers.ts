@@ -6,7 +6,7 @@
  * (warm-up), as in the C client; before any of it, 5 000 small untimed transfers of the same
  * kind let the JIT settle (the calls section does the same).
  */
-import { Intent, OnStack, type VeoRequest } from "../../src/index.js";
+import { Intent, OnStack, type VeMemPtr, type VeoProc, type VeoRequest } from "../../src/index.js";
 import { openSession, type Session } from "./session.js";
 import { emit, nowUs, WARMUP_MS, type Args } from "./io.js";
 
@@ -28,6 +28,14 @@ function bw(mode: string, dir: string, size: number, loops: number, us: number):
 /** Untimed calls first, so the timed loops run JIT-compiled (the C client needs none). */
 const WARMUP = 5_000;
 
+/** µs per 1-byte transfer: `iters` writeMem (write) or readMem between `byte` and `ve`. */
+export function byteLoop(proc: VeoProc, ve: VeMemPtr, byte: Uint8Array, write: boolean, iters: number): number {
+  const t0 = nowUs();
+  if (write) for (let i = 0; i < iters; i++) proc.writeMem(ve, byte, 1);
+  else for (let i = 0; i < iters; i++) proc.readMem(byte, ve, 1);
+  return (nowUs() - t0) / iters;
+}
+
 export function xferLatency(args: Args): void {
   const iters = args.num("iters", 30_000);
   const s = openSession(undefined);
@@ -38,13 +46,8 @@ export function xferLatency(args: Args): void {
       s.proc.writeMem(ve, byte, 1);
       s.proc.readMem(byte, ve, 1);
     }
-    const t0 = nowUs();
-    for (let i = 0; i < iters; i++) s.proc.writeMem(ve, byte, 1);
-    const t1 = nowUs();
-    for (let i = 0; i < iters; i++) s.proc.readMem(byte, ve, 1);
-    const t2 = nowUs();
-    emit({ kind: "xfer_latency", dir: "write", iters, us: (t1 - t0) / iters });
-    emit({ kind: "xfer_latency", dir: "read", iters, us: (t2 - t1) / iters });
+    emit({ kind: "xfer_latency", dir: "write", iters, us: byteLoop(s.proc, ve, byte, true, iters) });
+    emit({ kind: "xfer_latency", dir: "read", iters, us: byteLoop(s.proc, ve, byte, false, iters) });
     s.proc.freeMem(ve);
   } finally {
     s.close();
