@@ -81,9 +81,13 @@ export class VeoFunction {
 
   /** @internal Use lib.findFunction, lib.fn.<name> or lib.declare. */
   constructor(lib: VeoLibrary, name: string, addr: U64) {
-    const self = function (ctx: VeoCtxt, ...args: unknown[]): VeoRequest {
-      return submit(self, ctx, args);
-    } as unknown as VeoFunction;
+    // A computed key names the function after the kernel: redefining `name` afterwards
+    // would turn the callable's properties into a dictionary (slower `_s` loads).
+    const self = {
+      [name]: function (ctx: VeoCtxt, ...args: unknown[]): VeoRequest {
+        return submit(s, ctx, args);
+      },
+    }[name] as unknown as VeoFunction;
     Object.setPrototypeOf(self, new.target.prototype);
     const api = lib.proc._api;
     const s: FnState = {
@@ -101,7 +105,6 @@ export class VeoFunction {
     };
     Object.defineProperty(self, "_s", { value: s });
     Object.defineProperty(self, "lib", { value: lib, enumerable: true });
-    Object.defineProperty(self, "name", { value: name, enumerable: true });
     return self;
   }
 
@@ -327,8 +330,7 @@ function refuse(s: FnState, ctx: unknown): never {
   throw new VeoClosedError(`${s.name} cannot be called`);
 }
 
-function submit(f: VeoFunction, ctx: VeoCtxt, args: unknown[]): VeoRequest {
-  const s = f._s;
+function submit(s: FnState, ctx: VeoCtxt, args: unknown[]): VeoRequest {
   const plan = s.plan;
   if (plan === undefined || s.lib._unloaded || ctx == null || ctx.proc !== s.lib.proc || !ctx._usable) refuse(s, ctx);
   const vals = checkArgs(s, plan, args);
