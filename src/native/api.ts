@@ -272,28 +272,24 @@ export function nativeRegister(): { addr: RegAddr; buffer: ArrayBuffer } {
  */
 export function bindApi(lib: LibraryHandle): { api: VeoApi; apiVersion: number } {
   defineTypes();
-  const api: Record<string, unknown> = {};
   const version = lib.func("int veo_api_version(void)") as unknown as () => number;
   const apiVersion = version();
-  for (const [proto, since] of PROTOTYPES) {
+  const entries = PROTOTYPES.map(([proto, since]): [string, unknown] => {
     const name = functionName(proto);
-    if (since > 0 && apiVersion < since) {
-      api[name] = undefined;
-      continue;
-    }
+    if (since > 0 && apiVersion < since) return [name, undefined];
     try {
-      api[name] = lib.func(proto);
+      return [name, lib.func(proto)];
     } catch (err) {
       if (since === 0) {
         throw new Error(`${name} is missing: ${(err as Error).message}`, { cause: err });
       }
-      api[name] = undefined;
+      return [name, undefined];
     }
-  }
-  // Copied with Object.fromEntries, which V8 gives fast properties: built key by key the
-  // table falls into dictionary mode (71 properties), and every `api.veo_*` load on a hot
-  // path is then a hash lookup. Frozen: it never changes.
-  return { api: Object.freeze(Object.fromEntries(Object.entries(api))) as unknown as VeoApi, apiVersion };
+  });
+  // One Object.fromEntries, which V8 gives fast properties: added key by key, the table's
+  // 71 entries put it in dictionary mode, and every `api.veo_*` load on a hot path was then
+  // a hash lookup. Frozen: it never changes.
+  return { api: Object.freeze(Object.fromEntries(entries)) as unknown as VeoApi, apiVersion };
 }
 
 /** Loads a shared library with koffi (RTLD_NOW | RTLD_LOCAL). */
