@@ -14,7 +14,7 @@
 import type { VeoCtxt, VeoFunction, VeoRequest } from "../../src/index.js";
 import { floorForms, runFloorBatches } from "./floor.js";
 import { openSession } from "./session.js";
-import { emit, nowUs, WARMUP_MS, type Args } from "./io.js";
+import { emit, nowUs, warming, WARMUP_CALLS, type Args } from "./io.js";
 
 type Form = (f: VeoFunction, ctx: VeoCtxt, n: number, reqs: VeoRequest[]) => void | Promise<void>;
 
@@ -87,7 +87,7 @@ export async function calls(args: Args): Promise<void> {
   const tests = args.str("tests", "1234").split("").map(Number);
   const variants = args.str("variants", "wait,await,all,sync,floor").split(",");
   const minCalls = args.num("min_calls", 10_000);
-  const warmup = args.num("warmup", 5_000);
+  const warmup = args.num("warmup", WARMUP_CALLS);
   const s = openSession(args.str("kernels"));
   try {
     const f = s.lib.declare("uint64_t empty(void)");
@@ -97,7 +97,7 @@ export async function calls(args: Args): Promise<void> {
     // timed batch. With less, V8 still (re)compiled them inside the first N's timed batches,
     // on the CPU the emulator's spinning helper thread needs (--trace-opt). More passes
     // until WARMUP_MS have passed since the proc was created, as in the C client.
-    for (let pass = 0; pass < 2 || performance.now() - s.createdMs < WARMUP_MS; pass++) {
+    for (let pass = 0; warming(s.createdMs, pass); pass++) {
       for (const t of tests) {
         for (const v of variants) {
           const form = forms[v]?.[t];

@@ -53,6 +53,17 @@ export class Args {
  */
 export const WARMUP_MS = 300;
 
+/** Calls (or transfers) per form in one warm-up pass, as in the C client. */
+export const WARMUP_CALLS = 5_000;
+
+/**
+ * The warm-up rule of every section: at least two passes (V8 compiles during the first and
+ * may recompile during the second), and more until WARMUP_MS after the proc's creation.
+ */
+export function warming(createdMs: number, pass: number): boolean {
+  return pass < 2 || performance.now() - createdMs < WARMUP_MS;
+}
+
 export function nowUs(): number {
   return performance.now() * 1000;
 }

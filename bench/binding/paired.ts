@@ -18,15 +18,12 @@ import koffi from "koffi";
 import type { VeoRequest } from "../../src/index.js";
 import { forms, runBatches } from "./calls.js";
 import { openSession } from "./session.js";
-import { emit, WARMUP_MS, type Args } from "./io.js";
+import { emit, warming, WARMUP_CALLS, type Args } from "./io.js";
 import { byteLoop } from "./transfers.js";
 
 /** The binding's side of each test: calls.ts's `wait` forms of Tests 1 and 2 and its `sync` form. */
 const bindingForm = { 1: forms.wait[1], 2: forms.wait[2], 4: forms.sync[4] } as const;
 const TESTS = [1, 2, 4] as const;
-
-/** Untimed calls and transfers per warm-up pass, as in calls.ts and transfers.ts. */
-const WARMUP = 5_000;
 
 export async function paired(args: Args): Promise<void> {
   const ns = args.nums("n");
@@ -60,16 +57,16 @@ export async function paired(args: Args): Promise<void> {
 
     // Both sides, every test, as batches of 1 and of 100, twice and then until WARMUP_MS
     // have passed since the proc was created (calls.ts); 1-byte transfers each way.
-    for (let pass = 0; pass < 2 || performance.now() - s.createdMs < WARMUP_MS; pass++) {
+    for (let pass = 0; warming(s.createdMs, pass); pass++) {
       for (const test of TESTS) {
-        c(test, 1, WARMUP);
-        c(test, 100, WARMUP / 100);
-        await binding(test, 1, WARMUP);
-        await binding(test, 100, WARMUP / 100);
+        c(test, 1, WARMUP_CALLS);
+        c(test, 100, WARMUP_CALLS / 100);
+        await binding(test, 1, WARMUP_CALLS);
+        await binding(test, 100, WARMUP_CALLS / 100);
       }
       for (const write of [true, false]) {
-        cXfer(write, WARMUP);
-        bindingXfer(write, WARMUP);
+        cXfer(write, WARMUP_CALLS);
+        bindingXfer(write, WARMUP_CALLS);
       }
     }
 

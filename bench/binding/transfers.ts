@@ -8,7 +8,7 @@
  */
 import { Intent, OnStack, type VeMemPtr, type VeoProc, type VeoRequest } from "../../src/index.js";
 import { openSession, type Session } from "./session.js";
-import { emit, nowUs, WARMUP_MS, type Args } from "./io.js";
+import { emit, nowUs, WARMUP_CALLS, WARMUP_MS, type Args } from "./io.js";
 
 function hostBuffer(size: number): Uint8Array {
   const b = new Uint8Array(size);
@@ -25,9 +25,6 @@ function bw(mode: string, dir: string, size: number, loops: number, us: number):
   emit({ kind: "bw", mode, dir, size, loops, mb_per_s: (size * loops) / us });
 }
 
-/** Untimed calls first, so the timed loops run JIT-compiled (the C client needs none). */
-const WARMUP = 5_000;
-
 /** µs per 1-byte transfer: `iters` writeMem (write) or readMem between `byte` and `ve`. */
 export function byteLoop(proc: VeoProc, ve: VeMemPtr, byte: Uint8Array, write: boolean, iters: number): number {
   const t0 = nowUs();
@@ -42,7 +39,7 @@ export function xferLatency(args: Args): void {
   try {
     const ve = s.proc.allocMem(8);
     const byte = new Uint8Array(1);
-    for (let i = 0; i < WARMUP || performance.now() - s.createdMs < WARMUP_MS; i++) {
+    for (let i = 0; i < WARMUP_CALLS || performance.now() - s.createdMs < WARMUP_MS; i++) {
       s.proc.writeMem(ve, byte, 1);
       s.proc.readMem(byte, ve, 1);
     }
@@ -107,12 +104,12 @@ function warmUp(s: Session, mode: string): void {
     const f = s.lib.declare("uint64_t test_bandwidth(char *buf, uint64_t len)");
     for (const intent of [Intent.IN, Intent.OUT]) {
       const arg = new OnStack(buf, { size: 64, intent });
-      for (let i = 0; i < WARMUP / 2; i++) f(s.ctx, arg, 64).wait();
+      for (let i = 0; i < WARMUP_CALLS / 2; i++) f(s.ctx, arg, 64).wait();
     }
     return;
   }
   const ve = s.proc.allocMem(64);
-  for (let i = 0; i < WARMUP / 2; i++) {
+  for (let i = 0; i < WARMUP_CALLS / 2; i++) {
     if (mode === "sync") {
       s.proc.writeMem(ve, buf, 64);
       s.proc.readMem(buf, ve, 64);

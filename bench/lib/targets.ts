@@ -63,30 +63,27 @@ export function callRatio(s: SampleSet, variant: Variant, test: number, n: numbe
 const floorUnder: Partial<Record<Variant, string[]>> = { wait: ["wait"], await: ["await"], all: ["all", "all-native"] };
 
 /**
- * The floor loops' own cost at N as a multiple of the C client's whole per-call cost there,
- * shown beside Test 1's ratio targets as information: the part of the ratio V8 takes with
- * no FFI at all (the binding pays it on top of its koffi calls).
+ * The floor loops (bench/binding/floor.ts) under `variant`, each as `ratio(floor variant)`,
+ * shown beside a target as information (it is not judged): how much of the figure is V8's,
+ * with no FFI at all. `ratio` is NaN where a floor was not measured.
  */
-function floorShare(s: SampleSet, variant: Variant, n: number): string {
-  const c = s.median(callKey("c", 1, n));
+function floorNote(variant: Variant, lead: string, unit: string, ratio: (fv: string) => number): string {
   const parts = (floorUnder[variant] ?? []).flatMap((fv) => {
-    const r = s.median(floorKey(fv, n)) / c;
-    return Number.isFinite(r) ? [`${floorLabel[fv]} ${r.toFixed(2)} x C`] : [];
+    const r = ratio(fv);
+    return Number.isFinite(r) ? [`${floorLabel[fv]} ${r.toFixed(2)} ${unit}`] : [];
   });
-  return parts.length ? `; V8 floor there, no FFI: ${parts.join(", ")}` : "";
+  return parts.length ? `; ${lead}: ${parts.join(", ")}` : "";
 }
 
-/**
- * The floor's own N=nMax / N=100 ratio, shown beside the form's flat-scaling target as
- * information (it is not judged): how much of the growth is V8's with no FFI at all.
- */
-function floorScaling(s: SampleSet, variant: Variant, nMax: number): string {
-  const parts = (floorUnder[variant] ?? []).flatMap((fv) => {
-    const r = s.median(floorKey(fv, nMax)) / s.median(floorKey(fv, 100));
-    return Number.isFinite(r) ? [`${floorLabel[fv]} ${r.toFixed(2)} x`] : [];
-  });
-  return parts.length ? `; V8 floor, no FFI: ${parts.join(", ")}` : "";
-}
+/** The floor's own cost at N as a multiple of the C client's whole per-call cost there. */
+const floorShare = (s: SampleSet, variant: Variant, n: number) =>
+  floorNote(variant, "V8 floor there, no FFI", "x C",
+    (fv) => s.median(floorKey(fv, n)) / s.median(callKey("c", 1, n)));
+
+/** The floor's own N=nMax / N=100 ratio, beside the form's flat-scaling target. */
+const floorScaling = (s: SampleSet, variant: Variant, nMax: number) =>
+  floorNote(variant, "V8 floor, no FFI", "x",
+    (fv) => s.median(floorKey(fv, nMax)) / s.median(floorKey(fv, 100)));
 
 /**
  * The paired section's ratio for a target, shown beside it as information (the target stays
