@@ -1,13 +1,13 @@
 /*
- * `veo build` (src/vebuild/cli.ts) with fake NEC compilers: the path on stdout, the steps on
+ * `veo build` (src/cli/build.ts) with fake NEC compilers: the path on stdout, the steps on
  * stderr, labels from file names, and exit codes for bad usage and failed builds.
  */
 
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { buildCommand } from "../../src/vebuild/cli.js";
-import { openNecSandbox, tempDir, type FakeNec, type NecSandbox } from "./fake-tools.js";
+import { buildCommand } from "../../src/cli/build.js";
+import { openNecSandbox, tempDir, type FakeNec, type NecSandbox } from "../vebuild/fake-tools.js";
 
 let sandbox: NecSandbox;
 let nec: FakeNec;
