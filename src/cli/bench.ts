@@ -9,7 +9,9 @@ import { performance } from "node:perf_hooks";
 import { loadVeo } from "../native/library.js";
 import { VeoProc } from "../proc.js";
 import { VeBuild } from "../vebuild/vebuild.js";
-import { EXIT, intOption, parseCommandArgs, runCommand, table, toJson, type CliIo, type Command } from "./io.js";
+import { EXIT, intOption, table, toJson, defineCommand, type CliIo, type Parsed } from "./io.js";
+
+const SUMMARY = "a short latency probe of the library in use";
 
 const USAGE = `usage: veo bench [--calls <n>] [--rounds <n>] [--node <n>] [--json]
 
@@ -54,16 +56,13 @@ async function rounds(n: number, body: () => Promise<void> | void): Promise<numb
   return out;
 }
 
-async function bench(io: CliIo, args: readonly string[]): Promise<number> {
-  const { values: o } = parseCommandArgs(args, {
-    calls: { type: "string" },
-    rounds: { type: "string" },
-    node: { type: "string" },
-  });
-  if (o.help) {
-    io.out(USAGE);
-    return EXIT.ok;
-  }
+const OPTIONS = {
+  calls: { type: "string" },
+  rounds: { type: "string" },
+  node: { type: "string" },
+} as const;
+
+async function bench({ values: o }: Parsed<typeof OPTIONS>, io: CliIo): Promise<number> {
   const calls = Math.max(1, intOption(o.calls, "calls", 2000, 10_000_000));
   const nRounds = Math.max(1, intOption(o.rounds, "rounds", 5, 1000));
   const node = intOption(o.node, "node", 0);
@@ -76,32 +75,51 @@ async function bench(io: CliIo, args: readonly string[]): Promise<number> {
     const bigN = Math.max(1, Math.floor(calls / 20));
     const big = new Uint8Array(1 << 20);
     const ve = proc.allocMem(big.byteLength);
-    const perOp = (ms: number[], n: number) => ms.map((t) => (t * 1000) / n);
-    const gbps = (ms: number[]) => ms.map((t) => (bigN * big.byteLength) / (t * 1e6));
+    // Each probe: one operation, repeated `ops` times per round.
+    const probes: {
+      what: string;
+      unit: Result["unit"];
+      ops: number;
+      op: (i: number) => void | PromiseLike<unknown>;
+    }[] = [
+      { what: "call: submit + wait()", unit: "us/op", ops: calls, op: (i) => void echo(ctx, i).wait() },
+      { what: "call: submit + await", unit: "us/op", ops: calls, op: (i) => echo(ctx, i) },
+      { what: "writeMem 1 B", unit: "us/op", ops: calls, op: () => proc.writeMem(ve, small, 1) },
+      { what: "readMem 1 B", unit: "us/op", ops: calls, op: () => proc.readMem(small, ve, 1) },
+      { what: "writeMem 1 MiB", unit: "GB/s", ops: bigN, op: () => proc.writeMem(ve, big) },
+      { what: "readMem 1 MiB", unit: "GB/s", ops: bigN, op: () => proc.readMem(big, ve) },
+    ];
     const results: Result[] = [];
-    const add = (what: string, unit: Result["unit"], xs: number[]) =>
-      results.push({ what, unit, median: median(xs), best: unit === "GB/s" ? Math.max(...xs) : Math.min(...xs) });
-    add("call: submit + wait()", "us/op", perOp(await rounds(nRounds, () => {
-      for (let i = 0; i < calls; i++) echo(ctx, i).wait();
-    }), calls));
-    add("call: submit + await", "us/op", perOp(await rounds(nRounds, async () => {
-      for (let i = 0; i < calls; i++) await echo(ctx, i);
-    }), calls));
-    add("writeMem 1 B", "us/op", perOp(await rounds(nRounds, () => {
-      for (let i = 0; i < calls; i++) proc.writeMem(ve, small, 1);
-    }), calls));
-    add("readMem 1 B", "us/op", perOp(await rounds(nRounds, () => {
-      for (let i = 0; i < calls; i++) proc.readMem(small, ve, 1);
-    }), calls));
-    add("writeMem 1 MiB", "GB/s", gbps(await rounds(nRounds, () => {
-      for (let i = 0; i < bigN; i++) proc.writeMem(ve, big);
-    })));
-    add("readMem 1 MiB", "GB/s", gbps(await rounds(nRounds, () => {
-      for (let i = 0; i < bigN; i++) proc.readMem(big, ve);
-    })));
+    for (const p of probes) {
+      const awaits = p.what.endsWith("await");
+      const ms = await rounds(nRounds, async () => {
+        for (let i = 0; i < p.ops; i++) {
+          const r = p.op(i);
+          if (awaits) await r;
+        }
+      });
+      const xs =
+        p.unit === "GB/s"
+          ? ms.map((t) => (p.ops * big.byteLength) / (t * 1e6))
+          : ms.map((t) => (t * 1000) / p.ops);
+      results.push({
+        what: p.what,
+        unit: p.unit,
+        median: median(xs),
+        best: p.unit === "GB/s" ? Math.max(...xs) : Math.min(...xs),
+      });
+    }
     const library = loadVeo();
     if (o.json) {
-      io.out(toJson({ library: { path: library.path, kind: library.kind }, node, calls, rounds: nRounds, results }));
+      io.out(
+        toJson({
+          library: { path: library.path, kind: library.kind },
+          node,
+          calls,
+          rounds: nRounds,
+          results,
+        }),
+      );
     } else {
       io.out(`${library.kind} ${library.path}, node ${node}, ${nRounds} rounds of ${calls}\n`);
       io.out(
@@ -117,8 +135,4 @@ async function bench(io: CliIo, args: readonly string[]): Promise<number> {
   }
 }
 
-export const benchCommand: Command = {
-  summary: "a short latency probe of the library in use",
-  usage: USAGE,
-  run: (args, io) => runCommand("bench", io, () => bench(io, args)),
-};
+export const benchCommand = defineCommand("bench", SUMMARY, USAGE, OPTIONS, bench);

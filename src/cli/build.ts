@@ -9,7 +9,9 @@ import * as path from "node:path";
 import { stderrReporter } from "../vebuild/progress.js";
 import { checkToolchainName, type Lang } from "../vebuild/toolchain.js";
 import { VeBuild } from "../vebuild/vebuild.js";
-import { EXIT, parseCommandArgs, processIo, runCommand, toJson, UsageError, type CliIo, type Command } from "./io.js";
+import { EXIT, processIo, toJson, UsageError, defineCommand, type CliIo, type Parsed } from "./io.js";
+
+const SUMMARY = "compile C/C++/Fortran files into a VE library (or helper)";
 
 const USAGE = `usage: veo build [options] <source>...
 
@@ -80,22 +82,19 @@ export async function withSigint<T>(body: (signal: AbortSignal) => Promise<T>): 
   }
 }
 
-async function build(io: CliIo, args: readonly string[]): Promise<number> {
-  const { values: o, positionals: files } = parseCommandArgs(args, {
-    "build-dir": { type: "string", short: "o" },
-    label: { type: "string", short: "l" },
-    veorun: { type: "boolean" },
-    toolchain: { type: "string" },
-    flags: { type: "string" },
-    "link-flags": { type: "string" },
-    lib: { type: "string", multiple: true },
-    "no-cache": { type: "boolean" },
-    quiet: { type: "boolean", short: "q" },
-  });
-  if (o.help) {
-    io.out(USAGE);
-    return EXIT.ok;
-  }
+const OPTIONS = {
+  "build-dir": { type: "string", short: "o" },
+  label: { type: "string", short: "l" },
+  veorun: { type: "boolean" },
+  toolchain: { type: "string" },
+  flags: { type: "string" },
+  "link-flags": { type: "string" },
+  lib: { type: "string", multiple: true },
+  "no-cache": { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
+} as const;
+
+async function build({ values: o, positionals: files }: Parsed<typeof OPTIONS>, io: CliIo): Promise<number> {
   if (files.length === 0) throw new UsageError("no source files");
   if (o.toolchain !== undefined) checkToolchainName(o.toolchain, "--toolchain");
   const bld = new VeBuild({ toolchain: o.toolchain, buildDir: o["build-dir"], cache: !o["no-cache"] });
@@ -129,13 +128,9 @@ async function build(io: CliIo, args: readonly string[]): Promise<number> {
   return EXIT.ok;
 }
 
+export const buildCliCommand = defineCommand("build", SUMMARY, USAGE, OPTIONS, build);
+
 /** Runs `veo build` with `args` (the words after "build"); resolves to the exit code. */
 export function buildCommand(args: readonly string[], io: CliIo = processIo): Promise<number> {
-  return runCommand("build", io, () => build(io, args));
+  return buildCliCommand.run(args, io);
 }
-
-export const buildCliCommand: Command = {
-  summary: "compile C/C++/Fortran files into a VE library (or helper)",
-  usage: USAGE,
-  run: (args, io) => buildCommand(args, io),
-};

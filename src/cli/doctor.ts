@@ -11,7 +11,9 @@ import { emulatorCacheRoot } from "../native/emulator-build.js";
 import { VeoProc } from "../proc.js";
 import { compilersFact, koffiVersion, libraryFact } from "./environment.js";
 import { listHelpers } from "./helpers.js";
-import { EXIT, parseCommandArgs, runCommand, toJson, type CliIo, type Command } from "./io.js";
+import { EXIT, toJson, defineCommand, type CliIo, type Parsed } from "./io.js";
+
+const SUMMARY = "check the setup and print the exact fix for what is missing";
 
 const USAGE = `usage: veo doctor [--json]
 
@@ -55,7 +57,12 @@ function koffiCheck(): Check {
   const v = koffiVersion();
   return v
     ? { name: "koffi", status: "ok", detail: `koffi ${v}` }
-    : { name: "koffi", status: "fail", detail: "koffi is not installed", fix: "npm install veo-ts (koffi comes with it)" };
+    : {
+        name: "koffi",
+        status: "fail",
+        detail: "koffi is not installed",
+        fix: "npm install veo-ts (koffi comes with it)",
+      };
 }
 
 function cacheCheck(): Check {
@@ -63,13 +70,14 @@ function cacheCheck(): Check {
   let dir = root;
   while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
   try {
+    if (!fs.statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
     fs.accessSync(dir, fs.constants.W_OK);
     return { name: "cache", status: "ok", detail: `${root} is writable` };
   } catch {
     return {
       name: "cache",
       status: "fail",
-      detail: `${root} is not writable (${dir} refuses writes)`,
+      detail: `${root} cannot be created or written (${dir} is not a writable directory)`,
       fix: "set VEO_TS_CACHE_DIR to a writable directory, e.g. export VEO_TS_CACHE_DIR=/tmp/veo-ts-$USER",
     };
   }
@@ -156,7 +164,14 @@ function veHostChecks(): Check[] {
 async function compilerChecks(): Promise<Check[]> {
   const c = await compilersFact();
   if (c.error) {
-    return [{ name: "compilers", status: "fail", detail: c.error, fix: "install a C compiler and libffi headers: apt-get install gcc libffi-dev" }];
+    return [
+      {
+        name: "compilers",
+        status: "fail",
+        detail: c.error,
+        fix: "install a C compiler and libffi headers: apt-get install gcc libffi-dev",
+      },
+    ];
   }
   return c.compilers.map((f): Check => {
     if (f.path) return { name: f.lang, status: "ok", detail: `${f.path}: ${f.version}` };
@@ -167,12 +182,9 @@ async function compilerChecks(): Promise<Check[]> {
   });
 }
 
-async function doctor(io: CliIo, args: readonly string[]): Promise<number> {
-  const { values: o } = parseCommandArgs(args, {});
-  if (o.help) {
-    io.out(USAGE);
-    return EXIT.ok;
-  }
+const OPTIONS = {} as const;
+
+async function doctor({ values: o }: Parsed<typeof OPTIONS>, io: CliIo): Promise<number> {
   const checks: Check[] = [nodeCheck(), koffiCheck(), cacheCheck()];
   const library = libraryFact();
   if (library.ok) {
@@ -183,12 +195,19 @@ async function doctor(io: CliIo, args: readonly string[]): Promise<number> {
       name: "library",
       status: emulatedOnVh ? "warn" : "ok",
       detail: `${l.kind} ${l.path} (${l.reason})`,
-      fix: emulatedOnVh ? "install AVEO (libveo.so.1 under /opt/nec/ve/veos/lib64) or set VEO_LIBRARY to it" : undefined,
+      fix: emulatedOnVh
+        ? "install AVEO (libveo.so.1 under /opt/nec/ve/veos/lib64) or set VEO_LIBRARY to it"
+        : undefined,
     });
     checks.push(await procCheck(), ...veNodes);
   } else {
     const [detail, ...rest] = library.error.split("\nFix: ");
-    checks.push({ name: "library", status: "fail", detail, fix: rest.join("\n") || "set VEO_LIBRARY to a libveo path" });
+    checks.push({
+      name: "library",
+      status: "fail",
+      detail,
+      fix: rest.join("\n") || "set VEO_LIBRARY to a libveo path",
+    });
   }
   checks.push(...(await compilerChecks()), helperCheck());
   const ok = checks.every((c) => c.status !== "fail");
@@ -196,7 +215,9 @@ async function doctor(io: CliIo, args: readonly string[]): Promise<number> {
     io.out(toJson({ ok, checks }));
   } else {
     for (const c of checks) {
-      io.out(`${c.status === "ok" ? "ok  " : c.status === "warn" ? "WARN" : "FAIL"}  ${c.name}: ${c.detail}\n`);
+      io.out(
+        `${c.status === "ok" ? "ok  " : c.status === "warn" ? "WARN" : "FAIL"}  ${c.name}: ${c.detail}\n`,
+      );
       if (c.fix) io.out(`      fix: ${c.fix}\n`);
     }
     io.out(ok ? "\nall checks passed\n" : "\nsome checks failed: see fix: above\n");
@@ -204,8 +225,4 @@ async function doctor(io: CliIo, args: readonly string[]): Promise<number> {
   return ok ? EXIT.ok : EXIT.failed;
 }
 
-export const doctorCommand: Command = {
-  summary: "check the setup and print the exact fix for what is missing",
-  usage: USAGE,
-  run: (args, io) => runCommand("doctor", io, () => doctor(io, args)),
-};
+export const doctorCommand = defineCommand("doctor", SUMMARY, USAGE, OPTIONS, doctor);

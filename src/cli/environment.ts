@@ -9,7 +9,13 @@ import { createRequire } from "node:module";
 import * as path from "node:path";
 
 import { loadVeo, type VeoLibraryInfo } from "../native/library.js";
-import { chooseToolchain, getToolchain, resolveTool, type Lang, type ToolchainChoice } from "../vebuild/toolchain.js";
+import {
+  chooseToolchain,
+  getToolchain,
+  resolveTool,
+  type Lang,
+  type ToolchainChoice,
+} from "../vebuild/toolchain.js";
 
 /** Environment variables that decide which library, helper, node or compiler is used. */
 export const ENV_VARS: readonly (readonly [string, string])[] = [

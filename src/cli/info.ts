@@ -12,8 +12,10 @@ import {
   ENV_VARS,
   type CompilersFact,
 } from "./environment.js";
-import { EXIT, parseCommandArgs, runCommand, toJson, type CliIo, type Command } from "./io.js";
+import { EXIT, toJson, defineCommand, type CliIo, type Parsed } from "./io.js";
 import { nodeList, type NodeInfo } from "./nodes.js";
+
+const SUMMARY = "the library in use and why, nodes, compilers, environment";
 
 const USAGE = `usage: veo info [--json]
 
@@ -45,22 +47,25 @@ function compilerLines(c: CompilersFact): string[] {
   return lines;
 }
 
-async function info(io: CliIo, args: readonly string[]): Promise<number> {
-  const { values: o } = parseCommandArgs(args, {});
-  if (o.help) {
-    io.out(USAGE);
-    return EXIT.ok;
-  }
+const OPTIONS = {} as const;
+
+async function info({ values: o }: Parsed<typeof OPTIONS>, io: CliIo): Promise<number> {
   const library = libraryFact();
   let nodes: (NodeInfo & { veArch: number | string })[] = [];
   if (library.ok) nodes = nodeList().map((n) => ({ ...n, veArch: archOf(n.node) }));
   const compilers = await compilersFact();
   const env = envSettings();
-  const runtime = { node: process.version, koffi: koffiVersion() ?? "not found", platform: `${process.platform}-${process.arch}` };
+  const runtime = {
+    node: process.version,
+    koffi: koffiVersion() ?? "not found",
+    platform: `${process.platform}-${process.arch}`,
+  };
   if (o.json) {
     io.out(
       toJson({
-        library: library.ok ? { ...library.info, emulator: library.info.kind === "emulator" } : { error: library.error },
+        library: library.ok
+          ? { ...library.info, emulator: library.info.kind === "emulator" }
+          : { error: library.error },
         nodes,
         compilers,
         env,
@@ -78,7 +83,9 @@ async function info(io: CliIo, args: readonly string[]): Promise<number> {
       `  why:     ${l.reason}`,
       `  version: ${l.version || "(not exported)"}, API ${l.apiVersion}`,
       `nodes:     ${nodes.length === 0 ? "none" : ""}`,
-      ...nodes.map((n) => `  ${n.node}: ${n.state}, VE arch ${n.veArch}, ${n.emulated ? "emulated" : "real"}`),
+      ...nodes.map(
+        (n) => `  ${n.node}: ${n.state}, VE arch ${n.veArch}, ${n.emulated ? "emulated" : "real"}`,
+      ),
     );
   } else {
     lines.push(`library:   none: ${library.error}`);
@@ -93,8 +100,4 @@ async function info(io: CliIo, args: readonly string[]): Promise<number> {
   return library.ok ? EXIT.ok : EXIT.failed;
 }
 
-export const infoCommand: Command = {
-  summary: "the library in use and why, nodes, compilers, environment",
-  usage: USAGE,
-  run: (args, io) => runCommand("info", io, () => info(io, args)),
-};
+export const infoCommand = defineCommand("info", SUMMARY, USAGE, OPTIONS, info);

@@ -33,6 +33,32 @@ export interface Command {
   run(args: readonly string[], io: CliIo): Promise<number>;
 }
 
+/**
+ * A command from its options and body: the body gets the parsed options (with `json` and
+ * `help`); `--help` prints the usage; a UsageError exits 2, any other error 1.
+ */
+export function defineCommand<O extends Options>(
+  name: string,
+  summary: string,
+  usage: string,
+  options: O,
+  body: (parsed: Parsed<O>, io: CliIo) => number | Promise<number>,
+): Command {
+  return {
+    summary,
+    usage,
+    run: (args, io) =>
+      runCommand(name, io, () => {
+        const parsed = parseCommandArgs(args, options);
+        if ((parsed.values as { help?: boolean }).help) {
+          io.out(usage);
+          return EXIT.ok;
+        }
+        return body(parsed, io);
+      }),
+  };
+}
+
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
 export class UsageError extends Error {
@@ -40,7 +66,8 @@ export class UsageError extends Error {
 }
 
 type WithCommon<O extends Options> = O & { json: { type: "boolean" }; help: { type: "boolean"; short: "h" } };
-type Parsed<O extends Options> = ReturnType<
+/** What parseArgs returns for `options` plus --json and --help. */
+export type Parsed<O extends Options> = ReturnType<
   typeof parseArgs<{ args: string[]; allowPositionals: true; strict: true; options: WithCommon<O> }>
 >;
 
@@ -55,7 +82,7 @@ export function parseCommandArgs<O extends Options>(args: readonly string[], opt
       args: [...args],
       allowPositionals: true,
       strict: true,
-      options: { ...options, ...common } as WithCommon<O>,
+      options: { ...options, ...common },
     });
   } catch (e) {
     throw new UsageError((e as Error).message);
@@ -63,7 +90,12 @@ export function parseCommandArgs<O extends Options>(args: readonly string[], opt
 }
 
 /** A non-negative integer option, or UsageError naming it. */
-export function intOption(value: string | undefined, name: string, fallback: number, max = 2 ** 31 - 1): number {
+export function intOption(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  max = 2 ** 31 - 1,
+): number {
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value) || Number(value) > max) {
     throw new UsageError(`--${name} must be an integer from 0 to ${max}, got ${JSON.stringify(value)}`);
@@ -72,7 +104,11 @@ export function intOption(value: string | undefined, name: string, fallback: num
 }
 
 /** Runs `body`, turning a UsageError into exit 2 and any other error into exit 1, each with its message. */
-export async function runCommand(name: string, io: CliIo, body: () => Promise<number>): Promise<number> {
+export async function runCommand(
+  name: string,
+  io: CliIo,
+  body: () => number | Promise<number>,
+): Promise<number> {
   try {
     return await body();
   } catch (e) {
@@ -96,5 +132,9 @@ export function toJson(value: unknown): string {
 export function table(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join("  ")).join("\n") + "\n";
+  return (
+    rows
+      .map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join("  "))
+      .join("\n") + "\n"
+  );
 }

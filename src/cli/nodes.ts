@@ -85,7 +85,7 @@ export function nodeList(): NodeInfo[] {
       sensors: { raw: {} },
     }));
   }
-  let names: string[] = [];
+  let names: string[];
   try {
     names = fs.readdirSync(SYSFS);
   } catch {

@@ -8,7 +8,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 
 import { listHelpers, startTimeOf, type Helper } from "./helpers.js";
-import { EXIT, intOption, parseCommandArgs, runCommand, table, toJson, type CliIo, type Command } from "./io.js";
+import { EXIT, intOption, table, toJson, defineCommand, type CliIo, type Parsed } from "./io.js";
+
+const SUMMARY = "kill emulator helpers left behind by programs that died";
 
 const USAGE = `usage: veo reap [--dry-run] [--pid <pid>]... [--grace <ms>] [--json]
 
@@ -40,16 +42,13 @@ function signal(h: Helper, sig: NodeJS.Signals): string | undefined {
   }
 }
 
-async function reap(io: CliIo, args: readonly string[]): Promise<number> {
-  const { values: o } = parseCommandArgs(args, {
-    "dry-run": { type: "boolean", short: "n" },
-    grace: { type: "string" },
-    pid: { type: "string", multiple: true },
-  });
-  if (o.help) {
-    io.out(USAGE);
-    return EXIT.ok;
-  }
+const OPTIONS = {
+  "dry-run": { type: "boolean", short: "n" },
+  grace: { type: "string" },
+  pid: { type: "string", multiple: true },
+} as const;
+
+async function reap({ values: o }: Parsed<typeof OPTIONS>, io: CliIo): Promise<number> {
   const grace = intOption(o.grace, "grace", 1000, 60_000);
   const only = o.pid?.map((p) => intOption(p, "pid", 0));
   const orphans = listHelpers().filter((h) => h.orphan && (only === undefined || only.includes(h.pid)));
@@ -70,7 +69,8 @@ async function reap(io: CliIo, args: readonly string[]): Promise<number> {
     await sleep(termed.some(same) ? 100 : 0);
     for (const h of termed) {
       if (!same(h)) killed.push(h.pid);
-      else if (!failed.some((f) => f.pid === h.pid)) failed.push({ pid: h.pid, error: "still running after SIGKILL" });
+      else if (!failed.some((f) => f.pid === h.pid))
+        failed.push({ pid: h.pid, error: "still running after SIGKILL" });
     }
   }
   if (o.json) {
@@ -96,8 +96,4 @@ async function reap(io: CliIo, args: readonly string[]): Promise<number> {
   return failed.length > 0 ? EXIT.failed : EXIT.ok;
 }
 
-export const reapCommand: Command = {
-  summary: "kill emulator helpers left behind by programs that died",
-  usage: USAGE,
-  run: (args, io) => runCommand("reap", io, () => reap(io, args)),
-};
+export const reapCommand = defineCommand("reap", SUMMARY, USAGE, OPTIONS, reap);

@@ -11,7 +11,9 @@ import * as repl from "node:repl";
 import type { VeoCtxt } from "../context.js";
 import * as veo from "../index.js";
 import type { VeoProc } from "../proc.js";
-import { EXIT, intOption, parseCommandArgs, runCommand, type CliIo, type Command } from "./io.js";
+import { EXIT, intOption, defineCommand, type CliIo, type Parsed } from "./io.js";
+
+const SUMMARY = "Node's REPL with veo-ts loaded, a proc and a context ready";
 
 const USAGE = `usage: veo repl [--node <n>] [--no-proc]
 
@@ -36,15 +38,12 @@ export function resolve(specifier, context, next) {
 }
 `;
 
-async function startRepl(io: CliIo, args: readonly string[]): Promise<number> {
-  const { values: o } = parseCommandArgs(args, {
-    node: { type: "string" },
-    "no-proc": { type: "boolean" },
-  });
-  if (o.help) {
-    io.out(USAGE);
-    return EXIT.ok;
-  }
+const OPTIONS = {
+  node: { type: "string" },
+  "no-proc": { type: "boolean" },
+} as const;
+
+async function startRepl({ values: o }: Parsed<typeof OPTIONS>, io: CliIo): Promise<number> {
   const node = intOption(o.node, "node", 0);
   const indexUrl = new URL("../index.js", import.meta.url).href;
   register(`data:text/javascript,${encodeURIComponent(RESOLVE_HOOK)}`, { data: { url: indexUrl } });
@@ -70,8 +69,4 @@ async function startRepl(io: CliIo, args: readonly string[]): Promise<number> {
   });
 }
 
-export const replCommand: Command = {
-  summary: "Node's REPL with veo-ts loaded, a proc and a context ready",
-  usage: USAGE,
-  run: (args, io) => runCommand("repl", io, () => startRepl(io, args)),
-};
+export const replCommand = defineCommand("repl", SUMMARY, USAGE, OPTIONS, startRepl);

@@ -9,7 +9,9 @@ import { parsePrototype, type CPrototype } from "../ctypes.js";
 import { VeoProc } from "../proc.js";
 import { VeBuild } from "../vebuild/vebuild.js";
 import { addSourceFiles, isSourceFile, withSigint } from "./build.js";
-import { EXIT, intOption, parseCommandArgs, runCommand, toJson, UsageError, type CliIo, type Command } from "./io.js";
+import { EXIT, intOption, toJson, UsageError, defineCommand, type CliIo, type Parsed } from "./io.js";
+
+const SUMMARY = "call one kernel function once and print its result";
 
 const USAGE = `usage: veo run [options] <file.so|file.c|file.cpp|file.f90> <function> [args...]
 
@@ -56,15 +58,12 @@ function guessPrototype(fn: string, args: readonly string[]): string {
   return `long ${fn}(${params.join(", ") || "void"})`;
 }
 
-async function run(io: CliIo, args: readonly string[]): Promise<number> {
-  const { values: o, positionals } = parseCommandArgs(args, {
-    proto: { type: "string", short: "p" },
-    node: { type: "string" },
-  });
-  if (o.help) {
-    io.out(USAGE);
-    return EXIT.ok;
-  }
+const OPTIONS = {
+  proto: { type: "string", short: "p" },
+  node: { type: "string" },
+} as const;
+
+async function run({ values: o, positionals }: Parsed<typeof OPTIONS>, io: CliIo): Promise<number> {
   const [file, fn, ...rest] = positionals;
   if (file === undefined || fn === undefined) throw new UsageError("a file and a function name are needed");
   const node = intOption(o.node, "node", 0);
@@ -112,8 +111,4 @@ async function run(io: CliIo, args: readonly string[]): Promise<number> {
   }
 }
 
-export const runCliCommand: Command = {
-  summary: "call one kernel function once and print its result",
-  usage: USAGE,
-  run: (args, io) => runCommand("run", io, () => run(io, args)),
-};
+export const runCliCommand = defineCommand("run", SUMMARY, USAGE, OPTIONS, run);

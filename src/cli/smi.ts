@@ -4,8 +4,10 @@
  * node; on a real VE they are not counted here (VEOS's own `ps` shows them).
  */
 import { listHelpers } from "./helpers.js";
-import { EXIT, parseCommandArgs, runCommand, table, toJson, type CliIo, type Command } from "./io.js";
+import { EXIT, table, toJson, defineCommand, type CliIo, type Parsed } from "./io.js";
 import { nodeList } from "./nodes.js";
+
+const SUMMARY = "per-node table: state, memory, processes, sensors";
 
 const USAGE = `usage: veo smi [--json]
 
@@ -23,12 +25,9 @@ function gib(bytes: number | undefined): string {
   return bytes === undefined ? "-" : `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 }
 
-async function smi(io: CliIo, args: readonly string[]): Promise<number> {
-  const { values: o } = parseCommandArgs(args, {});
-  if (o.help) {
-    io.out(USAGE);
-    return EXIT.ok;
-  }
+const OPTIONS = {} as const;
+
+function smi({ values: o }: Parsed<typeof OPTIONS>, io: CliIo): number {
   const helpers = listHelpers();
   const nodes = nodeList().map((n) => ({
     ...n,
@@ -63,8 +62,4 @@ async function smi(io: CliIo, args: readonly string[]): Promise<number> {
   return EXIT.ok;
 }
 
-export const smiCommand: Command = {
-  summary: "per-node table: state, memory, processes, sensors",
-  usage: USAGE,
-  run: (args, io) => runCommand("smi", io, () => smi(io, args)),
-};
+export const smiCommand = defineCommand("smi", SUMMARY, USAGE, OPTIONS, smi);

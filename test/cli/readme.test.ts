@@ -36,7 +36,13 @@ beforeAll(() => {
   fs.mkdirSync(pkg);
   const tsc = spawnSync(
     process.execPath,
-    [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", path.join(ROOT, "tsconfig.build.json"), "--outDir", path.join(pkg, "dist")],
+    [
+      path.join(ROOT, "node_modules/typescript/bin/tsc"),
+      "-p",
+      path.join(ROOT, "tsconfig.build.json"),
+      "--outDir",
+      path.join(pkg, "dist"),
+    ],
     { encoding: "utf8", timeout: 180_000 },
   );
   if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}${tsc.error?.message ?? ""}`);
@@ -63,7 +69,8 @@ afterAll(() => {
 
 /** Every step printed no error, and the `await twice(...)` line printed 42. */
 function expectReadmeSession(steps: Step[], all: string): void {
-  for (const s of steps) expect(s.output, `after ${s.input}\n--- whole session:\n${all}`).not.toMatch(/Uncaught|Error|error TS/);
+  for (const s of steps)
+    expect(s.output, `after ${s.input}\n--- whole session:\n${all}`).not.toMatch(/Uncaught|Error|error TS/);
   const awaited = steps.find((s) => s.input.startsWith("await twice"));
   expect(awaited?.output.trim(), all).toBe("42");
 }

@@ -13,6 +13,8 @@ import { fileURLToPath } from "node:url";
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const MAIN = path.join(ROOT, "src/cli/main.ts");
 export const TSX = path.join(ROOT, "node_modules/.bin/tsx");
+/** `--import` this to run TypeScript from any working directory. */
+const TSX_LOADER = import.meta.resolve("tsx");
 
 export interface Ran {
   code: number | null;
@@ -63,7 +65,7 @@ export function runProcess(file: string, args: readonly string[], opts: SpawnOpt
 
 /** `veo args...` from the sources, as `npm run veo` runs it. */
 export function veo(args: readonly string[], opts: SpawnOptions = {}): Promise<Ran> {
-  return runProcess(process.execPath, ["--import", "tsx", MAIN, ...args], opts);
+  return runProcess(process.execPath, ["--import", TSX_LOADER, MAIN, ...args], opts);
 }
 
 /** `veo args --json`, parsed; fails the test with the output when it is not JSON. */
