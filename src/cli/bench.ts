@@ -6,9 +6,7 @@
  */
 import { performance } from "node:perf_hooks";
 
-import { loadVeo } from "../native/library.js";
-import { VeoProc } from "../proc.js";
-import { VeBuild } from "../vebuild/vebuild.js";
+import { loadVeo, VeBuild, VeoProc } from "../index.js";
 import { EXIT, intOption, table, toJson, defineCommand, type CliIo, type Parsed } from "./io.js";
 
 const SUMMARY = "a short latency probe of the library in use";

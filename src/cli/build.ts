@@ -6,9 +6,9 @@
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 
+import { VeBuild, type Lang } from "../index.js";
+// The same step-by-step progress lines VeBuild prints with `verbose`, but to `io.err`.
 import { stderrReporter } from "../vebuild/progress.js";
-import { checkToolchainName, type Lang } from "../vebuild/toolchain.js";
-import { VeBuild } from "../vebuild/vebuild.js";
 import { EXIT, processIo, toJson, UsageError, defineCommand, type CliIo, type Parsed } from "./io.js";
 
 const SUMMARY = "compile C/C++/Fortran files into a VE library (or helper)";
@@ -96,8 +96,15 @@ const OPTIONS = {
 
 async function build({ values: o, positionals: files }: Parsed<typeof OPTIONS>, io: CliIo): Promise<number> {
   if (files.length === 0) throw new UsageError("no source files");
-  if (o.toolchain !== undefined) checkToolchainName(o.toolchain, "--toolchain");
-  const bld = new VeBuild({ toolchain: o.toolchain, buildDir: o["build-dir"], cache: !o["no-cache"] });
+  const toolchain = o.toolchain;
+  if (toolchain !== undefined && toolchain !== "nec" && toolchain !== "host") {
+    throw new UsageError(`--toolchain must be "nec" or "host", got ${JSON.stringify(toolchain)}`);
+  }
+  const bld = new VeBuild({
+    toolchain,
+    buildDir: o["build-dir"],
+    cache: !o["no-cache"],
+  });
   await addSourceFiles(bld, files, o.flags);
   const out = await withSigint((signal) => {
     const opts = {

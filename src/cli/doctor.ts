@@ -7,8 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-import { emulatorCacheRoot } from "../native/emulator-build.js";
-import { VeoProc } from "../proc.js";
+import { VeBuild, VeoProc } from "../index.js";
 import { compilersFact, koffiVersion, libraryFact } from "./environment.js";
 import { listHelpers } from "./helpers.js";
 import { EXIT, toJson, defineCommand, type CliIo, type Parsed } from "./io.js";
@@ -66,7 +65,10 @@ function koffiCheck(): Check {
 }
 
 function cacheCheck(): Check {
-  const root = emulatorCacheRoot();
+  const root = VeBuild.cacheDir;
+  if (root === undefined) {
+    return { name: "cache", status: "ok", detail: "the build cache is off (VEO_BUILD_CACHE=0)" };
+  }
   let dir = root;
   while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
   try {
@@ -78,7 +80,10 @@ function cacheCheck(): Check {
       name: "cache",
       status: "fail",
       detail: `${root} cannot be created or written (${dir} is not a writable directory)`,
-      fix: "set VEO_TS_CACHE_DIR to a writable directory, e.g. export VEO_TS_CACHE_DIR=/tmp/veo-ts-$USER",
+      fix:
+        process.env.VEO_BUILD_CACHE && process.env.VEO_BUILD_CACHE !== "0"
+          ? "set VEO_BUILD_CACHE to a writable directory (or 0 to build without a cache)"
+          : "set VEO_TS_CACHE_DIR to a writable directory, e.g. export VEO_TS_CACHE_DIR=/tmp/veo-ts-$USER",
     };
   }
 }

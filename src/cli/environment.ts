@@ -8,7 +8,8 @@ import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 
-import { loadVeo, type VeoLibraryInfo } from "../native/library.js";
+import { loadVeo, type VeoLibraryInfo } from "../index.js";
+// Which compiler VeBuild would run has no public API: the toolchain module answers it.
 import {
   chooseToolchain,
   getToolchain,
@@ -23,6 +24,7 @@ export const ENV_VARS: readonly (readonly [string, string])[] = [
   ["VEO_EMULATOR", "0 disables the host emulator"],
   ["VEO_TS_CACHE_DIR", "where the emulator and kernels are built (default ~/.cache/veo-ts)"],
   ["XDG_CACHE_HOME", "parent of the default cache directory"],
+  ["VEO_BUILD_CACHE", "VeBuild's cache directory, or 0 to build without one"],
   ["CC", "C compiler that builds the emulator"],
   ["VEORUN_BIN", "helper binary a proc starts"],
   ["VEO_EMU_NODES", "number of emulated VE nodes (default 4)"],

@@ -3,7 +3,7 @@
  * architecture, emulator or real, the compilers VeBuild would use, and the environment
  * variables that chose them.
  */
-import { getVeArch } from "../version.js";
+import { getVeArch } from "../index.js";
 import {
   compilersFact,
   envSettings,

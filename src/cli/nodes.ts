@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-import { loadVeo } from "../native/library.js";
+import { loadVeo } from "../index.js";
 
 export interface NodeInfo {
   node: number;

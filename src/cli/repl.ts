@@ -8,9 +8,8 @@
 import { register } from "node:module";
 import * as repl from "node:repl";
 
-import type { VeoCtxt } from "../context.js";
 import * as veo from "../index.js";
-import type { VeoProc } from "../proc.js";
+import type { VeoCtxt, VeoProc } from "../index.js";
 import { EXIT, intOption, defineCommand, type CliIo, type Parsed } from "./io.js";
 
 const SUMMARY = "Node's REPL with veo-ts loaded, a proc and a context ready";

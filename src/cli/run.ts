@@ -5,9 +5,7 @@
  */
 import * as path from "node:path";
 
-import { parsePrototype, type CPrototype } from "../ctypes.js";
-import { VeoProc } from "../proc.js";
-import { VeBuild } from "../vebuild/vebuild.js";
+import { parsePrototype, VeBuild, VeoProc, type CPrototype } from "../index.js";
 import { addSourceFiles, isSourceFile, withSigint } from "./build.js";
 import { EXIT, intOption, toJson, UsageError, defineCommand, type CliIo, type Parsed } from "./io.js";
 

@@ -87,6 +87,9 @@ describe("veo build", () => {
   it("exits 2 on bad usage, 1 on an unknown file type, 0 with the usage for --help", async () => {
     expect((await run()).code).toBe(2);
     expect((await run("--bogus", "x.c")).code).toBe(2);
+    const tc = await run("--toolchain", "gcc", "x.c");
+    expect(tc.code).toBe(2);
+    expect(tc.err).toContain('--toolchain must be "nec" or "host", got "gcc"');
     fs.writeFileSync(path.join(work, "x.rs"), "fn main() {}");
     const r = await run(path.join(work, "x.rs"));
     expect(r.code).toBe(1);
