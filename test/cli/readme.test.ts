@@ -75,7 +75,7 @@ function expectReadmeSession(steps: Step[], all: string): void {
   expect(awaited?.output.trim(), all).toBe("42");
 }
 
-describe("README: the first program", () => {
+describe("README: the first program", { timeout: 120_000 }, () => {
   it("runs with plain node as first.mjs", async () => {
     const r = await runProcess(process.execPath, ["first.mjs"], { cwd: app });
     expect(r.stderr).toBe("");
@@ -90,7 +90,7 @@ describe("README: the first program", () => {
   });
 });
 
-describe("README: the REPL lines, pasted one by one", () => {
+describe("README: the REPL lines, pasted one by one", { timeout: 180_000 }, () => {
   it("work in node's REPL", async () => {
     const s = await session(process.execPath, ["-i"], REPL_LINES, { cwd: app, prompt: /(?:^|\n)> $/ });
     expectReadmeSession(s.steps, s.all);
