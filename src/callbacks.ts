@@ -42,7 +42,7 @@ const CANCELLED = 3;
 /** One callVh: the function, its outcome, and the semaphore its VH request waits on. */
 interface VhCall {
   readonly ctx: VeoCtxt;
-  readonly fn: VhFunction<any>;
+  readonly fn: VhFunction<never>;
   readonly arg: unknown;
   readonly sem: number;
   req: VeoRequest | undefined;
@@ -111,7 +111,7 @@ export function callVh(ctx: VeoCtxt, fn: unknown, arg: unknown): VeoRequest {
   const gate = ctx._submitted(gateId, GATE, undefined, "veo_call_async_vh");
   const call: VhCall = {
     ctx,
-    fn: fn as VhFunction,
+    fn: fn as VhFunction<never>,
     arg,
     sem,
     req: undefined,
@@ -144,7 +144,7 @@ function run(call: VhCall): void {
   call.state = RUNNING;
   running.push(call);
   try {
-    const v: unknown = call.fn(call.arg);
+    const v: unknown = call.fn(call.arg as never);
     if (typeof v === "number" || typeof v === "bigint") {
       call.outcome = v;
     } else {

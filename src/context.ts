@@ -261,7 +261,11 @@ export class VeoCtxt {
    * declared result type, else as `int`.
    */
   callByName(lib: VeoLibrary, name: string, ...args: unknown[]): VeoRequest {
-    if (typeof lib !== "object" || lib === null || this.proc.libs.get((lib as { name?: string }).name ?? "") !== lib) {
+    if (
+      typeof lib !== "object" ||
+      lib === null ||
+      this.proc.libs.get((lib as { name?: string }).name ?? "") !== lib
+    ) {
       throw new TypeError(
         `Argument 0 (lib) of callByName must be a loaded VeoLibrary of this context's proc, got ${describeValue(lib)}`,
       );

@@ -424,7 +424,9 @@ function looseByName(
   const api = proc._api;
   const max = proc._native.maxArgs;
   if (args.length > max) {
-    throw new RangeError(`callByName(${name}): ${args.length} arguments exceed this library's maximum of ${max}`);
+    throw new RangeError(
+      `callByName(${name}): ${args.length} arguments exceed this library's maximum of ${max}`,
+    );
   }
   // Check everything before C sees anything.
   const plan: Array<[kind: "i64" | "u64" | "double" | "stack", v: unknown]> = args.map((v, i) => {

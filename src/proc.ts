@@ -351,7 +351,8 @@ export class VeoProc {
     const stackSize = checkContextOptions(options);
     this._check();
     this._syncPoint("openContext");
-    const h = stackSize === undefined ? this._api.veo_context_open(this._handle) : this.openWithAttr(stackSize);
+    const h =
+      stackSize === undefined ? this._api.veo_context_open(this._handle) : this.openWithAttr(stackSize);
     if (!h) {
       this._checkAfterFailure();
       const omp = process.env.VE_OMP_NUM_THREADS;
@@ -504,7 +505,9 @@ const MIN_STACK = 4 * 1024 * 1024;
 function checkContextOptions(options: unknown): number | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Argument 0 (options) of openContext must be an object, got ${describeValue(options)}`);
+    throw new TypeError(
+      `Argument 0 (options) of openContext must be an object, got ${describeValue(options)}`,
+    );
   }
   const size = (options as { stackSize?: unknown }).stackSize;
   if (size === undefined) return undefined;

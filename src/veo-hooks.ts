@@ -181,7 +181,7 @@ export function addHookListener(proc: VeoProc, type: unknown, fn: unknown): void
   const f = checkListener(fn, "on");
   proc._check();
   let mine = listeners.get(proc);
-  if (mine === undefined) listeners.set(proc, (mine = new Map()));
+  if (mine === undefined) listeners.set(proc, (mine = new Map<VeoHookEventType, VeoHookListener[]>()));
   listen(proc, t);
   const list = mine.get(t);
   if (list === undefined) mine.set(t, [f]);

@@ -326,8 +326,14 @@ let libc: LibcApi | undefined;
 export function bindLibc(): LibcApi {
   if (libc) return libc;
   const lib = koffi.load("libc.so.6");
-  const dlsym = lib.func("uintptr_t dlsym(uintptr_t handle, const char *name)") as (h: U64, n: string) => number;
-  const dlopen = lib.func("uintptr_t dlopen(const char *path, int flags)") as (p: string, f: number) => number;
+  const dlsym = lib.func("uintptr_t dlsym(uintptr_t handle, const char *name)") as (
+    h: U64,
+    n: string,
+  ) => number;
+  const dlopen = lib.func("uintptr_t dlopen(const char *path, int flags)") as (
+    p: string,
+    f: number,
+  ) => number;
   const RTLD_NOW = 2;
   const RTLD_NOLOAD = 4;
   libc = {
@@ -341,7 +347,12 @@ export function bindLibc(): LibcApi {
 }
 
 /** The signature of every VEO hook veo-ts registers (variadic in C; see spec §3.11). */
-export type HookFn = (payload: number | bigint | null, handle: number | bigint | null, a: U64, b: U64) => void;
+export type HookFn = (
+  payload: number | bigint | null,
+  handle: number | bigint | null,
+  a: U64,
+  b: U64,
+) => void;
 
 let hookProto: TypeObject | undefined;
 
@@ -353,14 +364,11 @@ export function registerHook(fn: HookFn): { ptr: bigint; release(): void } {
   hookProto ??= namedType("veots_hook", () =>
     koffi.proto("void veots_hook(uintptr_t payload, uintptr_t handle, uint64_t a, uint64_t b)"),
   );
-  const ptr = koffi.register(fn, koffi.pointer(hookProto)) as unknown as bigint;
-  return {
-    ptr: typeof ptr === "bigint" ? ptr : BigInt(koffi.address(ptr)),
-    release: () => koffi.unregister(ptr as never),
-  };
+  const ptr = koffi.register(fn, koffi.pointer(hookProto));
+  return { ptr, release: () => koffi.unregister(ptr) };
 }
 
 /** Reads the uint64_t at a C address (a hook's `uint64_t *addr` argument). */
 export function readU64At(addr: U64): bigint {
-  return koffi.decode(BigInt(addr) as never, "uint64_t") as bigint;
+  return BigInt(koffi.decode(BigInt(addr), "uint64_t") as number | bigint);
 }

@@ -7,7 +7,7 @@
  */
 import * as fs from "node:fs";
 
-import { VeoFailedError, VeoLibraryNotFound, VeoUnsupported } from "../errors.js";
+import { VeoLibraryNotFound, VeoUnsupported } from "../errors.js";
 import { API_FUNCTIONS, API_SINCE, bindApi, bindLibc, openLibrary, type VeoApi } from "./api.js";
 import { ensureEmulator } from "./emulator-build.js";
 
