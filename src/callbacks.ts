@@ -26,7 +26,7 @@ import { CommandState, REQUEST_ID_INVALID } from "./constants.js";
 import type { VeoCtxt } from "./context.js";
 import type { ResultRegister } from "./ctypes.js";
 import { describeValue } from "./ctypes.js";
-import { VeoCallError, VeoDeadlockError } from "./errors.js";
+import { VeoCallError, VeoDeadlockError, VeoUnsupported } from "./errors.js";
 import { bindLibc, type LibcApi } from "./native/api.js";
 import { requireFunction } from "./native/library.js";
 import { rejectRequest, resolveRequest, type CallInfo, type VeoRequest } from "./request.js";
@@ -91,7 +91,18 @@ export function callVh(ctx: VeoCtxt, fn: unknown, arg: unknown): VeoRequest {
     throw new TypeError(`Argument 0 (fn) of callVh must be a function, got ${describeValue(fn)}`);
   }
   ctx._checkUsable();
-  const submit = requireFunction(ctx.proc._native, "veo_call_async_vh");
+  const native = ctx.proc._native;
+  const submit = requireFunction(native, "veo_call_async_vh");
+  if (native.info.kind === "aveo" && native.info.apiVersion < 16) {
+    // Before AVEO 3.0 a VH function could run inside veo_call_peek_result on the calling
+    // thread: the semaphore wait would then block Node's main thread for good.
+    throw new VeoUnsupported(
+      "veo_call_async_vh",
+      16,
+      `callVh needs VEO to run VH functions on its progress thread (AVEO 3.0, VEO API 16); ` +
+        `this library implements API ${native.info.apiVersion} (${native.info.path})`,
+    );
+  }
   const n = libcNatives();
   const sem = freeSems.pop() ?? n.libc.alloc(SEM_BYTES);
   if (n.libc.sem_init(sem, 0, 0) !== 0) throw new VeoCallError("callVh: sem_init failed");

@@ -395,6 +395,8 @@ export function callByName(ctx: VeoCtxt, lib: VeoLibrary, name: string, args: un
   lib._check();
   const byName = proc._api.veo_call_async_by_name;
   if (!byName) throw unsupported(proc._native, "veo_call_async_by_name");
+  // VEO looks the name up with a synchronous veo_get_sym on the main context first.
+  proc._syncPoint("callByName");
   const declared = lib.func.get(name)?._s;
   if (declared?.plan !== undefined) {
     const s = declared;

@@ -13,8 +13,11 @@
  *
  * This module also keeps the handle → VeoProc table (VeoHmem.getProcHandleFromHmem).
  */
+import { isMainThread } from "node:worker_threads";
+
 import type { VeoCtxt } from "./context.js";
 import { describeValue } from "./ctypes.js";
+import { VeoFailedError } from "./errors.js";
 import { readU64At, registerHook, type U64 } from "./native/api.js";
 import { functionAddress, requireFunction, type VeoNative } from "./native/library.js";
 import type { VeoProc } from "./proc.js";
@@ -126,6 +129,15 @@ function listen(proc: VeoProc, type: VeoHookEventType): void {
   if (k < 0) return;
   const native = proc._native;
   const register = requireFunction(native, "veo_register_hook");
+  if (!isMainThread) {
+    // VEO keeps one hook per key for the whole process; a worker's koffi callback would be
+    // called from every other thread that allocates.
+    throw new VeoFailedError(
+      "veo_register_hook",
+      `proc.on("${NATIVE[k][0]}") works on the main thread only: VEO's hooks are process-wide ` +
+        '("allocAsync" and "freeAsync" work in workers too)',
+    );
+  }
   let c = counts.get(native);
   if (c === undefined) counts.set(native, (c = NATIVE.map(() => 0)));
   if (c[k] === 0) {

@@ -64,7 +64,7 @@ describe("a proc in a worker thread", () => {
     });
     expect(code).toBe(0);
     const [report] = messages as Array<{ sum: number; vh: number; pid: number }>;
-    expect(report).toMatchObject({ sum: 42, vh: 7 });
+    expect(report).toMatchObject({ sum: 42, vh: 7, hookError: "VeoFailedError" });
     const until = Date.now() + 10_000;
     while (alive(report.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     expect(alive(report.pid)).toBe(false);

@@ -14,4 +14,11 @@ const vh = await ctx.callVh(() => 7);
 // One more function queued behind a kernel when the worker ends.
 lib.declare("int do_sleep(int ms)")(ctx, 50);
 ctx.callVh(() => 1).catch(() => {});
-parentPort?.postMessage({ sum, vh, pid: proc._helperPid() });
+let hookError = "none";
+try {
+  proc.on("alloc", () => {});
+} catch (e) {
+  hookError = (e as Error).name;
+}
+proc.on("allocAsync", () => {}); // raised by veo-ts itself: fine in a worker
+parentPort?.postMessage({ sum, vh, hookError, pid: proc._helperPid() });
