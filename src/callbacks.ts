@@ -48,6 +48,8 @@ interface VhCall {
   req: VeoRequest | undefined;
   gate: VeoRequest | undefined;
   state: 0 | 1 | 2 | 3;
+  /** The semaphore was posted (VEO's thread let go): exactly once per call. */
+  posted: boolean;
   failed: boolean;
   outcome: unknown;
 }
@@ -128,6 +130,7 @@ export function callVh(ctx: VeoCtxt, fn: unknown, arg: unknown): VeoRequest {
     req: undefined,
     gate,
     state: QUEUED,
+    posted: false,
     failed: false,
     outcome: undefined,
   };
@@ -174,14 +177,20 @@ function run(call: VhCall): void {
   }
 }
 
-/** The function will not run (context closed or dead, process exiting): free the queue. */
+/**
+ * The function will not run (context closed or dead, process exiting): free the queue. One
+ * that is running (it closed its own context, or called process.exit) finishes, but VEO's
+ * thread is let go now.
+ */
 function cancel(call: VhCall): void {
-  if (call.state !== QUEUED) return;
-  call.state = CANCELLED;
+  if (call.state === QUEUED) call.state = CANCELLED;
+  else if (call.state !== RUNNING) return;
   release(call);
 }
 
 function release(call: VhCall): void {
+  if (call.posted) return;
+  call.posted = true;
   pending.delete(call);
   call.gate = undefined;
   const q = queues.get(call.ctx);
@@ -261,6 +270,27 @@ export function cancelQueued(ctx: VeoCtxt): void {
   const q = queues.get(ctx);
   if (q === undefined) return;
   for (const call of q.slice()) cancel(call);
+}
+
+/**
+ * `peek()` of a request on `ctx` (never blocks): runs the queued functions up to `upTo` whose
+ * gate has completed, so a loop that polls with peek() makes progress.
+ */
+export function progressCallbacks(ctx: VeoCtxt, upTo: number): void {
+  const q = queues.get(ctx);
+  while (q !== undefined && q.length > 0 && (q[0].req as VeoRequest).id <= upTo) {
+    const call = q[0];
+    if (call.state !== QUEUED || running.includes(call)) return;
+    let done: boolean;
+    try {
+      done = call.gate?.peek().done ?? false;
+    } catch {
+      cancel(call);
+      continue;
+    }
+    if (!done) return;
+    run(call);
+  }
 }
 
 /** At process exit: no function can run any more; let every VH thread go. */

@@ -2,7 +2,7 @@
  * VeoCtxt: a VEO context, i.e. one FIFO command queue (one VE thread). Kernel calls and async
  * transfers submitted to it complete in order; its pump turns them into promises.
  */
-import { beforeBlock, callVh, cancelQueued, type VhFunction } from "./callbacks.js";
+import { beforeBlock, callVh, cancelQueued, progressCallbacks, type VhFunction } from "./callbacks.js";
 import { CommandState, ContextState, REQUEST_ID_INVALID } from "./constants.js";
 import type { ResultRegister } from "./ctypes.js";
 import { describeValue } from "./ctypes.js";
@@ -184,6 +184,11 @@ export class VeoCtxt {
    */
   _beforeBlock(upTo: number, what: string): void {
     if (this._vh !== 0) beforeBlock(this, upTo, what);
+  }
+
+  /** @internal peek(): runs the callVh functions up to `upTo` that are due (never blocks). */
+  _progress(upTo: number): void {
+    if (this._vh !== 0) progressCallbacks(this, upTo);
   }
 
   /**

@@ -224,6 +224,7 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
 
   /** Never blocks: `{ done: false }` while running, else `{ done: true, value }` (or throws). */
   peek(): PeekResult<T> {
+    if (this._state === PENDING) this.ctx._progress(this.id);
     if (this._state === PENDING && !this.ctx._pump.peekFor(this) && this._state === PENDING) return NOT_DONE;
     if (this._state === DONE) return { done: true, value: this._value as T };
     throw this._value;

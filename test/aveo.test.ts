@@ -195,6 +195,36 @@ describe("ctx.callVh", () => {
     expect(await later).toBe(3);
   });
 
+  it("a loop polling with peek() makes progress (no event-loop turn needed)", () => {
+    const r = ctx.callVh(() => 3);
+    const until = Date.now() + 20_000;
+    let p = r.peek();
+    while (!p.done && Date.now() < until) p = r.peek();
+    expect(p).toEqual({ done: true, value: 3 });
+  });
+
+  it("a function that closes its own context lets VEO's thread go at once", async () => {
+    const c = proc.openContext();
+    const addOne = lib.declare("int add_one(int x)");
+    let took = -1;
+    const cb = c.callVh(() => {
+      const t0 = Date.now();
+      c.close();
+      took = Date.now() - t0;
+      return 1;
+    });
+    const after = addOne(c, 1);
+    // Await nothing on `c` until the function ran: an await would park a pool thread on it,
+    // and close() would then be deferred until that thread returns.
+    const until = Date.now() + 20_000;
+    while (took < 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    await expect(cb).rejects.toThrow(VeoClosedError);
+    await expect(after).rejects.toThrow(VeoClosedError);
+    // Without the early release the emulator gives its VH thread 2 s before it gives up.
+    expect(took).toBeGreaterThanOrEqual(0);
+    expect(took).toBeLessThan(1800);
+  });
+
   it("close() with a function queued rejects it and never runs it", async () => {
     const c = proc.openContext();
     const sleep = lib.declare("int do_sleep(int ms)");
