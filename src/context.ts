@@ -3,65 +3,21 @@
  * transfers submitted to it complete in order; its pump turns them into promises.
  */
 import { beforeBlock, callVh, cancelQueued, progressCallbacks, type VhFunction } from "./callbacks.js";
-import { CommandState, ContextState, REQUEST_ID_INVALID } from "./constants.js";
-import type { ResultRegister } from "./ctypes.js";
+import { ContextState, REQUEST_ID_INVALID } from "./constants.js";
 import { describeValue } from "./ctypes.js";
 import { VeoClosedError, VeoFailedError, VeoProcessDead } from "./errors.js";
 import type { VeoLibrary } from "./library.js";
-import {
-  byteCount,
-  checkVeExtent,
-  hostBuffer,
-  markFreed,
-  newBlock,
-  vePointer,
-  VeMemPtr,
-  type HostBuffer,
-} from "./memory.js";
+import { byteCount, checkVeExtent, hostBuffer, vePointer, type HostBuffer, type VeMemPtr } from "./memory.js";
+import { allocMemAsync, freeMemAsync } from "./memory-async.js";
 import type { CtxHandle, U64, VeoApi } from "./native/api.js";
 import { requireFunction } from "./native/library.js";
 import { logEnabled, logInfo } from "./logging.js";
 import type { VeoProc } from "./proc.js";
 import { Pump } from "./pump.js";
-import { resolveRequest, rejectRequest, VeoRequest, type CallInfo } from "./request.js";
-import { emitHookEvent } from "./veo-hooks.js";
+import { VeoRequest, type CallInfo } from "./request.js";
 
 const READ_CALL: CallInfo = { kind: "void", what: "asyncReadMem" };
 const WRITE_CALL: CallInfo = { kind: "void", what: "asyncWriteMem" };
-const ALLOC_CALL: CallInfo = { kind: "u64", what: "allocMemAsync", finish: finishAlloc };
-const FREE_CALL: CallInfo = { kind: "void", what: "freeMemAsync", finish: finishFree };
-
-/** allocMemAsync's result: a VeMemPtr of the size asked for, or an error when VE malloc failed. */
-function finishAlloc(req: VeoRequest, rc: number, reg: ResultRegister): boolean {
-  if (rc !== CommandState.OK) return false;
-  const size = req._value as number;
-  const addr = reg.u64[0];
-  const proc = req.ctx.proc;
-  if (addr === 0n) {
-    rejectRequest(
-      req,
-      new VeoFailedError(
-        "veo_alloc_mem_async",
-        `allocMemAsync(${size}) (request ${req.id}) failed: out of memory on the VE`,
-      ),
-    );
-    return true;
-  }
-  const ptr = newBlock(proc, addr, size);
-  resolveRequest(req, ptr);
-  emitHookEvent(proc, { type: "allocAsync", proc, ctx: req.ctx, addr, size });
-  return true;
-}
-
-function finishFree(req: VeoRequest, rc: number): boolean {
-  if (rc !== CommandState.OK) return false;
-  const ptr = req._value as VeMemPtr | bigint | number;
-  const addr = ptr instanceof VeMemPtr ? ptr.addr : BigInt(ptr);
-  resolveRequest(req, undefined);
-  emitHookEvent(req.ctx.proc, { type: "freeAsync", proc: req.ctx.proc, ctx: req.ctx, addr });
-  return true;
-}
-
 /** A VE address argument: a VeMemPtr of the same proc, or a raw bigint/number address. */
 export type VePointer = VeMemPtr | bigint | number;
 
@@ -207,12 +163,7 @@ export class VeoCtxt {
    * VeoFailedError when the VE is out of memory.
    */
   allocMemAsync(size: number): VeoRequest<VeMemPtr> {
-    if (size === undefined)
-      throw new TypeError("Argument 0 (size) of allocMemAsync must be a number of bytes, got undefined");
-    const n = byteCount(size, "Argument 0 (size) of allocMemAsync", Number.MAX_SAFE_INTEGER, "2**53-1", 0);
-    this._checkUsable();
-    const f = requireFunction(this.proc._native, "veo_alloc_mem_async");
-    return this._submitted(f(this._handle, n), ALLOC_CALL, n, "veo_alloc_mem_async");
+    return allocMemAsync(this, size);
   }
 
   /**
@@ -220,12 +171,7 @@ export class VeoCtxt {
    * as freed at once: requests submitted after this one must not use it.
    */
   freeMemAsync(ptr: VePointer): VeoRequest<void> {
-    this._checkUsable();
-    const f = requireFunction(this.proc._native, "veo_free_mem_async");
-    const addr = vePointer(this.proc, ptr, "Argument 0 (ptr) of freeMemAsync");
-    const req = this._submitted(f(this._handle, addr), FREE_CALL, ptr, "veo_free_mem_async");
-    if (ptr instanceof VeMemPtr) markFreed(ptr);
-    return req;
+    return freeMemAsync(this, ptr);
   }
 
   /**

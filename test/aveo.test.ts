@@ -4,7 +4,6 @@
  * listeners, HMEM completeness.
  */
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { isMainThread } from "node:worker_threads";
 
@@ -24,27 +23,11 @@ import {
   type VeoLibrary,
   type VeoRequest,
 } from "../src/index.js";
+import { gone } from "./support/checks.js";
 import { kernel } from "./support/kernels.js";
 
 /** Resolves after pending microtasks and one macrotask (hook events are asynchronous). */
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-/** Whether a process with this pid still exists (and is not a zombie). */
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
-}
-
-async function gone(pid: number, ms = 10_000): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  return !alive(pid);
-}
 
 let proc: VeoProc;
 let lib: VeoLibrary;

@@ -4,16 +4,9 @@
  */
 import { describe, expect, it } from "vitest";
 
-import {
-  loadVeo,
-  veoApiVersion,
-  veoCapabilities,
-  veoVersion,
-  VeoError,
-  VeoProc,
-  VeoUnsupported,
-} from "../src/index.js";
+import { loadVeo, veoApiVersion, veoCapabilities, veoVersion, VeoProc } from "../src/index.js";
 import { API_FUNCTIONS, API_SINCE } from "../src/native/api.js";
+import { expectUnsupported } from "./support/checks.js";
 import { kernel, partialEmulator } from "./support/kernels.js";
 
 const HIDDEN = [
@@ -71,20 +64,10 @@ describe("veoCapabilities", () => {
         [() => p.on("free", () => {}), "veo_register_hook", 13],
         [() => addOne.callSync(1), "veo_call_sync", 7],
       ];
-      for (const [f, name, since] of cases) {
-        let err: unknown;
-        try {
-          f();
-        } catch (e) {
-          err = e;
-        }
-        expect(err, name).toBeInstanceOf(VeoUnsupported);
-        expect(err).toBeInstanceOf(VeoError);
-        expect(err).toMatchObject({ code: "VEO_UNSUPPORTED", function: name, sinceApi: since });
-        expect((err as Error).message).toMatch(
-          new RegExp(`^${name} is not available: this library \\(API 16\\) does not export it`),
-        );
-      }
+      expectUnsupported(
+        cases,
+        (name) => new RegExp(`^${name} is not available: this library \\(API 16\\) does not export it`),
+      );
       // Nothing was half-done: the context and the functions the library has still work.
       expect(await addOne(ctx, 1)).toBe(2);
       const m = p.allocMem(16);

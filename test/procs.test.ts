@@ -2,24 +2,14 @@
  * Several procs at once (on nodes 0, 1, 0, 1, as AVEO's own test does) and a proc owned by a
  * worker thread that exits without destroying it.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 
 import { describe, expect, it } from "vitest";
 
 import { VeoHmem, VeoProc } from "../src/index.js";
+import { alive } from "./support/checks.js";
 import { kernel } from "./support/kernels.js";
-
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
-}
 
 describe("several procs", () => {
   it("4 procs on nodes 0, 1, 0, 1: each its own identifier, memory and kernels", async () => {
