@@ -53,6 +53,15 @@ const EVENTS: readonly VeoHookEventType[] = [...NATIVE.map(([e]) => e), "allocAs
 
 const byHandle = new Map<number, WeakRef<VeoProc>>();
 const listeners = new WeakMap<VeoProc, Map<VeoHookEventType, VeoHookListener[]>>();
+/** Each library's hook keys (the addresses of its functions), found once. */
+const keys = new Map<VeoNative, number[]>();
+
+function keyOf(native: VeoNative, k: number): number {
+  let list = keys.get(native);
+  if (list === undefined) keys.set(native, (list = NATIVE.map(([, fn]) => functionAddress(native, fn))));
+  return list[k];
+}
+
 /** Listeners per (library, native key), to register the hook only while someone listens. */
 const counts = new Map<VeoNative, number[]>();
 let trampoline: { ptr: bigint; release(): void } | undefined;
@@ -141,8 +150,9 @@ function listen(proc: VeoProc, type: VeoHookEventType): void {
   let c = counts.get(native);
   if (c === undefined) counts.set(native, (c = NATIVE.map(() => 0)));
   if (c[k] === 0) {
-    const key = functionAddress(native, NATIVE[k][1]);
-    if (key === 0) throw new TypeError(`${NATIVE[k][1]} cannot be found in ${native.info.path} to hook it`);
+    const key = keyOf(native, k);
+    if (key === 0)
+      throw new VeoFailedError("dlsym", `${NATIVE[k][1]} cannot be found in ${native.info.path} to hook it`);
     trampoline ??= registerHook(dispatch);
     register(key, trampoline.ptr, k);
     if (!exitHooked) {
@@ -161,7 +171,7 @@ function unlisten(proc: VeoProc, type: VeoHookEventType): void {
 }
 
 function unregisterKey(native: VeoNative, k: number): void {
-  const key = functionAddress(native, NATIVE[k][1]);
+  const key = keyOf(native, k);
   if (key !== 0) native.api.veo_unregister_hook?.(key);
 }
 

@@ -1,0 +1,16 @@
+import { VeoProc } from "../src/index.js";
+const proc = new VeoProc(0);
+const ctx = proc.openContext();
+for (let i = 0; i < 200; i++) await ctx.callVh(() => i);
+let t0 = performance.now();
+const N = 2000;
+for (let i = 0; i < N; i++) await ctx.callVh(() => i);
+console.log(`await callVh sequential: ${((performance.now() - t0) / N * 1000).toFixed(1)} us/call`);
+t0 = performance.now();
+const reqs = Array.from({ length: N }, (_, i) => ctx.callVh(() => i));
+const r = await Promise.all(reqs);
+console.log(`Promise.all of ${N} callVh: ${((performance.now() - t0) / N * 1000).toFixed(1)} us/call`, r[N - 1]);
+t0 = performance.now();
+for (let i = 0; i < N; i++) ctx.callVh(() => i).wait();
+console.log(`callVh().wait(): ${((performance.now() - t0) / N * 1000).toFixed(1)} us/call`);
+proc.destroy();
