@@ -18,6 +18,7 @@ import { VeoRequest, type CallInfo } from "./request.js";
 
 const READ_CALL: CallInfo = { kind: "void", what: "asyncReadMem" };
 const WRITE_CALL: CallInfo = { kind: "void", what: "asyncWriteMem" };
+
 /** A VE address argument: a VeMemPtr of the same proc, or a raw bigint/number address. */
 export type VePointer = VeMemPtr | bigint | number;
 
