@@ -217,6 +217,11 @@ function finishVh(req: VeoRequest, rc: number, reg: ResultRegister): boolean {
     else resolveRequest(req, call.outcome);
     return true;
   }
+  if (call.state === RUNNING) {
+    // Released early (its context closed, or the process is exiting) while the function ran.
+    rejectRequest(req, new VeoCallError(`callVh (request ${req.id}): released before its function returned`));
+    return true;
+  }
   // sem_wait returned without our post (a signal handler without SA_RESTART interrupted it).
   cancel(call);
   rejectRequest(
