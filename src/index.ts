@@ -5,6 +5,12 @@ export { VeoProc, type VeoProcOptions } from "./proc.js";
 export { VeoCtxt, type VePointer } from "./context.js";
 export { VeoLibrary } from "./library.js";
 export { VeoFunction } from "./function.js";
+export {
+  type KernelFunction,
+  type KernelArg,
+  type KernelResult,
+  type VeKernelPointer,
+} from "./kernel-types.js";
 export { VeoRequest, type PeekResult } from "./request.js";
 export { VeMemPtr, type HostBuffer } from "./memory.js";
 export { OnStack, type OnStackOptions } from "./onstack.js";

@@ -6,6 +6,7 @@
 import { describeValue, parsePrototype } from "./ctypes.js";
 import { VeoClosedError, VeoFailedError } from "./errors.js";
 import { releaseFunction, VeoFunction } from "./function.js";
+import type { KernelFunction } from "./kernel-types.js";
 import { VeMemPtr } from "./memory.js";
 import type { U64 } from "./native/api.js";
 import { requireFunction } from "./native/library.js";
@@ -98,12 +99,16 @@ export class VeoLibrary {
     return p;
   }
 
-  /** Finds a function and declares its types from a C prototype. */
-  declare(prototype: string): VeoFunction {
+  /**
+   * Finds a function and declares its types from a C prototype. With a string literal, the
+   * returned function is typed from the prototype too (see KernelFunction): `f(ctx, ...)`
+   * and `f.callSync(...)` take and return what the prototype says.
+   */
+  declare<const S extends string>(prototype: S): KernelFunction<S> {
     const proto = parsePrototype(prototype);
     const f = this.findFunction(proto.name);
     f._declare(proto.params, proto.ret);
-    return f;
+    return f as KernelFunction<S>;
   }
 
   /** Unloads the library from the proc (veo_unload_library). Idempotent. */
