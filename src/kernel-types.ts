@@ -87,7 +87,7 @@ interface KindOfSpelling {
   void: "void";
 }
 
-/** @internal The spellings above (exported for the test that checks them against parseType). */
+/** The spellings above (exported for the test that checks them against parseType; not re-exported from the package). */
 export type KernelTypeSpelling = keyof KindOfSpelling;
 
 type Qualifier = "const" | "volatile" | "restrict" | "__restrict" | "__restrict__";
@@ -307,7 +307,7 @@ export type KernelFunction<S extends string> = string extends S
         ? VeoFunction<ArgsOf<P>, KernelResult<R>>
         : VeoFunction;
 
-/** @internal A short text of what the type-level parser read (for the agreement test): "i32,ptr->f64" style. */
+/** (Not re-exported from the package.) A short text of what the type-level parser read (for the agreement test): "i32,ptr->f64" style. */
 export type PrototypeSummary<S extends string> = [PrototypeKinds<S>] extends [never]
   ? "loose"
   : PrototypeKinds<S> extends { ret: infer R extends CKind; params: infer P extends CKind[] }

@@ -371,7 +371,8 @@ const SPELLING_PROTOS = Object.keys(SPELLINGS).flatMap((sp) =>
 );
 const RANDOM = randomPrototypes(300, 20261205);
 
-describe("the type-level parser agrees with parsePrototype", () => {
+// The first test builds a TypeScript program (seconds; more on a loaded machine).
+describe("the type-level parser agrees with parsePrototype", { timeout: 240_000 }, () => {
   it("covers every base spelling, each meaning what parseType says", () => {
     expectTypeOf<keyof typeof SPELLINGS>().toEqualTypeOf<KernelTypeSpelling>();
     const protos = SPELLING_PROTOS;
