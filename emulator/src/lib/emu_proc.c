@@ -460,6 +460,13 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
   /* Only this process and its helper (which inherits the fd) ever map it; mode 0600 keeps
    * /proc/<pid>/fd openers of other users out too. */
   proc->shm_fd = memfd_create("veo-emu", MFD_CLOEXEC);
+  if (proc->shm_fd >= 0 && proc->shm_fd <= 2) {
+    /* The host has stdin/stdout/stderr closed: never hold the file there, where the
+     * program's next dup2 onto its stdout would silently replace it. */
+    int moved = fcntl(proc->shm_fd, F_DUPFD_CLOEXEC, 3);
+    close(proc->shm_fd);
+    proc->shm_fd = moved;
+  }
   if (proc->shm_fd < 0 || fchmod(proc->shm_fd, 0600) != 0 ||
       ftruncate(proc->shm_fd, (off_t)EMU_SHM_SIZE) != 0) {
     emu_log_error("veo_proc_create", "failed to create proc: shared memory: %s",
