@@ -64,7 +64,8 @@ static void expect_dead_and_clean(void) {
 static void overrun(uint64_t len, uint64_t extra, int faults) {
   setup();
   STEP("a request on the other context");
-  uint64_t other = SUBMIT(xctx, k_sleep, 1, 300);
+  /* Long enough to be still running when a fault kills the proc, however loaded the host. */
+  uint64_t other = SUBMIT(xctx, k_sleep, 1, faults ? 5000 : 300);
   STEP("the overrunning kernel and a request queued behind it");
   size_t hostlen = (size_t)len + 64;
   unsigned char *buf = malloc(hostlen);
