@@ -220,22 +220,8 @@ EMU_EXPORT uint64_t veo_call_async_by_name(struct veo_thr_ctxt *ctx, uint64_t li
 EMU_EXPORT uint64_t veo_call_async_vh(struct veo_thr_ctxt *ctx, uint64_t (*func)(void *),
                                       void *arg) {
   if (!ctx || !func) return VEO_REQUEST_ID_INVALID;
-  emu_ctx_lock(ctx);
-  uint64_t id = VEO_REQUEST_ID_INVALID;
-  if (emu_ctx_ensure_vh(ctx) == 0) {
-    struct emu_sidecar *job = emu_sidecar_new(0);
-    struct emu_rec *rec = job ? emu_ctx_reserve(ctx, 0, EMU_K_VH) : NULL;
-    if (rec) {
-      rec->a0 = job->a0 = (uint64_t)(uintptr_t)func;
-      emu_rec_ext(rec)->a1 = job->a1 = (uint64_t)(uintptr_t)arg;
-      job->kind = EMU_K_VH;
-      id = emu_ctx_commit(ctx, rec, job);
-    } else {
-      free(job);
-    }
-  }
-  emu_ctx_unlock(ctx);
-  return id;
+  return emu_ctx_submit_vh(ctx, EMU_K_VH, 0, (uint64_t)(uintptr_t)func,
+                           (uint64_t)(uintptr_t)arg, 0);
 }
 
 EMU_EXPORT int veo_call_peek_result(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *retp) {

@@ -27,6 +27,7 @@
 
 #define EMU_HOST_SPIN_NS 200000ULL    /* spin this long before sleeping on a futex */
 #define EMU_HOST_SLEEP_NS 100000000LL /* futex timeout: re-check for a dead helper */
+#define EMU_LEAVE_NS 200000000ULL     /* retire: time for woken threads to leave */
 
 struct veo_thr_ctxt *emu_ctx_create(struct veo_proc_handle *proc, int index) {
   struct veo_thr_ctxt *ctx = calloc(1, sizeof *ctx);
@@ -404,8 +405,10 @@ uint64_t emu_ctx_commit(struct veo_thr_ctxt *ctx, struct emu_rec *rec, struct em
   return id;
 }
 
-uint64_t emu_ctx_submit(struct veo_thr_ctxt *ctx, int kind, uint16_t flags, uint64_t a0,
-                        uint64_t a1, uint64_t a2) {
+/* A record without payload, with its sidecar (may be NULL; freed on failure). */
+static uint64_t emu_ctx_submit_with(struct veo_thr_ctxt *ctx, int kind, uint16_t flags,
+                                    uint64_t a0, uint64_t a1, uint64_t a2,
+                                    struct emu_sidecar *side) {
   emu_ctx_lock(ctx);
   struct emu_rec *rec = emu_ctx_reserve(ctx, 0, kind);
   uint64_t id = VEO_REQUEST_ID_INVALID;
@@ -416,7 +419,33 @@ uint64_t emu_ctx_submit(struct veo_thr_ctxt *ctx, int kind, uint16_t flags, uint
       emu_rec_ext(rec)->a1 = a1;
       emu_rec_ext(rec)->a2 = a2;
     }
-    id = emu_ctx_commit(ctx, rec, NULL);
+    id = emu_ctx_commit(ctx, rec, side);
+    side = NULL;
+  }
+  emu_ctx_unlock(ctx);
+  free(side);
+  return id;
+}
+
+uint64_t emu_ctx_submit(struct veo_thr_ctxt *ctx, int kind, uint16_t flags, uint64_t a0,
+                        uint64_t a1, uint64_t a2) {
+  return emu_ctx_submit_with(ctx, kind, flags, a0, a1, a2, NULL);
+}
+
+static int emu_ctx_ensure_vh(struct veo_thr_ctxt *ctx);
+
+uint64_t emu_ctx_submit_vh(struct veo_thr_ctxt *ctx, int kind, uint16_t flags, uint64_t a0,
+                           uint64_t a1, uint64_t a2) {
+  emu_ctx_lock(ctx);
+  uint64_t id = VEO_REQUEST_ID_INVALID;
+  struct emu_sidecar *job = emu_ctx_ensure_vh(ctx) == 0 ? emu_sidecar_new(0) : NULL;
+  if (job) {
+    job->kind = (uint32_t)kind;
+    job->flags = flags;
+    job->a0 = a0;
+    job->a1 = a1;
+    job->a2 = a2;
+    id = emu_ctx_submit_with(ctx, kind, flags, a0, a1, a2, job);
   }
   emu_ctx_unlock(ctx);
   return id;
@@ -484,8 +513,11 @@ void emu_ctx_retire(struct veo_thr_ctxt *ctx, int reusable, uint64_t deadline) {
   if (atomic_exchange(&ctx->closed, 1)) return;
   atomic_store(&ctx->state, VEO_STATE_EXIT);
   emu_ctx_wake_all(ctx);
-  /* Threads inside a call on this context see `closed` and leave; wait for them, but
-   * never past the deadline (a caller closing from inside its own request block). */
+  /* Threads inside a call on this context see `closed` and leave within microseconds;
+   * wait for them, but not forever (a caller closing from inside its own request block):
+   * until the deadline, and at least EMU_LEAVE_NS. */
+  uint64_t leave = emu_now_ns() + EMU_LEAVE_NS;
+  if (deadline < leave) deadline = leave;
   while (atomic_load(&ctx->refs) > 0 && emu_now_ns() < deadline) {
     struct timespec ts = {0, 1000000};
     nanosleep(&ts, NULL);
@@ -605,7 +637,7 @@ static void *emu_vh_run_loop(void *arg) {
   return NULL;
 }
 
-int emu_ctx_ensure_vh(struct veo_thr_ctxt *ctx) {
+static int emu_ctx_ensure_vh(struct veo_thr_ctxt *ctx) {
   if (ctx->vh_started) return 0;
   struct emu_vh_start *start = malloc(sizeof *start);
   if (!start) return -1;

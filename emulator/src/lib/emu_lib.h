@@ -195,13 +195,16 @@ void emu_ctx_unlock(struct veo_thr_ctxt *ctx);
 /* Simple submissions without payload. Returns the id or VEO_REQUEST_ID_INVALID. */
 uint64_t emu_ctx_submit(struct veo_thr_ctxt *ctx, int kind, uint16_t flags, uint64_t a0,
                         uint64_t a1, uint64_t a2);
+/* The same for a record the host's VH thread handles (VH call, host-side transfer, hooked
+ * alloc/free): a0..a2 are also kept host-side for the hand-off. Starts the VH thread. */
+uint64_t emu_ctx_submit_vh(struct veo_thr_ctxt *ctx, int kind, uint16_t flags, uint64_t a0,
+                           uint64_t a1, uint64_t a2);
 int emu_ctx_wait(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *result);
 int emu_ctx_peek(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *result);
 /* Waits until every request submitted so far has completed (no id consumed on a quiet
  * context). Returns 0, or -1 if the helper is dead. */
 int emu_ctx_barrier(struct veo_thr_ctxt *ctx);
 void emu_ctx_wake_all(struct veo_thr_ctxt *ctx);
-int emu_ctx_ensure_vh(struct veo_thr_ctxt *ctx);
 /* Declares the proc dead because of what the helper wrote (logged with `why`) and kills
  * the helper's process group. */
 void emu_ctx_proc_poison(struct veo_thr_ctxt *ctx, const char *why);

@@ -60,25 +60,8 @@ static uint64_t emu_xfer_submit(struct veo_thr_ctxt *ctx, int kind, uint64_t ve_
   if (size == 0) return emu_ctx_submit(ctx, EMU_K_NOP, 0, 0, 0, 0);
   struct emu_shm_hdr *hdr = ctx->proc->hdr;
   if (atomic_load(&ctx->proc->dead) || !hdr) return VEO_REQUEST_ID_INVALID;
-  if (ctx->proc->host_vm_ok && size >= EMU_HOST_XFER_MIN) {
-    uint64_t id = VEO_REQUEST_ID_INVALID;
-    emu_ctx_lock(ctx);
-    struct emu_sidecar *job = emu_ctx_ensure_vh(ctx) == 0 ? emu_sidecar_new(0) : NULL;
-    struct emu_rec *rec = job ? emu_ctx_reserve(ctx, 0, kind) : NULL;
-    if (rec) {
-      rec->flags = EMU_F_HOST_XFER;
-      rec->a0 = job->a0 = ve_addr;
-      emu_rec_ext(rec)->a1 = job->a1 = size;
-      emu_rec_ext(rec)->a2 = job->a2 = host_addr;
-      job->kind = (uint32_t)kind;
-      job->flags = EMU_F_HOST_XFER;
-      id = emu_ctx_commit(ctx, rec, job);
-    } else {
-      free(job);
-    }
-    emu_ctx_unlock(ctx);
-    return id;
-  }
+  if (ctx->proc->host_vm_ok && size >= EMU_HOST_XFER_MIN)
+    return emu_ctx_submit_vh(ctx, kind, EMU_F_HOST_XFER, ve_addr, size, host_addr);
   if (atomic_load(&hdr->helper_vm_ok))
     return emu_ctx_submit(ctx, kind, 0, ve_addr, size, host_addr);
   /* Fallback: the data travels inside the ring, in fragments. */
@@ -121,31 +104,13 @@ EMU_EXPORT uint64_t veo_async_write_mem(struct veo_thr_ctxt *ctx, uint64_t dst,
   return emu_xfer_submit(ctx, EMU_K_WRITE, dst, (uint64_t)(uintptr_t)src, size);
 }
 
+/* An async alloc/free; with a hook registered the VH thread calls it afterwards. */
 static uint64_t emu_memop_submit(struct veo_thr_ctxt *ctx, int kind, void *key, uint64_t a0) {
   if (!ctx) return VEO_REQUEST_ID_INVALID;
   struct emu_hook hook;
-  int hooked = emu_hook_find(key, &hook) == 0;
-  emu_ctx_lock(ctx);
-  uint64_t id = VEO_REQUEST_ID_INVALID;
-  if (!hooked || emu_ctx_ensure_vh(ctx) == 0) {
-    struct emu_sidecar *job = hooked ? emu_sidecar_new(0) : NULL;
-    struct emu_rec *rec = hooked && !job ? NULL : emu_ctx_reserve(ctx, 0, kind);
-    if (rec) {
-      rec->a0 = a0;
-      if (hooked) {
-        rec->flags |= EMU_F_VH_POST;
-        job->kind = (uint32_t)kind;
-        job->a0 = a0;
-        emu_rec_ext(rec)->a1 = job->a1 = (uint64_t)(uintptr_t)hook.hook;
-        emu_rec_ext(rec)->a2 = job->a2 = (uint64_t)(uintptr_t)hook.payload;
-      }
-      id = emu_ctx_commit(ctx, rec, job);
-    } else {
-      free(job);
-    }
-  }
-  emu_ctx_unlock(ctx);
-  return id;
+  if (emu_hook_find(key, &hook) != 0) return emu_ctx_submit(ctx, kind, 0, a0, 0, 0);
+  return emu_ctx_submit_vh(ctx, kind, EMU_F_VH_POST, a0, (uint64_t)(uintptr_t)hook.hook,
+                           (uint64_t)(uintptr_t)hook.payload);
 }
 
 EMU_EXPORT uint64_t veo_alloc_mem_async(struct veo_thr_ctxt *ctx, const size_t size) {

@@ -408,14 +408,22 @@ static void emu_quarantine_push(void *ptr, int is_proc) {
 static void emu_proc_release(struct veo_proc_handle *proc, uint64_t deadline) {
   for (int i = 0; i < EMU_MAX_CTX; i++)
     if (proc->ctx[i]) emu_ctx_retire(proc->ctx[i], 0, deadline);
+  proc->nopen = 0;
+  /* A thread still inside a call (stuck in a VH function, or closing from its own request
+   * block) may touch the control blocks: then the mapping stays (its pages are punched). */
+  int inside = 0;
+  for (int i = 0; i < EMU_MAX_CTX; i++) {
+    struct veo_thr_ctxt *c = proc->ctx[i];
+    if (c) inside |= atomic_load(&c->refs) > 0 || atomic_load(&c->vh_running);
+  }
+  if (inside) emu_log_debug("veo_proc_destroy", "a thread is still inside; shm kept mapped");
+  else if (proc->shm && proc->shm != MAP_FAILED) munmap(proc->shm, EMU_SHM_SIZE);
   pthread_mutex_lock(&emu_procs_lock);
   for (int i = 0; i < EMU_MAX_CTX; i++) {
     if (proc->ctx[i]) emu_quarantine_push(proc->ctx[i], 0);
     proc->ctx[i] = NULL;
   }
   pthread_mutex_unlock(&emu_procs_lock);
-  proc->nopen = 0;
-  if (proc->shm && proc->shm != MAP_FAILED) munmap(proc->shm, EMU_SHM_SIZE);
   proc->shm = NULL;
   proc->hdr = NULL;
   if (proc->shm_fd >= 0) close(proc->shm_fd);

@@ -136,36 +136,32 @@ static void attach(void) {
   CHECK_EQ(veo_proc_destroy(p), 0);
 }
 
-static void exiting(void) {
-  int fds[2];
-  CHECK_EQ(pipe(fds), 0);
-  pid_t child = fork();
-  CHECK(child >= 0);
-  if (child == 0) {
-    close(fds[0]);
-    setenv("VE_OMP_NUM_THREADS", "1", 1);
-    pid_t helpers[2];
-    for (int i = 0; i < 2; i++) {
-      struct veo_proc_handle *p = veo_proc_create(i);
-      if (!p) _exit(3);
-      uint64_t l = veo_load_library(p, kpath("libk_robust.so"));
-      uint64_t k = veo_get_sym(p, l, "forever");
-      struct veo_thr_ctxt *c = veo_context_open(p), *x = veo_context_open(p);
-      struct veo_args *a = veo_args_alloc();
-      if (!c || !x || !k || veo_call_async(c, k, a) == VEO_REQUEST_ID_INVALID ||
-          veo_call_async(x, k, a) == VEO_REQUEST_ID_INVALID)
-        _exit(4);
-      helpers[i] = veo_emu_proc_pid(p);
-    }
-    if (write(fds[1], helpers, sizeof helpers) != sizeof helpers) _exit(5);
-    sleep_ms(100);
-    exit(0); /* the library's destructor ends both procs */
-  }
-  close(fds[1]);
+/* The child host: two procs with kernels that never return on two contexts each; reports
+ * the helpers' pids, then returns from main (the library's destructor ends both procs). */
+static void busy_host(int fd) {
+  setenv("VE_OMP_NUM_THREADS", "1", 1);
   pid_t helpers[2];
+  for (int i = 0; i < 2; i++) {
+    struct veo_proc_handle *p = veo_proc_create(i);
+    if (!p) _exit(3);
+    uint64_t l = veo_load_library(p, kpath("libk_robust.so"));
+    uint64_t k = veo_get_sym(p, l, "forever");
+    struct veo_thr_ctxt *c = veo_context_open(p), *x = veo_context_open(p);
+    struct veo_args *a = veo_args_alloc();
+    if (!c || !x || !k || veo_call_async(c, k, a) == VEO_REQUEST_ID_INVALID ||
+        veo_call_async(x, k, a) == VEO_REQUEST_ID_INVALID)
+      _exit(4);
+    helpers[i] = veo_emu_proc_pid(p);
+  }
+  if (write(fd, helpers, sizeof helpers) != sizeof helpers) _exit(5);
+  sleep_ms(100);
+  exit(0);
+}
+
+static void exiting(void) {
   STEP("the child's procs are busy");
-  CHECK_EQ(read(fds[0], helpers, sizeof helpers), sizeof helpers);
-  close(fds[0]);
+  pid_t helpers[2];
+  pid_t child = FORK_HOST(busy_host, helpers, sizeof helpers);
   double t0 = now_ms();
   STEP("the child exits within the grace period");
   int status = 0;
@@ -178,16 +174,17 @@ static void exiting(void) {
   CHECK(pid_wait_gone(helpers[1], 3000));
 }
 
+static void destroy_scenario(void) { destroy_busy(0); }
+static void close_scenario(void) { destroy_busy(1); }
+static void patient(void) { grace_setting(1); }
+static void impatient(void) { grace_setting(0); }
+
+static const struct h_scenario scenarios[] = {
+    {"destroy", destroy_scenario}, {"close", close_scenario}, {"patient", patient},
+    {"impatient", impatient},      {"attach", attach},        {"exit", exiting},
+};
+
 int main(int argc, char **argv) {
   check_watchdog(40);
-  const char *which = argc > 1 ? argv[1] : "destroy";
-  if (!strcmp(which, "destroy")) destroy_busy(0);
-  else if (!strcmp(which, "close")) destroy_busy(1);
-  else if (!strcmp(which, "patient")) grace_setting(1);
-  else if (!strcmp(which, "impatient")) grace_setting(0);
-  else if (!strcmp(which, "attach")) attach();
-  else if (!strcmp(which, "exit")) exiting();
-  else CHECK_FAIL_("unknown scenario %s", which);
-  printf("grace %s: OK\n", which);
-  return 0;
+  return RUN_SCENARIOS("grace", argc, argv, scenarios);
 }

@@ -29,10 +29,8 @@ static long status_kib(pid_t pid, const char *field) {
 static void contexts(void) {
   STEP("setup");
   struct veo_proc_handle *p = PROC(0);
-  uint64_t lib = LOAD(p, "libk_basic.so");
-  uint64_t k_hello = SYM(p, lib, "hello");
-  struct veo_thr_ctxt *m = veo_context_open(p);
-  CHECK(m != NULL);
+  uint64_t k_hello = SYM(p, LOAD(p, "libk_basic.so"), "hello");
+  CHECK(veo_context_open(p) != NULL); /* the main context; the cycles open extra ones */
   setenv("VE_OMP_NUM_THREADS", "1", 1);
   pid_t helper = veo_emu_proc_pid(p);
   long rss0 = 0, vsz0 = 0;
@@ -81,6 +79,19 @@ static pid_t forked(struct veo_proc_handle *p) {
   return kid;
 }
 
+/* The child host: a proc whose kernel forked; reports {helper, forked child}, waits. */
+static void forking_host(int fd) {
+  struct veo_proc_handle *q = veo_proc_create(0);
+  if (!q) _exit(3);
+  uint64_t lib = veo_load_library(q, kpath("libk_robust.so"));
+  struct veo_args *a = veo_args_alloc();
+  uint64_t r = 0;
+  if (!lib || veo_call_sync(q, veo_get_sym(q, lib, "fork_sleeper"), a, &r) != 0) _exit(4);
+  pid_t pids[2] = {veo_emu_proc_pid(q), (pid_t)r};
+  if (write(fd, pids, sizeof pids) != sizeof pids) _exit(5);
+  for (;;) pause();
+}
+
 static void fork_children(void) {
   STEP("destroy");
   struct veo_proc_handle *p = PROC(0);
@@ -96,26 +107,8 @@ static void fork_children(void) {
   CHECK_EQ(veo_proc_destroy(p), 0);
 
   STEP("the host is SIGKILLed");
-  int fds[2];
-  CHECK_EQ(pipe(fds), 0);
-  pid_t host = fork();
-  CHECK(host >= 0);
-  if (host == 0) {
-    close(fds[0]);
-    struct veo_proc_handle *q = veo_proc_create(0);
-    if (!q) _exit(3);
-    uint64_t lib = veo_load_library(q, kpath("libk_robust.so"));
-    struct veo_args *a = veo_args_alloc();
-    uint64_t r = 0;
-    if (!lib || veo_call_sync(q, veo_get_sym(q, lib, "fork_sleeper"), a, &r) != 0) _exit(4);
-    pid_t pids[2] = {veo_emu_proc_pid(q), (pid_t)r};
-    if (write(fds[1], pids, sizeof pids) != sizeof pids) _exit(5);
-    for (;;) pause();
-  }
-  close(fds[1]);
   pid_t pids[2];
-  CHECK_EQ(read(fds[0], pids, sizeof pids), sizeof pids);
-  close(fds[0]);
+  pid_t host = FORK_HOST(forking_host, pids, sizeof pids);
   CHECK(pid_alive(pids[0]) && pid_alive(pids[1]));
   CHECK_EQ(kill(host, SIGKILL), 0);
   int status;
@@ -124,13 +117,10 @@ static void fork_children(void) {
   CHECK(pid_wait_gone(pids[1], 3000));
 }
 
+static const struct h_scenario scenarios[] = {
+    {"contexts", contexts}, {"procs", procs}, {"fork", fork_children}};
+
 int main(int argc, char **argv) {
   check_watchdog(60);
-  const char *which = argc > 1 ? argv[1] : "contexts";
-  if (!strcmp(which, "contexts")) contexts();
-  else if (!strcmp(which, "procs")) procs();
-  else if (!strcmp(which, "fork")) fork_children();
-  else CHECK_FAIL_("unknown scenario %s", which);
-  printf("leaks %s: OK\n", which);
-  return 0;
+  return RUN_SCENARIOS("leaks", argc, argv, scenarios);
 }

@@ -141,15 +141,19 @@ static void scribble(int mode) {
   expect_dead_and_clean();
 }
 
+static void overrun_little(void) { overrun(4096, 8, 1); }
+static void overrun_lot(void) { overrun(4096, 1 << 20, 1); }
+static void overrun_slack(void) { overrun(4100, 8, 0); }
+static void ring(void) { scribble(1); }
+static void done(void) { scribble(2); }
+
+static const struct h_scenario scenarios[] = {
+    {"overrun-little", overrun_little}, {"overrun-lot", overrun_lot},
+    {"overrun-slack", overrun_slack},   {"ring", ring},
+    {"done", done},
+};
+
 int main(int argc, char **argv) {
   check_watchdog(30);
-  const char *which = argc > 1 ? argv[1] : "overrun-little";
-  if (!strcmp(which, "overrun-little")) overrun(4096, 8, 1);
-  else if (!strcmp(which, "overrun-lot")) overrun(4096, 1 << 20, 1);
-  else if (!strcmp(which, "overrun-slack")) overrun(4100, 8, 0);
-  else if (!strcmp(which, "ring")) scribble(1);
-  else if (!strcmp(which, "done")) scribble(2);
-  else CHECK_FAIL_("unknown scenario %s", which);
-  printf("robust %s: OK\n", which);
-  return 0;
+  return RUN_SCENARIOS("robust", argc, argv, scenarios);
 }

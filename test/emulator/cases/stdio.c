@@ -56,12 +56,9 @@ static void closed(void) {
   CHECK_EQ(veo_proc_destroy(p), 0);
 }
 
+static const struct h_scenario scenarios[] = {{"cloexec", cloexec}, {"closed", closed}};
+
 int main(int argc, char **argv) {
   check_watchdog(20);
-  const char *which = argc > 1 ? argv[1] : "cloexec";
-  if (!strcmp(which, "cloexec")) cloexec();
-  else if (!strcmp(which, "closed")) closed();
-  else CHECK_FAIL_("unknown scenario %s", which);
-  printf("stdio %s: OK\n", which);
-  return 0;
+  return RUN_SCENARIOS("stdio", argc, argv, scenarios);
 }
