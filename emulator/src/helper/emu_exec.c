@@ -38,7 +38,7 @@ struct emu_static_sym {
 extern const struct emu_static_sym emu_static_symtab[] __attribute__((weak));
 
 #define EMU_FAST_ARGS 32
-#define EMU_STACK_KEEP (1u << 20) /* a larger stack-argument area is unmapped after use */
+#define EMU_STACK_KEEP (1u << 20) /* a larger stack-argument area may be unmapped after use */
 #define EMU_MAX_LIBS 1024
 
 /* Set while veo_unload_library checks the running kernels (see emu_call_exec). */
@@ -245,7 +245,9 @@ static uint32_t emu_call_exec(struct emu_thread *t, struct emu_rec *rec, uint32_
       if (wa[i].type != EMU_A_STACK_IN) memcpy(ring_data + off, area + off, wa[i].len);
       off += emu_align_up(wa[i].len, 16);
     }
-    if (t->stk_size > EMU_STACK_KEEP) emu_stack_area_drop(t);
+    /* A large area stays for calls of a similar size (remapping costs page faults) and goes
+     * once a call needs far less. */
+    if (t->stk_size > EMU_STACK_KEEP && total * 4 < t->stk_size) emu_stack_area_drop(t);
   }
   fflush(stdout);
   return state;
