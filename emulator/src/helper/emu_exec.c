@@ -465,7 +465,10 @@ int emu_rec_exec(struct emu_thread *t, struct emu_rec *rec, uint64_t pos, uint32
       break;
     case EMU_K_OPEN_CTX:
       reply = 0;
-      result = emu_ctx_thread_start((int)rec->a0, emu_rec_ext(rec)->a1) == 0 ? 0 : 1;
+      result = rec->a0 > 0 && rec->a0 < EMU_MAX_CTX &&
+                       emu_ctx_thread_start((int)rec->a0, emu_rec_ext(rec)->a1) == 0
+                   ? 0
+                   : 1;
       break;
     case EMU_K_EXIT:
       reply = 0;

@@ -357,17 +357,16 @@ struct emu_rec *emu_ctx_reserve(struct veo_thr_ctxt *ctx, uint64_t payload, int 
   }
   struct emu_rec *rec = (struct emu_rec *)(ctx->ring + ctx->head % EMU_RING_SIZE);
   memset(rec, 0, emu_rec_hdr_size(kind));
-  rec->size = (uint32_t)size;
+  rec->size = ctx->resv_size = (uint32_t)size;
   rec->kind = (uint8_t)kind;
   atomic_store_explicit(&rec->state, VEO_COMMAND_UNFINISHED, memory_order_relaxed);
   return rec;
 }
 
 uint64_t emu_ctx_commit(struct veo_thr_ctxt *ctx, struct emu_rec *rec, struct emu_sidecar *side) {
-  /* The record was reserved at ctx->head; its size is what emu_ctx_reserve wrote, which
-   * the helper cannot have consumed yet (head is not published). */
+  /* The record was reserved at ctx->head, with the size emu_ctx_reserve kept host-side. */
   uint64_t start = ctx->head;
-  uint32_t size = rec->size;
+  uint32_t size = ctx->resv_size;
   if (ctx->next_id - ctx->base_id >= ctx->cap && emu_slots_grow(ctx) != 0) {
     emu_log_error("veo_call_async", "out of memory for the request table");
     /* Turn the reserved record into padding so the ring stays consistent. */

@@ -75,6 +75,7 @@ struct veo_thr_ctxt {
   pthread_mutex_t lock;            /* recursive: submission, drain, request table */
   _Atomic int state;               /* VEO_STATE_RUNNING / VEO_STATE_EXIT */
   uint64_t head;                   /* host copy of ctl->head */
+  uint32_t resv_size;              /* size of the record emu_ctx_reserve handed out */
   uint64_t release;                /* drained up to here */
   uint64_t punched;                /* ring bytes returned to the kernel up to here */
   /* request table */
