@@ -140,7 +140,7 @@ static void emu_stack_area_drop(struct emu_thread *t) {
 void emu_thread_release(struct emu_thread *t) { emu_stack_area_drop(t); }
 
 /* `total` bytes of the thread's stack-argument area, ending where its guard page starts. */
-static char *emu_stack_area(struct emu_thread *t, uint64_t total) {
+static char *emu_stack_area_get(struct emu_thread *t, uint64_t total) {
   size_t page = (size_t)getpagesize();
   size_t want = (size_t)emu_align_up(total, page);
   if (want > t->stk_size) {
@@ -172,7 +172,7 @@ static uint32_t emu_call_exec(struct emu_thread *t, struct emu_rec *rec, uint32_
   char *ring_data = (char *)wa + argbytes;
   char *area = NULL;
   if (total) {
-    area = emu_stack_area(t, total);
+    area = emu_stack_area_get(t, total);
     if (!area) {
       fprintf(stdout, "[VE] ERROR: no memory for %llu bytes of stack arguments\n",
               (unsigned long long)total);
@@ -295,7 +295,7 @@ static uint32_t emu_xfer_exec(struct emu_rec *rec, uint32_t size_rec, uint32_t k
 }
 
 /* The record's NUL-terminated string payload, or NULL if it has none. */
-static const char *emu_rec_string(struct emu_rec *rec, uint32_t size, uint32_t kind) {
+static const char *emu_rec_string_get(struct emu_rec *rec, uint32_t size, uint32_t kind) {
   const char *s = (const char *)rec + emu_rec_hdr_size((int)kind);
   return memchr(s, 0, size - emu_rec_hdr_size((int)kind)) ? s : NULL;
 }
@@ -368,7 +368,7 @@ static int64_t emu_lib_unload(struct emu_thread *t, void *handle) {
 }
 
 static uint64_t emu_sym_lookup(struct emu_rec *rec, uint32_t size, uint32_t kind) {
-  const char *name = emu_rec_string(rec, size, kind);
+  const char *name = emu_rec_string_get(rec, size, kind);
   void *addr = NULL;
   if (!name) return 0;
   if (rec->a0 && emu_lib_find((void *)(uintptr_t)rec->a0) < 0) {
@@ -448,7 +448,7 @@ int emu_rec_exec(struct emu_thread *t, struct emu_rec *rec, uint64_t pos, uint32
       atomic_store_explicit(&t->current, NULL, memory_order_relaxed);
       break;
     case EMU_K_LOAD: {
-      const char *path = emu_rec_string(rec, size, kind);
+      const char *path = emu_rec_string_get(rec, size, kind);
       result = path ? (uint64_t)(uintptr_t)emu_lib_load(path) : 0;
       break;
     }

@@ -52,7 +52,7 @@ static uint64_t emu_heap_mix(uintptr_t p) { return (uint64_t)(p >> 4) * 0x9E3779
 /* Slot hash inside a shard (the shard is chosen by the top bits of the same mix). */
 static size_t emu_heap_hash(uintptr_t p) { return (size_t)(emu_heap_mix(p) >> 20); }
 
-static struct emu_heap_shard *emu_heap_shard_of(uintptr_t p) {
+static struct emu_heap_shard *emu_heap_shard_find(uintptr_t p) {
   return &emu_heap[emu_heap_mix(p) >> 58];
 }
 
@@ -82,7 +82,7 @@ static int emu_heap_rehash(struct emu_heap_shard *s) {
 static void emu_heap_add(void *ptr) {
   uintptr_t p = (uintptr_t)ptr;
   if (p <= EMU_HEAP_GONE) return;
-  struct emu_heap_shard *s = emu_heap_shard_of(p);
+  struct emu_heap_shard *s = emu_heap_shard_find(p);
   pthread_mutex_lock(&s->lock);
   if ((s->used + 1) * 4 > s->cap * 3 && emu_heap_rehash(s) != 0) {
     pthread_mutex_unlock(&s->lock);
@@ -107,7 +107,7 @@ out:
 static int emu_heap_forget(void *ptr) {
   uintptr_t p = (uintptr_t)ptr;
   if (p <= EMU_HEAP_GONE) return 0;
-  struct emu_heap_shard *s = emu_heap_shard_of(p);
+  struct emu_heap_shard *s = emu_heap_shard_find(p);
   int found = 0;
   pthread_mutex_lock(&s->lock);
   if (s->cap) {

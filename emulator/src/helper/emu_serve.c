@@ -45,7 +45,7 @@ static void emu_group_exit(void) {
   _exit(0);
 }
 
-static void emu_host_gone(int sig) {
+static void emu_host_gone_handle(int sig) {
   (void)sig;
   emu_group_exit();
 }
@@ -55,7 +55,7 @@ void emu_host_check(void) {
 }
 
 /* A ring record that cannot be right: executing it would run garbage. */
-static void emu_ring_corrupt(struct emu_thread *t, uint64_t pos, uint32_t size, uint32_t kind) {
+static void emu_ring_corrupt_exit(struct emu_thread *t, uint64_t pos, uint32_t size, uint32_t kind) {
   printf("[VE] ERROR: context %d: the command ring is corrupt at position %llu (record size "
          "%u, kind %u; a kernel wrote over it?); the VE process exits\n", t->index,
          (unsigned long long)pos, size, kind);
@@ -129,7 +129,7 @@ void emu_ctx_serve(struct emu_thread *t) {
     if (size < sizeof *rec || size % EMU_REC_ALIGN || size > head - pos ||
         pos % EMU_RING_SIZE + size > EMU_RING_SIZE || kind > EMU_K_EXIT ||
         size < emu_rec_hdr_size((int)kind))
-      emu_ring_corrupt(t, pos, size, kind);
+      emu_ring_corrupt_exit(t, pos, size, kind);
     int stop = kind == EMU_K_PAD ? 0 : emu_rec_exec(t, rec, pos, size, kind);
     pos += size;
     if (stop) {
@@ -198,12 +198,12 @@ int main(void) {
     int n = open("/dev/null", O_RDWR);
     if (n >= 0 && n != i) {
       if (dup2(n, i) < 0) perror("veorun: dup2");
-      close(n);
+      if (close(n) != 0) perror("veorun: close");
     }
   }
   struct sigaction gone;
   memset(&gone, 0, sizeof gone);
-  gone.sa_handler = emu_host_gone;
+  gone.sa_handler = emu_host_gone_handle;
   sigfillset(&gone.sa_mask);
   if (sigaction(EMU_HOST_GONE_SIG, &gone, NULL) != 0 ||
       prctl(PR_SET_PDEATHSIG, EMU_HOST_GONE_SIG) != 0)

@@ -96,7 +96,7 @@ EMU_EXPORT struct veo_thr_ctxt *veo_context_open_with_attr(struct veo_proc_handl
 
 EMU_EXPORT int veo_context_close(struct veo_thr_ctxt *ctx) {
   if (!ctx || ctx->index == 0 || atomic_load(&ctx->closed)) return 0;
-  return emu_proc_ctx_close(ctx->proc, ctx, emu_now_ns() + emu_proc_grace_ns());
+  return emu_proc_ctx_close(ctx->proc, ctx, emu_now_ns() + emu_grace_ns_get());
 }
 
 EMU_EXPORT int veo_get_context_state(struct veo_thr_ctxt *ctx) {

@@ -218,7 +218,7 @@ int emu_proc_alive(struct veo_proc_handle *proc);
 /* Kills the helper and everything in its process group. */
 void emu_proc_kill(struct veo_proc_handle *proc);
 /* The grace period of destroy/close/exit before a busy helper is killed (ns). */
-uint64_t emu_proc_grace_ns(void);
+uint64_t emu_grace_ns_get(void);
 /* veo_context_close of an extra context, with the caller's deadline. */
 int emu_proc_ctx_close(struct veo_proc_handle *proc, struct veo_thr_ctxt *ctx,
                        uint64_t deadline);

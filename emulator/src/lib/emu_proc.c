@@ -333,7 +333,7 @@ void emu_proc_kill(struct veo_proc_handle *proc) {
     emu_log_error("veo_proc_destroy", "kill: %s", strerror(errno));
 }
 
-uint64_t emu_proc_grace_ns(void) {
+uint64_t emu_grace_ns_get(void) {
   return (uint64_t)emu_env_ms("VEO_EMU_KILL_GRACE_MS", EMU_KILL_GRACE_MS) * 1000000ULL;
 }
 
@@ -410,14 +410,16 @@ static void emu_proc_release(struct veo_proc_handle *proc, uint64_t deadline) {
     if (proc->ctx[i]) emu_ctx_retire(proc->ctx[i], 0, deadline);
   proc->nopen = 0;
   /* A thread still inside a call (stuck in a VH function, or closing from its own request
-   * block) may touch the control blocks: then the mapping stays (its pages are punched). */
+   * block) may touch the control blocks: then the mapping stays (a rare leak beats a
+   * crash). */
   int inside = 0;
   for (int i = 0; i < EMU_MAX_CTX; i++) {
     struct veo_thr_ctxt *c = proc->ctx[i];
     if (c) inside |= atomic_load(&c->refs) > 0 || atomic_load(&c->vh_running);
   }
   if (inside) emu_log_debug("veo_proc_destroy", "a thread is still inside; shm kept mapped");
-  else if (proc->shm && proc->shm != MAP_FAILED) munmap(proc->shm, EMU_SHM_SIZE);
+  else if (proc->shm && proc->shm != MAP_FAILED && munmap(proc->shm, EMU_SHM_SIZE) != 0)
+    emu_log_debug("veo_proc_destroy", "munmap: %s", strerror(errno));
   pthread_mutex_lock(&emu_procs_lock);
   for (int i = 0; i < EMU_MAX_CTX; i++) {
     if (proc->ctx[i]) emu_quarantine_push(proc->ctx[i], 0);
@@ -426,7 +428,8 @@ static void emu_proc_release(struct veo_proc_handle *proc, uint64_t deadline) {
   pthread_mutex_unlock(&emu_procs_lock);
   proc->shm = NULL;
   proc->hdr = NULL;
-  if (proc->shm_fd >= 0) close(proc->shm_fd);
+  if (proc->shm_fd >= 0 && close(proc->shm_fd) != 0)
+    emu_log_debug("veo_proc_destroy", "close: %s", strerror(errno));
   proc->shm_fd = -1;
   for (struct emu_sym *s = proc->syms, *next; s; s = next) {
     next = s->next;
@@ -472,7 +475,7 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
     /* The host has stdin/stdout/stderr closed: never hold the file there, where the
      * program's next dup2 onto its stdout would silently replace it. */
     int moved = fcntl(proc->shm_fd, F_DUPFD_CLOEXEC, 3);
-    close(proc->shm_fd);
+    if (close(proc->shm_fd) != 0) emu_log_debug("veo_proc_create", "close: %s", strerror(errno));
     proc->shm_fd = moved;
   }
   if (proc->shm_fd < 0 || fchmod(proc->shm_fd, 0600) != 0 ||
@@ -680,7 +683,7 @@ static int emu_proc_destroy_until(struct veo_proc_handle *proc, uint64_t deadlin
 }
 
 EMU_EXPORT int veo_proc_destroy(struct veo_proc_handle *proc) {
-  return emu_proc_destroy_until(proc, emu_now_ns() + emu_proc_grace_ns());
+  return emu_proc_destroy_until(proc, emu_now_ns() + emu_grace_ns_get());
 }
 
 EMU_EXPORT int veo_proc_identifier(struct veo_proc_handle *proc) {
@@ -711,7 +714,7 @@ EMU_EXPORT const char *veo_version_string(void) { return "3.0.2-veo-ts-emulator"
 /* At exit, end every helper this process still owns (AVEO does the same), all within one
  * grace period: every context of every proc gets EXIT first, then each is waited for. */
 __attribute__((destructor)) static void emu_procs_cleanup(void) {
-  uint64_t deadline = emu_now_ns() + emu_proc_grace_ns();
+  uint64_t deadline = emu_now_ns() + emu_grace_ns_get();
   pthread_mutex_lock(&emu_procs_lock);
   for (int i = 0; i < emu_nprocs; i++) {
     struct veo_proc_handle *p = emu_procs[i];
