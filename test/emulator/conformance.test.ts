@@ -87,7 +87,7 @@ interface Case {
 
 const FAULTS = ["segv", "fpe", "abort", "ill", "bus", "segv-extra", "segv-sync", "kill",
   "kill-idle", "exit", "busy"];
-const ROBUST = ["overrun-little", "overrun-lot", "overrun-slack", "ring", "done"];
+const ROBUST = ["overrun-little", "overrun-lot", "overrun-slack", "ring", "done", "vh"];
 
 const CASES: Case[] = [
   { name: "exports: the API 16 symbol list, version, VE-SHM/DMA stubs", prog: "exports" },

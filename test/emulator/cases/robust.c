@@ -6,6 +6,7 @@
  *   overrun-slack    ... within the alignment padding of a 4100-byte buffer
  *   ring             a kernel fills the records queued behind it with 0xff
  *   done             a kernel sets its context's completion position far past the end
+ *   vh               a kernel hands the host's VH thread a record that is no VH request
  * Expected: the overrunning request fails (EXCEPTION; the proc dies, like a VE fault) or,
  * within the padding, succeeds with exactly its own bytes copied out; requests queued
  * behind it and on another context settle (never hang); a second proc is unaffected; the
@@ -112,9 +113,18 @@ static void overrun(uint64_t len, uint64_t extra, int faults) {
   expect_dead_and_clean();
 }
 
+static uint64_t vh_seven(void *arg) {
+  (void)arg;
+  return 7;
+}
+
 /* A kernel writes over the shared memory; the host notices, nothing hangs. */
 static void scribble(int mode) {
   setup();
+  if (mode == 3) {
+    STEP("the VH thread runs");
+    CHECK_EQ(WAIT_OK(mctx, veo_call_async_vh(mctx, vh_seven, NULL)), 7);
+  }
   STEP("a scribbling kernel behind a gate, and requests queued behind it");
   struct veo_args *a = veo_args_alloc();
   CHECK_EQ(veo_args_set_stack(a, VEO_INTENT_IN, 0, gate_path, strlen(gate_path) + 1), 0);
@@ -132,7 +142,7 @@ static void scribble(int mode) {
     CHECK_EQ(WAIT_OK(mctx, s), 1);
     STEP("the overwritten requests fail");
   } else {
-    STEP("the impossible completion position fails everything");
+    STEP("the impossible completion position or hand-off fails everything");
     CHECK_EQ(veo_call_wait_result(mctx, s, &r), VEO_COMMAND_ERROR);
   }
   WAIT_STATUS(mctx, q1, VEO_COMMAND_ERROR);
@@ -146,11 +156,12 @@ static void overrun_lot(void) { overrun(4096, 1 << 20, 1); }
 static void overrun_slack(void) { overrun(4100, 8, 0); }
 static void ring(void) { scribble(1); }
 static void done(void) { scribble(2); }
+static void vh(void) { scribble(3); }
 
 static const struct h_scenario scenarios[] = {
     {"overrun-little", overrun_little}, {"overrun-lot", overrun_lot},
     {"overrun-slack", overrun_slack},   {"ring", ring},
-    {"done", done},
+    {"done", done},                     {"vh", vh},
 };
 
 int main(int argc, char **argv) {

@@ -2,12 +2,15 @@
  * buffers, write over the command ring, never return, fork, open files. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,7 +63,8 @@ static char *shm_base(void) {
 /* After `path` exists, mode 1: fills the main context's ring after the record at `own`
  * bytes from the current position with 0xff (the records queued behind this call);
  * mode 2: sets the main context's completion position far past anything submitted, then
- * sleeps so the helper cannot correct it. Returns 1 if it found the ring. */
+ * sleeps so the helper cannot correct it; mode 3: hands the host's VH thread the ring's
+ * first record (never a VH request), then sleeps. Returns 1 if it found the ring. */
 uint64_t scribble(const char *path, int mode) {
   if (!gate(path)) return 0;
   char *shm = shm_base();
@@ -76,7 +80,13 @@ uint64_t scribble(const char *path, int mode) {
     if (head > from) memset(ring + from % EMU_RING_SIZE, 0xff, head - from);
     return 1;
   }
-  atomic_store(&ctl->done, UINT64_MAX / 2);
+  if (mode == 2) {
+    atomic_store(&ctl->done, UINT64_MAX / 2);
+  } else {
+    atomic_store(&ctl->vh_pos, 0);
+    atomic_fetch_add(&ctl->vh_seq, 1);
+    syscall(SYS_futex, &ctl->vh_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+  }
   pause_ms(20000);
   return 1;
 }
