@@ -17,3 +17,4 @@ export { loadVeo, type LoadVeoOptions, type VeoLibraryInfo, type VeoLibraryKind 
 export { parseType, parsePrototype, decodeResult, type CType, type CKind, type CPrototype, type CParam } from "./ctypes.js";
 export * from "./errors.js";
 export * from "./build/index.js";
+export * from "./device/index.js";

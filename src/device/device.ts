@@ -1,0 +1,258 @@
+/*
+ * VeDevice: one VE node as XTC's runtime sees a device. It owns a proc, its contexts
+ * (FIFO queues), a memory pool and a trace, and offers modules (load / compile), device
+ * arrays and the evaluator. Every request it submits goes through _submitCall /
+ * _submitWrite / _submitRead, the one place that traces. close() destroys the proc:
+ * pending requests reject, the pool's memory goes with it, device.lost resolves.
+ */
+import { describeValue } from "../ctypes.js";
+import { VeoClosedError } from "../errors.js";
+import type { VeoFunction } from "../function.js";
+import type { VeMemPtr } from "../memory.js";
+import { VeoProc } from "../proc.js";
+import type { VeoCtxt } from "../context.js";
+import type { SoOptions } from "../build/index.js";
+import { DeviceArray, newDeviceArray } from "./array.js";
+import { checkDType, dtypeOf, type DType, type HostArray, type HostArrayOf } from "./dtype.js";
+import { evaluate, type EvaluateOptions, type EvaluateResult } from "./evaluate.js";
+import type { DeviceKernel } from "./kernel.js";
+import { LostSignal, type VeoProcLost } from "./lost.js";
+import { checkLimit, DeviceMemory } from "./memory-pool.js";
+import { DeviceModule } from "./module.js";
+import { DeviceTrace } from "./trace.js";
+
+export interface OpenDeviceOptions {
+  /** Contexts (queues) to open, default 1. More than one needs VE_OMP_NUM_THREADS=1 (a VEO rule). */
+  contexts?: number;
+  /** Cap on the memory pool (bytes in use + cached), default Infinity. */
+  memoryLimit?: number;
+  /** The VEO library (see loadVeo). */
+  library?: string;
+  /** A static helper (mk_veorun_static / VeBuild.buildVeorun output). */
+  veorun?: string;
+}
+
+const MAX_CONTEXTS = 64;
+
+function checkOptions(options: unknown): Required<Pick<OpenDeviceOptions, "contexts" | "memoryLimit">> & OpenDeviceOptions {
+  if (options === undefined) return { contexts: 1, memoryLimit: Infinity };
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Argument 1 (options) of openDevice must be an object, got ${describeValue(options)}`);
+  }
+  const o = options as OpenDeviceOptions;
+  const contexts = o.contexts ?? 1;
+  if (typeof contexts !== "number" || !Number.isInteger(contexts) || contexts < 1 || contexts > MAX_CONTEXTS) {
+    throw (typeof contexts === "number" ? RangeError : TypeError)(
+      `options.contexts of openDevice must be an integer in [1, ${MAX_CONTEXTS}], got ${describeValue(contexts)}`,
+    );
+  }
+  const memoryLimit = checkLimit(o.memoryLimit ?? Infinity, "options.memoryLimit of openDevice");
+  return { ...o, contexts, memoryLimit };
+}
+
+/** Opens VE node `node` as a device (a proc with `options.contexts` contexts). */
+export async function openDevice(node: number, options?: OpenDeviceOptions): Promise<VeDevice> {
+  if (typeof node !== "number" || !Number.isInteger(node) || node < 0 || node > 0x7fffffff) {
+    throw (typeof node === "number" ? RangeError : TypeError)(
+      `Argument 0 (node) of openDevice must be a VE node number (an integer >= 0), got ${describeValue(node)}`,
+    );
+  }
+  const o = checkOptions(options);
+  const procOpts = { ...(o.library === undefined ? {} : { library: o.library }), ...(o.veorun === undefined ? {} : { veorun: o.veorun }) };
+  const proc = await VeoProc.create(node, procOpts);
+  try {
+    const ctxs: VeoCtxt[] = [];
+    for (let i = 0; i < o.contexts; i++) ctxs.push(proc.openContext());
+    return new VeDevice(proc, ctxs, o.memoryLimit);
+  } catch (err) {
+    proc.destroy();
+    throw err;
+  }
+}
+
+export class VeDevice {
+  /** The VE node number. */
+  readonly node: number;
+  /** The object-model proc underneath. */
+  readonly proc: VeoProc;
+  /** The memory pool: stats(), limit, trim(). */
+  readonly memory: DeviceMemory;
+  /** Request traces: start(), stop(), save(path). */
+  readonly trace: DeviceTrace;
+  private readonly ctxs: readonly VeoCtxt[];
+  private readonly lostSignal: LostSignal;
+  private isClosed = false;
+  /** @internal Timing wrappers built for this device, by prototype. */
+  readonly _timers = new Map<string, Promise<VeoFunction | string>>();
+
+  /** @internal Use openDevice. */
+  constructor(proc: VeoProc, ctxs: readonly VeoCtxt[], memoryLimit: number) {
+    this.node = proc.nodeid;
+    this.proc = proc;
+    this.ctxs = ctxs;
+    this.memory = new DeviceMemory(proc, memoryLimit);
+    this.trace = new DeviceTrace(proc.nodeid);
+    this.lostSignal = new LostSignal(proc);
+  }
+
+  /** Resolves once, when the VE process ends: `{ reason, message, signal?, exitCode? }`. */
+  get lost(): Promise<VeoProcLost> {
+    return this.lostSignal.promise;
+  }
+
+  /** True once close() ran. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** True once the device cannot run anything any more (closed, or its VE process died). */
+  get isLost(): boolean {
+    return this.isClosed || this.proc.dead || this.proc.destroyed;
+  }
+
+  /** The contexts (queues) of the device, in opening order. */
+  get contexts(): readonly VeoCtxt[] {
+    return this.ctxs;
+  }
+
+  /** Loads a VE shared library (absolute path). */
+  load(path: string): DeviceModule {
+    this._checkOpen("load");
+    return new DeviceModule(this, this.proc.loadLibrary(path));
+  }
+
+  /** Builds `source` with VeBuild (cached) for this device's library and loads it. */
+  async compile(source: string, options?: SoOptions): Promise<DeviceModule> {
+    this._checkOpen("compile");
+    if (typeof source !== "string" || source === "") {
+      throw new TypeError(`Argument 0 (source) of device.compile must be a non-empty string of source code, got ${describeValue(source)}`);
+    }
+    const lib = await this.proc.loadSource(source, options);
+    return new DeviceModule(this, lib);
+  }
+
+  /** A device array of `length` elements of `dtype`; its contents are undefined until written. */
+  empty<D extends DType>(dtype: D, length: number): DeviceArray<D> {
+    this._checkOpen("empty");
+    const d = checkDType(dtype, "Argument 0 (dtype) of device.empty") as D;
+    if (typeof length !== "number" || !Number.isSafeInteger(length) || length < 0) {
+      throw (typeof length === "number" ? RangeError : TypeError)(
+        `Argument 1 (length) of device.empty must be a non-negative integer, got ${describeValue(length)}`,
+      );
+    }
+    return newDeviceArray(this, d, length);
+  }
+
+  /** Copies a host TypedArray to a new device array of the same dtype and length. */
+  async upload<A extends HostArray>(host: A): Promise<DeviceArray<DTypeOf<A>>> {
+    this._checkOpen("upload");
+    const d = dtypeOf(host);
+    if (d === undefined) {
+      throw new TypeError(`Argument 0 (host) of device.upload must be a numeric TypedArray, got ${describeValue(host)}`);
+    }
+    const arr = newDeviceArray(this, d, host.length);
+    try {
+      if (host.length > 0) await this._write(0, arr.ptr, host, "upload");
+    } catch (err) {
+      arr.free();
+      throw err;
+    }
+    return arr as unknown as DeviceArray<DTypeOf<A>>;
+  }
+
+  /** Times `kernel` on the device (XTC's evaluator): see EvaluateOptions. */
+  evaluate(kernel: DeviceKernel, args: readonly unknown[], options?: EvaluateOptions): Promise<EvaluateResult> {
+    return evaluate(this, kernel, args, options);
+  }
+
+  /** Destroys the proc: pending requests reject with VeoClosedError. Idempotent. */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.trace.stop();
+    this.memory._forget();
+    try {
+      this.proc.destroy();
+    } finally {
+      this.lostSignal.destroyed(this.node);
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  toString(): string {
+    return `VeDevice(node ${this.node}${this.isClosed ? ", closed" : this.proc.dead ? ", lost" : ""})`;
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  /** @internal Throws VeoClosedError after close(). */
+  _checkOpen(what: string): void {
+    if (this.isClosed) throw new VeoClosedError(`${what}: device ${this.node} is closed`);
+  }
+
+  /** @internal Checks a context index. */
+  _checkContext(index: unknown, label: string): number {
+    if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= this.ctxs.length) {
+      throw (typeof index === "number" ? RangeError : TypeError)(
+        `${label} must be a context index in [0, ${this.ctxs.length - 1}], got ${describeValue(index)}`,
+      );
+    }
+    return index;
+  }
+
+  /** @internal A request failed: tell device.lost if the process is gone. */
+  _noticeFailure(err: unknown): void {
+    this.lostSignal.noticeFailure(err);
+  }
+
+  /** @internal Submits a kernel call on context `ctx`. */
+  _submitCall(ctx: number, fn: VeoFunction, values: unknown[]): PromiseLike<unknown> {
+    const req = fn(this.ctxs[ctx], ...values);
+    if (this.trace.enabled) this.trace._record("call", fn.name, 0, ctx, req);
+    return req;
+  }
+
+  /** @internal Queues host → device on context `ctx`. */
+  _submitWrite(ctx: number, dst: VeMemPtr, src: HostArray, name: string): PromiseLike<void> {
+    const req = this.ctxs[ctx].asyncWriteMem(dst, src);
+    if (this.trace.enabled) this.trace._record("write", name, src.byteLength, ctx, req);
+    return req;
+  }
+
+  /** @internal Queues device → host on context `ctx`. */
+  _submitRead(ctx: number, dst: HostArray, src: VeMemPtr, name: string): PromiseLike<void> {
+    const req = this.ctxs[ctx].asyncReadMem(dst, src);
+    if (this.trace.enabled) this.trace._record("read", name, dst.byteLength, ctx, req);
+    return req;
+  }
+
+  /** @internal A write, awaited; a failure tells device.lost. */
+  async _write(ctx: number, dst: VeMemPtr, src: HostArray, name: string): Promise<void> {
+    this._checkOpen(name);
+    try {
+      await this._submitWrite(ctx, dst, src, name);
+    } catch (err) {
+      this._noticeFailure(err);
+      throw err;
+    }
+  }
+
+  /** @internal A read, awaited; a failure tells device.lost. */
+  async _read(ctx: number, dst: HostArray, src: VeMemPtr, name: string): Promise<void> {
+    this._checkOpen(name);
+    try {
+      await this._submitRead(ctx, dst, src, name);
+    } catch (err) {
+      this._noticeFailure(err);
+      throw err;
+    }
+  }
+}
+
+/** The dtype of a host array type. */
+export type DTypeOf<A> = { [D in DType]: HostArrayOf[D] extends A ? (A extends HostArrayOf[D] ? D : never) : never }[DType];
