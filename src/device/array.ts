@@ -153,9 +153,8 @@ export class DeviceArray<D extends DType = DType> {
   }
 }
 
-/** @internal A new array over a fresh pool block of `device`. */
-export function newDeviceArray<D extends DType>(device: VeDevice, dtype: D, length: number): DeviceArray<D> {
-  const ptr = device.memory.allocate(length * itemSize(dtype));
+/** @internal A new array over `ptr`, a pool block of `device`. */
+export function newDeviceArray<D extends DType>(device: VeDevice, dtype: D, length: number, ptr: VeMemPtr): DeviceArray<D> {
   return new DeviceArray(device, dtype, length, { ptr, freed: false }, 0, true);
 }
 

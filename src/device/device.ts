@@ -4,6 +4,13 @@
  * arrays and the evaluator. Every request it submits goes through _submitCall /
  * _submitWrite / _submitRead, the one place that traces. close() destroys the proc:
  * pending requests reject, the pool's memory goes with it, device.lost resolves.
+ *
+ * Two rules keep the event loop free and the order right. The proc's synchronous calls
+ * (allocate, free, load a library, find a symbol) are served by its main context, which is
+ * the device's context 0, behind any kernel running there: the device makes them only once
+ * the requests it submitted to context 0 have settled (_mainIdle), so they are await-ed,
+ * never blocked on. And each context takes submissions in the order the calls were made
+ * (_serial), even when one call waits for memory and the next does not.
  */
 import { describeValue } from "../ctypes.js";
 import { VeoClosedError } from "../errors.js";
@@ -11,9 +18,10 @@ import type { VeoFunction } from "../function.js";
 import type { VeMemPtr } from "../memory.js";
 import { VeoProc } from "../proc.js";
 import type { VeoCtxt } from "../context.js";
-import type { SoOptions } from "../build/index.js";
+import { loadSource, type SoOptions } from "../build/index.js";
+import type { VeoLibrary } from "../library.js";
 import { DeviceArray, newDeviceArray } from "./array.js";
-import { checkDType, dtypeOf, type DType, type HostArray, type HostArrayOf } from "./dtype.js";
+import { checkDType, dtypeOf, itemSize, type DType, type HostArray, type HostArrayOf } from "./dtype.js";
 import { evaluate, type EvaluateOptions, type EvaluateResult } from "./evaluate.js";
 import type { DeviceKernel } from "./kernel.js";
 import { LostSignal, type VeoProcLost } from "./lost.js";
@@ -82,6 +90,10 @@ export class VeDevice {
   private readonly ctxs: readonly VeoCtxt[];
   private readonly lostSignal: LostSignal;
   private isClosed = false;
+  /** The latest request submitted on context 0 (the proc's main context). */
+  private lastMain: { readonly settled: boolean; then: PromiseLike<unknown>["then"] } | undefined;
+  /** Per context: the submission phase of the latest call (see _serial). */
+  private readonly submitted: Promise<unknown>[];
   /** @internal Timing wrappers built for this device, by prototype. */
   readonly _timers = new Map<string, Promise<VeoFunction | string>>();
 
@@ -90,7 +102,8 @@ export class VeDevice {
     this.node = proc.nodeid;
     this.proc = proc;
     this.ctxs = ctxs;
-    this.memory = new DeviceMemory(proc, memoryLimit);
+    this.memory = new DeviceMemory(proc, memoryLimit, () => this._mainIdle());
+    this.submitted = ctxs.map(() => Promise.resolve());
     this.trace = new DeviceTrace(proc.nodeid);
     this.lostSignal = new LostSignal(proc);
   }
@@ -116,23 +129,40 @@ export class VeDevice {
   }
 
   /** Loads a VE shared library (absolute path). */
-  load(path: string): DeviceModule {
+  async load(path: string): Promise<DeviceModule> {
+    this._checkOpen("load");
+    if (typeof path !== "string" || path === "") {
+      throw new TypeError(`Argument 0 (path) of device.load must be a non-empty path string, got ${describeValue(path)}`);
+    }
+    await this._mainIdle();
     this._checkOpen("load");
     return new DeviceModule(this, this.proc.loadLibrary(path));
   }
 
   /** Builds `source` with VeBuild (cached) for this device's library and loads it. */
   async compile(source: string, options?: SoOptions): Promise<DeviceModule> {
-    this._checkOpen("compile");
+    return new DeviceModule(this, await this._loadSource(source, options, "device.compile"));
+  }
+
+  /** @internal Builds and loads `source` (the load waits for the main context). */
+  async _loadSource(source: string, options: SoOptions | undefined, what: string): Promise<VeoLibrary> {
+    this._checkOpen(what);
     if (typeof source !== "string" || source === "") {
-      throw new TypeError(`Argument 0 (source) of device.compile must be a non-empty string of source code, got ${describeValue(source)}`);
+      throw new TypeError(`Argument 0 (source) of ${what} must be a non-empty string of source code, got ${describeValue(source)}`);
     }
-    const lib = await this.proc.loadSource(source, options);
-    return new DeviceModule(this, lib);
+    const loader = {
+      veoLibrary: this.proc.veoLibrary,
+      loadLibrary: async (path: string): Promise<VeoLibrary> => {
+        await this._mainIdle();
+        this._checkOpen(what);
+        return this.proc.loadLibrary(path);
+      },
+    };
+    return loadSource(loader, source, options);
   }
 
   /** A device array of `length` elements of `dtype`; its contents are undefined until written. */
-  empty<D extends DType>(dtype: D, length: number): DeviceArray<D> {
+  async empty<D extends DType>(dtype: D, length: number): Promise<DeviceArray<D>> {
     this._checkOpen("empty");
     const d = checkDType(dtype, "Argument 0 (dtype) of device.empty") as D;
     if (typeof length !== "number" || !Number.isSafeInteger(length) || length < 0) {
@@ -140,7 +170,7 @@ export class VeDevice {
         `Argument 1 (length) of device.empty must be a non-negative integer, got ${describeValue(length)}`,
       );
     }
-    return newDeviceArray(this, d, length);
+    return newDeviceArray(this, d, length, await this._allocate(length * itemSize(d)));
   }
 
   /** Copies a host TypedArray to a new device array of the same dtype and length. */
@@ -150,7 +180,7 @@ export class VeDevice {
     if (d === undefined) {
       throw new TypeError(`Argument 0 (host) of device.upload must be a numeric TypedArray, got ${describeValue(host)}`);
     }
-    const arr = newDeviceArray(this, d, host.length);
+    const arr = newDeviceArray(this, d, host.length, await this._allocate(host.byteLength));
     try {
       if (host.length > 0) await this._write(0, arr.ptr, host, "upload");
     } catch (err) {
@@ -205,6 +235,32 @@ export class VeDevice {
     return index;
   }
 
+  /** @internal Resolves once every request submitted on context 0 has settled. */
+  async _mainIdle(): Promise<void> {
+    while (this.lastMain !== undefined && !this.lastMain.settled) {
+      await this.lastMain.then(noop, noop);
+    }
+  }
+
+  /** @internal A pool block: a cached one at once, a new one once the main context is idle. */
+  async _allocate(bytes: number): Promise<VeMemPtr> {
+    const cached = this.memory.takeCached(bytes);
+    if (cached) return cached;
+    await this._mainIdle();
+    this._checkOpen("allocate");
+    return this.memory.allocate(bytes);
+  }
+
+  /**
+   * @internal Runs `prepare` (which may wait, e.g. for memory) and then `submit`, after the
+   * previous call on context `ctx` submitted: submissions keep the order of the calls.
+   */
+  _serial<T>(ctx: number, prepare: () => Promise<T>, submit: (prepared: T) => void): Promise<void> {
+    const turn = this.submitted[ctx].then(prepare).then(submit);
+    this.submitted[ctx] = turn.catch(noop);
+    return turn;
+  }
+
   /** @internal A request failed: tell device.lost if the process is gone. */
   _noticeFailure(err: unknown): void {
     this.lostSignal.noticeFailure(err);
@@ -213,6 +269,7 @@ export class VeDevice {
   /** @internal Submits a kernel call on context `ctx`. */
   _submitCall(ctx: number, fn: VeoFunction, values: unknown[]): PromiseLike<unknown> {
     const req = fn(this.ctxs[ctx], ...values);
+    if (ctx === 0) this.lastMain = req;
     if (this.trace.enabled) this.trace._record("call", fn.name, 0, ctx, req);
     return req;
   }
@@ -220,6 +277,7 @@ export class VeDevice {
   /** @internal Queues host → device on context `ctx`. */
   _submitWrite(ctx: number, dst: VeMemPtr, src: HostArray, name: string): PromiseLike<void> {
     const req = this.ctxs[ctx].asyncWriteMem(dst, src);
+    if (ctx === 0) this.lastMain = req;
     if (this.trace.enabled) this.trace._record("write", name, src.byteLength, ctx, req);
     return req;
   }
@@ -227,6 +285,7 @@ export class VeDevice {
   /** @internal Queues device → host on context `ctx`. */
   _submitRead(ctx: number, dst: HostArray, src: VeMemPtr, name: string): PromiseLike<void> {
     const req = this.ctxs[ctx].asyncReadMem(dst, src);
+    if (ctx === 0) this.lastMain = req;
     if (this.trace.enabled) this.trace._record("read", name, dst.byteLength, ctx, req);
     return req;
   }
@@ -254,5 +313,25 @@ export class VeDevice {
   }
 }
 
+function noop(): void {}
+
 /** The dtype of a host array type. */
-export type DTypeOf<A> = { [D in DType]: HostArrayOf[D] extends A ? (A extends HostArrayOf[D] ? D : never) : never }[DType];
+export type DTypeOf<A> = A extends Int8Array
+  ? "int8"
+  : A extends Uint8Array
+    ? "uint8"
+    : A extends Int16Array
+      ? "int16"
+      : A extends Uint16Array
+        ? "uint16"
+        : A extends Int32Array
+          ? "int32"
+          : A extends Uint32Array
+            ? "uint32"
+            : A extends BigInt64Array
+              ? "int64"
+              : A extends BigUint64Array
+                ? "uint64"
+                : A extends Float32Array
+                  ? "float32"
+                  : "float64";

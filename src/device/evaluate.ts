@@ -14,7 +14,7 @@ import type { VeDevice } from "./device.js";
 import { DeviceArray } from "./array.js";
 import type { HostArray } from "./dtype.js";
 import { isDeviceKernel, describeKernel, type DeviceKernel } from "./kernel.js";
-import { settleAndRelease, stageIn, stageOut, type Staged } from "./staging.js";
+import { allocateBlocks, settleAndRelease, staged, stageIn, stageOut, type Staged } from "./staging.js";
 import type { KernelSignature } from "./signature.js";
 import { deviceTimer } from "./timer.js";
 
@@ -117,18 +117,28 @@ export async function evaluate(device: VeDevice, kernel: DeviceKernel, args: rea
   }
 
   const ctx = o.context;
-  const staged = stageIn(device, ctx, sig, m);
-  const ctxObj = device.contexts[ctx];
+  let s: Staged | undefined;
+  await device._serial(
+    ctx,
+    () => allocateBlocks(device, m),
+    (blocks) => {
+      s = staged(sig, m, blocks);
+      device._checkOpen("evaluate");
+      stageIn(device, ctx, sig, m, s);
+    },
+  );
+  const st = s!;
   const fn = kernel.fn;
+  const once = (): PromiseLike<unknown> => device._submitCall(ctx, fn, st.values);
   const runs = async (n: number): Promise<number> => {
     if (timer) {
-      const ns = await timer(ctxObj, fn.addr, n, ...staged.values);
+      const ns = await device._submitCall(ctx, timer, [fn.addr, n, ...st.values]);
       return Number(ns) / 1e6;
     }
     const t0 = performance.now();
     for (let done = 0; done < n; ) {
       const batch: PromiseLike<unknown>[] = [];
-      for (let i = 0; i < HOST_BATCH && done < n; i++, done++) batch.push(fn(ctxObj, ...staged.values));
+      for (let i = 0; i < HOST_BATCH && done < n; i++, done++) batch.push(once());
       await Promise.all(batch);
     }
     return performance.now() - t0;
@@ -138,12 +148,12 @@ export async function evaluate(device: VeDevice, kernel: DeviceKernel, args: rea
   const times: number[] = [];
   let number = o.number;
   try {
-    await Promise.all(staged.pending);
+    await Promise.all(st.pending);
     for (let w = 0; w < o.warmup; w++) {
-      await fn(ctxObj, ...staged.values);
-      if (w === 0 && o.validate) valid = Boolean(o.validate(await outputs(device, ctx, sig, args, staged)));
+      await once();
+      if (w === 0 && o.validate) valid = Boolean(o.validate(await outputs(device, ctx, sig, args, st)));
     }
-    if (o.warmup === 0 && o.validate) valid = Boolean(o.validate(await outputs(device, ctx, sig, args, staged)));
+    if (o.warmup === 0 && o.validate) valid = Boolean(o.validate(await outputs(device, ctx, sig, args, st)));
     for (let r = 0; r < o.repeat; r++) {
       let ms = await runs(number);
       while (ms < o.minRepeatMs && number * 2 <= MAX_NUMBER) {
@@ -154,11 +164,11 @@ export async function evaluate(device: VeDevice, kernel: DeviceKernel, args: rea
     }
   } catch (err) {
     device._noticeFailure(err);
-    await settleAndRelease(device, staged).catch(() => undefined);
+    await settleAndRelease(device, st).catch(() => undefined);
     throw err;
   }
-  stageOut(device, ctx, staged);
-  await settleAndRelease(device, staged);
+  stageOut(device, ctx, st);
+  await settleAndRelease(device, st);
   return { ...summarize(times), number, repeat: o.repeat, measuredOn: timer ? "device" : "host", ...(hostReason ? { hostReason } : {}), ...(valid === undefined ? {} : { valid }) };
 }
 

@@ -9,7 +9,7 @@ import type { VeoFunction } from "../function.js";
 import { checkArgs } from "./args.js";
 import type { VeDevice } from "./device.js";
 import type { KernelSignature } from "./signature.js";
-import { settleAndRelease, stageIn, stageOut } from "./staging.js";
+import { allocateBlocks, settleAndRelease, staged as stagedArgs, stageIn, stageOut, type Staged } from "./staging.js";
 
 export interface DeviceKernel {
   /** Runs the kernel on the device's first context; resolves with its result. */
@@ -45,21 +45,33 @@ export function newDeviceKernel(device: VeDevice, fn: VeoFunction, sig: KernelSi
   return k;
 }
 
-/** Checks, stages, calls and reads back; resolves once every transfer of the call is done. */
+/**
+ * Checks, then (in call order on the context) allocates, writes, calls and reads back;
+ * resolves once every transfer of the call is done.
+ */
 async function runKernel(device: VeDevice, fn: VeoFunction, sig: KernelSignature, ctx: number, args: unknown[]): Promise<any> {
   device._checkOpen(sig.proto.name);
   const m = checkArgs(device, sig, args);
-  const staged = stageIn(device, ctx, sig, m);
-  let call: PromiseLike<unknown>;
+  let staged: Staged | undefined;
+  let call: PromiseLike<unknown> | undefined;
   try {
-    call = device._submitCall(ctx, fn, staged.values);
+    await device._serial(
+      ctx,
+      () => allocateBlocks(device, m),
+      (blocks) => {
+        staged = stagedArgs(sig, m, blocks);
+        device._checkOpen(sig.proto.name);
+        stageIn(device, ctx, sig, m, staged);
+        call = device._submitCall(ctx, fn, staged.values);
+        stageOut(device, ctx, staged);
+      },
+    );
   } catch (err) {
-    await settleAndRelease(device, staged).catch(() => undefined);
+    if (staged) await settleAndRelease(device, staged).catch(() => undefined);
     device._noticeFailure(err);
     throw err;
   }
-  stageOut(device, ctx, staged);
-  return settleAndRelease(device, staged, call);
+  return settleAndRelease(device, staged!, call);
 }
 
 /** @internal For error messages. */

@@ -46,6 +46,7 @@ export function checkLimit(v: unknown, label: string): number {
 
 export class DeviceMemory {
   private readonly proc: VeoProc;
+  private readonly idle: () => Promise<void>;
   private readonly free = new Map<number, VeMemPtr[]>();
   private readonly live = new Map<VeMemPtr, number>();
   private limitBytes: number;
@@ -56,19 +57,22 @@ export class DeviceMemory {
   private reuses = 0;
 
   /** @internal Made by openDevice. */
-  constructor(proc: VeoProc, limit: number) {
+  constructor(proc: VeoProc, limit: number, idle: () => Promise<void>) {
     this.proc = proc;
+    this.idle = idle;
     this.limitBytes = limit;
   }
 
-  /** The cap on bytes in use + cached. Lowering it frees cached blocks; it never takes blocks in use away. */
+  /**
+   * The cap on bytes in use + cached. Lowering it never takes blocks in use away; cached
+   * blocks over it are freed at the next allocation (or trim()).
+   */
   get limit(): number {
     return this.limitBytes;
   }
 
   set limit(v: number) {
     this.limitBytes = checkLimit(v, "memory.limit");
-    this.shrinkTo(this.limitBytes - this.inUse);
   }
 
   stats(): MemoryStats {
@@ -82,15 +86,24 @@ export class DeviceMemory {
     };
   }
 
-  /** A block of at least `bytes` bytes (RangeError past the limit; VeoFailedError when VEO is out of memory). */
-  allocate(bytes: number): VeMemPtr {
+  /** @internal A cached block of `bytes`' size class, or undefined (never calls VEO). */
+  takeCached(bytes: number): VeMemPtr | undefined {
     const cls = sizeClass(bytes);
     const reused = this.free.get(cls)?.pop();
-    if (reused) {
-      this.cached -= cls;
-      this.reuses++;
-      return this.hand(reused, cls);
-    }
+    if (!reused) return undefined;
+    this.cached -= cls;
+    this.reuses++;
+    return this.hand(reused, cls);
+  }
+
+  /**
+   * @internal A block of at least `bytes` bytes: cached, or new from VEO (call it with the
+   * main context idle). RangeError past the limit; VeoFailedError when VEO is out of memory.
+   */
+  allocate(bytes: number): VeMemPtr {
+    const reused = this.takeCached(bytes);
+    if (reused) return reused;
+    const cls = sizeClass(bytes);
     if (this.inUse + cls > this.limitBytes) {
       throw new RangeError(
         `device ${this.proc.nodeid} memory: ${bytes} bytes (${cls} with rounding) would pass the limit of ` +
@@ -110,7 +123,7 @@ export class DeviceMemory {
     return this.hand(p, cls);
   }
 
-  /** Takes a block back into the cache. TypeError for a block this pool did not hand out. */
+  /** Takes a block back into the cache (no VEO call). TypeError for a block this pool did not hand out. */
   release(p: VeMemPtr): void {
     const cls = this.live.get(p);
     if (cls === undefined) throw new TypeError(`memory.release: ${describeValue(p)} is not a block of this device's pool`);
@@ -123,8 +136,9 @@ export class DeviceMemory {
     this.cached += cls;
   }
 
-  /** Frees every cached block (blocks in use stay). */
-  trim(): void {
+  /** Frees every cached block (blocks in use stay), once the main context is idle. */
+  async trim(): Promise<void> {
+    await this.idle();
     this.shrinkTo(0);
   }
 

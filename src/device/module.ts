@@ -27,9 +27,10 @@ export class DeviceModule {
 
   /**
    * The kernel declared by `prototype`, e.g. "void scale(double *a, long n, double f)".
-   * The same prototype returns the same kernel; another prototype for the same name is a TypeError.
+   * The same prototype returns the same kernel; another prototype for the same name is a
+   * TypeError. (Finding the symbol is a call on the main context: it waits for it to be idle.)
    */
-  kernel(prototype: string): DeviceKernel {
+  async kernel(prototype: string): Promise<DeviceKernel> {
     this.device._checkOpen("kernel");
     const sig = parseSignature(prototype, "Argument 0 (prototype) of module.kernel");
     const known = this.kernels.get(sig.proto.name);
@@ -40,6 +41,10 @@ export class DeviceModule {
           "a module has one prototype per kernel name",
       );
     }
+    await this.device._mainIdle();
+    this.device._checkOpen("kernel");
+    const again = this.kernels.get(sig.proto.name);
+    if (again) return this.kernel(prototype);
     const fn = this.library.declare(prototype);
     const k = newDeviceKernel(this.device, fn, sig);
     this.kernels.set(sig.proto.name, k);

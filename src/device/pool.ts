@@ -26,7 +26,7 @@ export interface PoolSlot {
 export interface PoolModule {
   readonly modules: ReadonlyMap<VeDevice, DeviceModule>;
   /** The kernel declared by `prototype` on every device. */
-  kernel(prototype: string): PoolKernel;
+  kernel(prototype: string): Promise<PoolKernel>;
 }
 
 /** A kernel declared on every device of a pool. */
@@ -101,8 +101,10 @@ export class DevicePool {
   }
 
   /** Loads a library on every live device. */
-  load(path: string): PoolModule {
-    return poolModule(new Map(this.alive.map((d) => [d, d.load(path)])));
+  async load(path: string): Promise<PoolModule> {
+    const live = this.alive;
+    const mods = await Promise.all(live.map((d) => d.load(path)));
+    return poolModule(new Map(live.map((d, i) => [d, mods[i]])));
   }
 
   /** Builds `source` once (VeBuild caches it) and loads it on every live device. */
@@ -182,8 +184,10 @@ function values<R>(results: PromiseSettledResult<R>[]): R[] {
 function poolModule(modules: Map<VeDevice, DeviceModule>): PoolModule {
   return {
     modules,
-    kernel(prototype: string): PoolKernel {
-      const kernels = new Map([...modules].map(([d, m]) => [d, m.kernel(prototype)] as const));
+    async kernel(prototype: string): Promise<PoolKernel> {
+      const entries = [...modules];
+      const ks = await Promise.all(entries.map(([, m]) => m.kernel(prototype)));
+      const kernels = new Map(entries.map(([d], i) => [d, ks[i]] as const));
       return {
         kernels,
         on(device: VeDevice): DeviceKernel {

@@ -1,8 +1,9 @@
 /*
  * Staging host arrays through the device's memory pool around kernel calls: a block per
- * host array, a write before the call, a read back after it for non-const pointers, all
- * on one context so its FIFO order makes the kernel see the data and the host see the
- * results. Blocks go back to the pool only once every request using them has settled.
+ * host array (allocated first, which may wait), then a write before the call and a read
+ * back after it for non-const pointers, all submitted at once on one context so its FIFO
+ * order makes the kernel see the data and the host see the results. Blocks go back to
+ * the pool only once every request using them has settled.
  */
 import type { VeMemPtr } from "../memory.js";
 import type { VeDevice } from "./device.js";
@@ -21,26 +22,34 @@ export interface Staged {
   readonly pending: PromiseLike<unknown>[];
 }
 
-/** Allocates and writes every host array of `m` on context `ctx`. */
-export function stageIn(device: VeDevice, ctx: number, sig: KernelSignature, m: Marshalled): Staged {
-  const values = m.values.slice();
+/** A pool block for every host array of `m` (may wait for memory; submits nothing). */
+export async function allocateBlocks(device: VeDevice, m: Marshalled): Promise<VeMemPtr[]> {
   const blocks: VeMemPtr[] = [];
-  const readbacks: Array<readonly [VeMemPtr, HostArray, string]> = [];
-  const pending: PromiseLike<unknown>[] = [];
   try {
-    for (const [i, host] of m.uploads) {
-      const block = device.memory.allocate(host.byteLength);
-      blocks.push(block);
-      values[i] = block;
-      const name = sig.params[i].name;
-      if (host.byteLength > 0) pending.push(device._submitWrite(ctx, block, host, name));
-      if (sig.params[i].direction === "inout") readbacks.push([block, host, name]);
-    }
+    for (const [, host] of m.uploads) blocks.push(await device._allocate(host.byteLength));
   } catch (err) {
-    void settleAndRelease(device, { values, blocks, readbacks, pending });
+    if (!device.closed) for (const b of blocks) device.memory.release(b);
     throw err;
   }
-  return { values, blocks, readbacks, pending };
+  return blocks;
+}
+
+/** The call's arguments with host arrays replaced by `blocks` (nothing submitted yet). */
+export function staged(sig: KernelSignature, m: Marshalled, blocks: VeMemPtr[]): Staged {
+  const values = m.values.slice();
+  const readbacks: Array<readonly [VeMemPtr, HostArray, string]> = [];
+  m.uploads.forEach(([i, host], k) => {
+    values[i] = blocks[k];
+    if (sig.params[i].direction === "inout") readbacks.push([blocks[k], host, sig.params[i].name]);
+  });
+  return { values, blocks, readbacks, pending: [] };
+}
+
+/** Queues the writes of every host array of `m` on context `ctx` (recorded in `s.pending`). */
+export function stageIn(device: VeDevice, ctx: number, sig: KernelSignature, m: Marshalled, s: Staged): void {
+  m.uploads.forEach(([i, host], k) => {
+    if (host.byteLength > 0) s.pending.push(device._submitWrite(ctx, s.blocks[k], host, sig.params[i].name));
+  });
 }
 
 /** Queues the reads back of non-const host arrays (after the call on the same context). */

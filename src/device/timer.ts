@@ -60,7 +60,8 @@ async function buildTimer(device: VeDevice, sig: KernelSignature, maxArgs: numbe
   }
   const { name, source } = timerSource(sig);
   try {
-    const lib = await device.proc.loadSource(source, { label: name });
+    const lib = await device._loadSource(source, { label: name }, "evaluate");
+    await device._mainIdle();
     return lib.declare(`unsigned long ${name}(${["unsigned long fn", "unsigned long number", ...sig.params.map((p, i) => `${p.ctype} a${i}`)].join(", ")})`);
   } catch (err) {
     return `no device-side timer could be built (${err instanceof Error ? err.message.split("\n")[0] : String(err)})`;

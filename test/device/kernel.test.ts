@@ -18,14 +18,14 @@ afterAll(() => device?.close());
 
 describe("automatic transfers", () => {
   it("T * is copied in and back out: await sees the result in the host array", async () => {
-    const scale = module.kernel("void scale(double *a, long n, double f)");
+    const scale = await module.kernel("void scale(double *a, long n, double f)");
     const a = new Float64Array([1, 2, 3, 4]);
     await scale(a, 4, 2.5);
     expect([...a]).toEqual([2.5, 5, 7.5, 10]);
   });
 
   it("const T * is copied in only: a kernel writing through it changes nothing on the host", async () => {
-    const scribble = module.kernel("long scribble(const double *a, long n)");
+    const scribble = await module.kernel("long scribble(const double *a, long n)");
     const a = new Float64Array([1, 2, 3]);
     expect(await scribble(a, 3)).toBe(3n);
     expect([...a]).toEqual([1, 2, 3]);
@@ -34,7 +34,7 @@ describe("automatic transfers", () => {
   it("the same kernel declared with T * does copy back (constness is what decides)", async () => {
     const lib = module.library;
     const other = await device.compile("long scribble2(double *a, long n) { for (long i = 0; i < n; i++) a[i] = -1; return n; }");
-    const k = other.kernel("long scribble2(double *a, long n)");
+    const k = await other.kernel("long scribble2(double *a, long n)");
     const a = new Float64Array([1, 2, 3]);
     await k(a, 3);
     expect([...a]).toEqual([-1, -1, -1]);
@@ -42,7 +42,7 @@ describe("automatic transfers", () => {
   });
 
   it("mixes DeviceArrays, host arrays and scalars; the DeviceArray stays on the device", async () => {
-    const axpy = module.kernel("void axpy(long n, double a, const double *x, double *y)");
+    const axpy = await module.kernel("void axpy(long n, double a, const double *x, double *y)");
     const x = new Float64Array([1, 2, 3]);
     const y = await device.upload(new Float64Array([10, 20, 30]));
     await axpy(3, 2, x, y);
@@ -56,25 +56,25 @@ describe("automatic transfers", () => {
   });
 
   it("results of other types, int64 and float32 arrays", async () => {
-    const sum = module.kernel("long sum_i64(const int64_t *a, long n)");
+    const sum = await module.kernel("long sum_i64(const int64_t *a, long n)");
     expect(await sum(new BigInt64Array([1n, 2n, 2n ** 40n]), 3)).toBe(3n + 2n ** 40n);
-    const fsum = module.kernel("float fsum(const float *a, long n)");
+    const fsum = await module.kernel("float fsum(const float *a, long n)");
     expect(await fsum(new Float32Array([0.5, 0.25]), 2)).toBe(0.75);
-    const iota = module.kernel("void iota_i32(int32_t *a, long n, int32_t first)");
+    const iota = await module.kernel("void iota_i32(int32_t *a, long n, int32_t first)");
     const a = new Int32Array(5);
     await iota(a, 5, 7);
     expect([...a]).toEqual([7, 8, 9, 10, 11]);
   });
 
   it("empty host arrays, null, OnStack and raw VE pointers pass", async () => {
-    const dot = module.kernel("double dot(const double *a, const double *b, long n)");
+    const dot = await module.kernel("double dot(const double *a, const double *b, long n)");
     expect(await dot(new Float64Array(0), new Float64Array(0), 0)).toBe(0);
     const b = new Float64Array([3, 4]);
     expect(await dot(new OnStack(b), b, 2)).toBe(25);
     const db = await device.upload(b);
     expect(await dot(db.ptr, db.ptr.addr, 2)).toBe(25);
     db.free();
-    const first = module.kernel("long first_of(double **pp)");
+    const first = await module.kernel("long first_of(double **pp)");
     expect(await first(null)).toBe(0n);
   });
 
@@ -88,7 +88,7 @@ describe("automatic transfers", () => {
       else process.env.VE_OMP_NUM_THREADS = saved;
     });
     try {
-      const scale = multi.module.kernel("void scale(double *a, long n, double f)");
+      const scale = await multi.module.kernel("void scale(double *a, long n, double f)");
       const a = new Float64Array([1, 2]);
       const b = new Float64Array([1, 2]);
       await Promise.all([scale.on(0)(a, 2, 3), scale.on(1)(b, 2, 5)]);
@@ -103,7 +103,7 @@ describe("automatic transfers", () => {
 
 describe("bad arguments are typed errors naming the argument, and nothing runs", () => {
   it("wrong count, wrong dtype, wrong device, freed arrays, strings", async () => {
-    const scale = module.kernel("void scale(double *a, long n, double f)");
+    const scale = await module.kernel("void scale(double *a, long n, double f)");
     await expect(scale(new Float64Array(1), 1)).rejects.toThrow(/scale takes 3 arguments .*got 2/);
     await expect(scale(new Float32Array(1), 1, 1)).rejects.toThrow(
       /Argument 1 \(a: double \*\) of scale must be a host array of float64, got a float32 array/,
@@ -115,13 +115,13 @@ describe("bad arguments are typed errors naming the argument, and nothing runs",
       /Argument 1 \(a: double \*\) of scale must be a DeviceArray, a host TypedArray, a VE pointer or null, got the string "abc"/,
     );
     await expect(scale({}, 1, 1)).rejects.toThrow(TypeError);
-    const i32 = device.empty("int32", 2);
+    const i32 = await device.empty("int32", 2);
     await expect(scale(i32, 2, 1)).rejects.toThrow(/must hold float64, got a DeviceArray of int32/);
     i32.free();
-    const gone = device.empty("float64", 2);
+    const gone = await device.empty("float64", 2);
     gone.free();
     await expect(scale(gone, 2, 1)).rejects.toThrow(VeoClosedError);
-    const first = module.kernel("long first_of(double **pp)");
+    const first = await module.kernel("long first_of(double **pp)");
     await expect(first(new Float64Array(1))).rejects.toThrow(/pointer to pointers/);
     expect(device.memory.stats().inUse).toBe(0);
   });
@@ -130,19 +130,19 @@ describe("bad arguments are typed errors naming the argument, and nothing runs",
     const other = await openTestDevice(2);
     try {
       const foreign = await other.device.upload(new Float64Array([1]));
-      const scale = module.kernel("void scale(double *a, long n, double f)");
+      const scale = await module.kernel("void scale(double *a, long n, double f)");
       await expect(scale(foreign, 1, 2)).rejects.toThrow(/Argument 1 \(a: double \*\) of scale is a DeviceArray of node 2, not of node 0; copy it with copyTo first/);
     } finally {
       other.device.close();
     }
   });
 
-  it("module.kernel: bad prototypes, unknown kernels, one prototype per name", () => {
-    expect(() => module.kernel(7 as never)).toThrow(/Argument 0 \(prototype\) of module\.kernel must be a C prototype/);
-    expect(() => module.kernel("void no_such_kernel(void)")).toThrow(/no_such_kernel/);
-    const k = module.kernel("double dot(const double *a, const double *b, long n)");
-    expect(module.kernel("double dot(const double *a, const double *b, long n)")).toBe(k);
-    expect(() => module.kernel("double dot(double *a, double *b, long n)")).toThrow(/dot is already declared/);
+  it("module.kernel: bad prototypes, unknown kernels, one prototype per name", async () => {
+    await expect(module.kernel(7 as never)).rejects.toThrow(/Argument 0 \(prototype\) of module\.kernel must be a C prototype/);
+    await expect(module.kernel("void no_such_kernel(void)")).rejects.toThrow(/no_such_kernel/);
+    const k = await module.kernel("double dot(const double *a, const double *b, long n)");
+    expect(await module.kernel("double dot(const double *a, const double *b, long n)")).toBe(k);
+    await expect(module.kernel("double dot(double *a, double *b, long n)")).rejects.toThrow(/dot is already declared/);
     expect(k.kernelName).toBe("dot");
     expect(k.device).toBe(device);
     expect(String(k)).toMatch(/DeviceKernel\(double dot\(double \*a, double \*b, long n\) on node 0\)/);
@@ -153,8 +153,8 @@ describe("a kernel that faults", () => {
   it("rejects with VeoKernelException, its host arrays untouched, and device.lost says fault", async () => {
     const d = await openTestDevice(3);
     try {
-      const k = d.module.kernel("long spin_or_segv(long i, double ms, long bad)");
-      const scale = d.module.kernel("void scale(double *a, long n, double f)");
+      const k = await d.module.kernel("long spin_or_segv(long i, double ms, long bad)");
+      const scale = await d.module.kernel("void scale(double *a, long n, double f)");
       const a = new Float64Array([1, 2]);
       const pending = scale(a, 2, 10);
       await expect(k(1, 0, 1)).rejects.toBeInstanceOf(VeoKernelException);
