@@ -8,6 +8,7 @@
 import { performance } from "node:perf_hooks";
 
 import { describeValue } from "../ctypes.js";
+import { VeoFailedError } from "../errors.js";
 import type { VeoFunction } from "../function.js";
 import { checkArgs } from "./args.js";
 import type { VeDevice } from "./device.js";
@@ -111,7 +112,7 @@ export async function evaluate(device: VeDevice, kernel: DeviceKernel, args: rea
   else {
     const t = await deviceTimer(device, sig, device.proc.veoLibrary.apiVersion < 7 ? 32 : 256);
     if (typeof t === "string") {
-      if (o.timer === "device") throw new Error(`evaluate: ${t}`);
+      if (o.timer === "device") throw new VeoFailedError("evaluate", `evaluate: options.timer is "device" but ${t}`);
       hostReason = t;
     } else timer = t;
   }

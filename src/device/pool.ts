@@ -151,7 +151,7 @@ export class DevicePool {
   }
 
   /** Runs `kernel` once per argument list, spread over the pool; outcomes in input order. */
-  runSettled(kernel: PoolKernel, argsList: Iterable<readonly unknown[]>): Promise<PromiseSettledResult<unknown>[]> {
+  async runSettled(kernel: PoolKernel, argsList: Iterable<readonly unknown[]>): Promise<PromiseSettledResult<unknown>[]> {
     if (typeof kernel !== "object" || kernel === null || typeof (kernel as PoolKernel).on !== "function") {
       throw new TypeError(`Argument 0 (kernel) of pool.run must be a PoolKernel (pool module's kernel()), got ${describeValue(kernel)}`);
     }
