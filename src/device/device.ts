@@ -290,22 +290,25 @@ export class VeDevice {
     return req;
   }
 
-  /** @internal A write, awaited; a failure tells device.lost. */
-  async _write(ctx: number, dst: VeMemPtr, src: HostArray, name: string): Promise<void> {
-    this._checkOpen(name);
-    try {
-      await this._submitWrite(ctx, dst, src, name);
-    } catch (err) {
-      this._noticeFailure(err);
-      throw err;
-    }
+  /** @internal A write, in call order on context `ctx`, awaited; a failure tells device.lost. */
+  _write(ctx: number, dst: VeMemPtr, src: HostArray, name: string): Promise<void> {
+    return this.transfer(ctx, name, () => this._submitWrite(ctx, dst, src, name));
   }
 
-  /** @internal A read, awaited; a failure tells device.lost. */
-  async _read(ctx: number, dst: HostArray, src: VeMemPtr, name: string): Promise<void> {
+  /** @internal A read, in call order on context `ctx`, awaited; a failure tells device.lost. */
+  _read(ctx: number, dst: HostArray, src: VeMemPtr, name: string): Promise<void> {
+    return this.transfer(ctx, name, () => this._submitRead(ctx, dst, src, name));
+  }
+
+  private async transfer(ctx: number, name: string, submit: () => PromiseLike<void>): Promise<void> {
     this._checkOpen(name);
+    let req: PromiseLike<void> | undefined;
     try {
-      await this._submitRead(ctx, dst, src, name);
+      await this._serial(ctx, resolved, () => {
+        this._checkOpen(name);
+        req = submit();
+      });
+      await req;
     } catch (err) {
       this._noticeFailure(err);
       throw err;
@@ -314,6 +317,10 @@ export class VeDevice {
 }
 
 function noop(): void {}
+
+function resolved(): Promise<void> {
+  return Promise.resolve();
+}
 
 /** The dtype of a host array type. */
 export type DTypeOf<A> = A extends Int8Array

@@ -170,3 +170,26 @@ describe("a kernel that faults", () => {
     }
   });
 });
+
+describe("order on a context", () => {
+  it("calls and DeviceArray transfers are submitted in call order, even when a call waits for memory", async () => {
+    const d = await openTestDevice(2);
+    try {
+      const scale = await d.module.kernel("void scale(double *a, long n, double f)");
+      const arr = await d.device.upload(new Float64Array([1, 2]));
+      await d.device.memory.trim(); // the next host-array call must allocate, and so wait
+      const host = new Float64Array([5, 5]);
+      const spin = await d.module.kernel("long spin_item(long i, double ms)");
+      const busy = spin(0, 200); // keeps context 0 (the main context) busy
+      const call = scale(host, 2, 2); // waits for memory behind `busy`
+      const scaled = scale(arr, 2, 10); // no memory needed, but queued after `call`
+      const read = arr.toHost(); // after both calls
+      await Promise.all([busy, call, scaled]);
+      expect([...(await read)]).toEqual([10, 20]);
+      expect([...host]).toEqual([10, 10]);
+      arr.free();
+    } finally {
+      d.device.close();
+    }
+  });
+});
