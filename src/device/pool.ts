@@ -1,7 +1,9 @@
 /*
  * DevicePool: several devices, several contexts each, one queue of work items. Every
- * (device, context) slot takes the next item as soon as it is free, so faster devices take
- * more; results come back in input order. A device that fails (its VE process dies, or it
+ * (device, context) slot keeps `depth` items in flight (default 2: the next one is queued
+ * while the current one runs, so the VE does not wait for the host between items) and
+ * takes the next item as soon as one finishes, so faster devices take more; results come
+ * back in input order. A device that fails (its VE process dies, or it
  * is closed) rejects the items it was running and takes no more; the other devices go on
  * with the rest. An item that fails on a healthy device rejects alone.
  */
@@ -20,6 +22,11 @@ export interface PoolSlot {
   readonly context: number;
   /** The item's index in the input. */
   readonly index: number;
+}
+
+export interface MapOptions {
+  /** Items in flight per (device, context) slot, 1 … 64. Default 2. */
+  depth?: number;
 }
 
 /** A module loaded on every device of a pool. */
@@ -115,11 +122,16 @@ export class DevicePool {
   }
 
   /** Runs `fn(input, slot)` for every input; the outcomes in input order. */
-  async mapSettled<T, R>(inputs: Iterable<T>, fn: (input: T, slot: PoolSlot) => R | PromiseLike<R>): Promise<PromiseSettledResult<R>[]> {
+  async mapSettled<T, R>(
+    inputs: Iterable<T>,
+    fn: (input: T, slot: PoolSlot) => R | PromiseLike<R>,
+    options: MapOptions = {},
+  ): Promise<PromiseSettledResult<R>[]> {
     if (inputs === null || typeof (inputs as Iterable<T>)?.[Symbol.iterator] !== "function") {
       throw new TypeError(`Argument 0 (inputs) of pool.map must be iterable, got ${describeValue(inputs)}`);
     }
     if (typeof fn !== "function") throw new TypeError(`Argument 1 (fn) of pool.map must be a function, got ${describeValue(fn)}`);
+    const depth = checkDepth(options);
     const items = [...inputs];
     const results: PromiseSettledResult<R>[] = new Array(items.length);
     let next = 0;
@@ -134,7 +146,9 @@ export class DevicePool {
       }
     };
     const workers: Promise<void>[] = [];
-    for (const d of this.alive) for (let c = 0; c < d.contexts.length; c++) workers.push(worker(d, c));
+    for (const d of this.alive) {
+      for (let c = 0; c < d.contexts.length; c++) for (let k = 0; k < depth; k++) workers.push(worker(d, c));
+    }
     await Promise.all(workers);
     for (let i = next; i < items.length; i++) {
       results[i] = {
@@ -146,24 +160,24 @@ export class DevicePool {
   }
 
   /** As mapSettled, resolving with the values; DevicePoolError (with every outcome) if any item failed. */
-  async map<T, R>(inputs: Iterable<T>, fn: (input: T, slot: PoolSlot) => R | PromiseLike<R>): Promise<R[]> {
-    return values(await this.mapSettled(inputs, fn));
+  async map<T, R>(inputs: Iterable<T>, fn: (input: T, slot: PoolSlot) => R | PromiseLike<R>, options?: MapOptions): Promise<R[]> {
+    return values(await this.mapSettled(inputs, fn, options));
   }
 
   /** Runs `kernel` once per argument list, spread over the pool; outcomes in input order. */
-  async runSettled(kernel: PoolKernel, argsList: Iterable<readonly unknown[]>): Promise<PromiseSettledResult<unknown>[]> {
+  async runSettled(kernel: PoolKernel, argsList: Iterable<readonly unknown[]>, options?: MapOptions): Promise<PromiseSettledResult<unknown>[]> {
     if (typeof kernel !== "object" || kernel === null || typeof (kernel as PoolKernel).on !== "function") {
       throw new TypeError(`Argument 0 (kernel) of pool.run must be a PoolKernel (pool module's kernel()), got ${describeValue(kernel)}`);
     }
     return this.mapSettled(argsList, (args, slot) => {
       if (!Array.isArray(args)) throw new TypeError(`pool.run: item ${slot.index} must be an array of kernel arguments, got ${describeValue(args)}`);
       return kernel.on(slot.device).on(slot.context)(...args);
-    });
+    }, options);
   }
 
   /** As runSettled, resolving with the results; DevicePoolError if any item failed. */
-  async run(kernel: PoolKernel, argsList: Iterable<readonly unknown[]>): Promise<unknown[]> {
-    return values(await this.runSettled(kernel, argsList));
+  async run(kernel: PoolKernel, argsList: Iterable<readonly unknown[]>, options?: MapOptions): Promise<unknown[]> {
+    return values(await this.runSettled(kernel, argsList, options));
   }
 
   /** Closes every device. Idempotent. */
@@ -174,6 +188,17 @@ export class DevicePool {
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }
+}
+
+function checkDepth(options: unknown): number {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Argument 2 (options) of pool.map must be an object, got ${describeValue(options)}`);
+  }
+  const depth = (options as MapOptions).depth ?? 2;
+  if (typeof depth !== "number" || !Number.isInteger(depth) || depth < 1 || depth > 64) {
+    throw (typeof depth === "number" ? RangeError : TypeError)(`options.depth of pool.map must be an integer in [1, 64], got ${describeValue(depth)}`);
+  }
+  return depth;
 }
 
 function values<R>(results: PromiseSettledResult<R>[]): R[] {

@@ -68,10 +68,10 @@ describe("DevicePool", () => {
     expect(out).toEqual([10, 20, 30, 40, 50, 60]);
   });
 
-  it("a node whose kernel segfaults rejects its item only; the pool finishes the rest", async () => {
+  it("a node whose kernel segfaults rejects its item only (depth 1); the pool finishes the rest", async () => {
     const { pool: p, segv } = await openPool();
     const bad = 5;
-    const results = await p.runSettled(segv, Array.from({ length: 20 }, (_, i) => [i, 3, bad]));
+    const results = await p.runSettled(segv, Array.from({ length: 20 }, (_, i) => [i, 3, bad]), { depth: 1 });
     const failed = results.flatMap((r, i) => (r.status === "rejected" ? [i] : []));
     expect(failed).toEqual([bad]);
     expect((results[bad] as PromiseRejectedResult).reason).toBeInstanceOf(VeoKernelException);
@@ -84,6 +84,25 @@ describe("DevicePool", () => {
     // the pool goes on with the devices left
     expect(await p.run(segv, [[7, 0, -1], [8, 0, -1]])).toEqual([49n, 64n]);
     await expect(p.run(segv, [[1, 0, 1]])).rejects.toBeInstanceOf(DevicePoolError);
+  });
+
+  it("with items queued behind the faulting one (depth 2), only that device's items reject", async () => {
+    const { pool: p, segv } = await openPool();
+    const bad = 6;
+    const ranOn = new Map<number, number>();
+    const results = await p.mapSettled(Array.from({ length: 24 }, (_, i) => i), (i, slot) => {
+      ranOn.set(i, slot.device.node);
+      return segv.on(slot.device)(i, 3, bad);
+    });
+    const deadNode = ranOn.get(bad)!;
+    const failed = results.flatMap((r, i) => (r.status === "rejected" ? [i] : []));
+    expect(failed).toContain(bad);
+    expect(failed.length).toBeLessThanOrEqual(2);
+    for (const i of failed) expect(ranOn.get(i)).toBe(deadNode);
+    results.forEach((r, i) => {
+      if (!failed.includes(i)) expect(r).toEqual({ status: "fulfilled", value: BigInt(i * i) });
+    });
+    expect(p.alive.map((d) => d.node)).not.toContain(deadNode);
   });
 
   it("map rejects with DevicePoolError carrying every outcome", async () => {
@@ -103,9 +122,11 @@ describe("DevicePool", () => {
     const { pool: p, spin } = await openPool();
     const victim = p.devices[2];
     let killed = false;
+    const ranOn = new Map<number, number>();
     const results = await p.mapSettled(
       Array.from({ length: 16 }, (_, i) => i),
       async (i, slot) => {
+        ranOn.set(i, slot.device.node);
         const run = spin.on(slot.device)(i, slot.device === victim && !killed ? 10_000 : 5);
         if (slot.device === victim && !killed) {
           killed = true;
@@ -114,10 +135,16 @@ describe("DevicePool", () => {
         return run;
       },
     );
-    const failed = results.filter((r) => r.status === "rejected");
-    expect(failed).toHaveLength(1);
-    expect((failed[0] as PromiseRejectedResult).reason).toBeInstanceOf(VeoProcessDead);
-    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(15);
+    const failed = results.flatMap((r, i) => (r.status === "rejected" ? [i] : []));
+    expect(failed.length).toBeGreaterThanOrEqual(1);
+    expect(failed.length).toBeLessThanOrEqual(2); // the running item, and the one queued behind it
+    for (const i of failed) {
+      expect(ranOn.get(i)).toBe(victim.node);
+      expect((results[i] as PromiseRejectedResult).reason).toBeInstanceOf(VeoProcessDead);
+    }
+    results.forEach((r, i) => {
+      if (!failed.includes(i)) expect(r).toEqual({ status: "fulfilled", value: BigInt(i * i) });
+    });
     expect(victim.isLost).toBe(true);
     expect((await victim.lost).reason).toBe("exited");
   });
@@ -140,6 +167,10 @@ describe("DevicePool", () => {
       const p = new DevicePool([d]);
       await expect(p.map(5 as never, () => 1)).rejects.toThrow(/Argument 0 \(inputs\) of pool\.map must be iterable/);
       await expect(p.map([1], 5 as never)).rejects.toThrow(/Argument 1 \(fn\) of pool\.map must be a function/);
+      await expect(p.map([1], () => 1, { depth: 0 })).rejects.toThrow(/options\.depth of pool\.map must be an integer in \[1, 64\], got 0/);
+      await expect(p.map([1], () => 1, { depth: "2" as never })).rejects.toThrow(TypeError);
+      await expect(p.map([1], () => 1, null as never)).rejects.toThrow(/Argument 2 \(options\) of pool\.map/);
+      expect(await p.map([1, 2, 3], (x) => x * 2, { depth: 3 })).toEqual([2, 4, 6]);
       await expect(p.runSettled({} as never, [])).rejects.toThrow(/Argument 0 \(kernel\) of pool\.run must be a PoolKernel/);
       const mod = await p.compile(DEVICE_KERNELS);
       const k = await mod.kernel("long spin_item(long i, double ms)");
