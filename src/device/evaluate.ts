@@ -8,7 +8,7 @@
 import { performance } from "node:perf_hooks";
 
 import { describeValue } from "../ctypes.js";
-import { VeoFailedError } from "../errors.js";
+import { VeoClosedError, VeoFailedError } from "../errors.js";
 import type { VeoFunction } from "../function.js";
 import { checkArgs } from "./args.js";
 import type { VeDevice } from "./device.js";
@@ -26,7 +26,7 @@ export interface EvaluateOptions {
   repeat?: number;
   /** The shortest a repeat may last, in ms. Default 0 (no doubling). */
   minRepeatMs?: number;
-  /** Untimed runs first (the first one is validated). Default 1. */
+  /** Untimed runs first (the first one is validated; with validate there is at least one). Default 1. */
   warmup?: number;
   /** Called with the kernel's non-const pointer arguments (as host arrays) after the first run. */
   validate?: (outputs: HostArray[]) => boolean;
@@ -88,7 +88,8 @@ function checkOptions(device: VeDevice, o: unknown): Required<Omit<EvaluateOptio
   return {
     number: count(e.number, 1, 1, "options.number of evaluate"),
     repeat: count(e.repeat, 3, 1, "options.repeat of evaluate"),
-    warmup: count(e.warmup, 1, 0, "options.warmup of evaluate"),
+    // validate() looks at the outputs of an untimed run: with it there is at least one.
+    warmup: Math.max(count(e.warmup, 1, 0, "options.warmup of evaluate"), e.validate === undefined ? 0 : 1),
     minRepeatMs,
     validate: e.validate,
     timer,
@@ -103,6 +104,7 @@ export async function evaluate(device: VeDevice, kernel: DeviceKernel, args: rea
   if (kernel.device !== device) throw new TypeError(`Argument 0 (kernel) of evaluate belongs to node ${kernel.device.node}, not ${device.node}`);
   if (!Array.isArray(args)) throw new TypeError(`Argument 1 (args) of evaluate must be an array of kernel arguments, got ${describeValue(args)}`);
   const o = checkOptions(device, options);
+  if (kernel.fn.lib.closed) throw new VeoClosedError(`evaluate: ${kernel.kernelName}'s module was unloaded`);
   const sig = kernel.signature;
   const m = checkArgs(device, sig, args);
 
@@ -154,7 +156,6 @@ export async function evaluate(device: VeDevice, kernel: DeviceKernel, args: rea
       await once();
       if (w === 0 && o.validate) valid = Boolean(o.validate(await outputs(device, ctx, sig, args, st)));
     }
-    if (o.warmup === 0 && o.validate) valid = Boolean(o.validate(await outputs(device, ctx, sig, args, st)));
     for (let r = 0; r < o.repeat; r++) {
       let ms = await runs(number);
       while (ms < o.minRepeatMs && number * 2 <= MAX_NUMBER) {

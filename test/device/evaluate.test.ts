@@ -109,6 +109,18 @@ describe("device.evaluate", () => {
     await expect(device.evaluate(wide, args, { timer: "device" })).rejects.toThrow(VeoFailedError);
   });
 
+  it("validate with warmup 0 still looks at an untimed run; an unloaded module is VeoClosedError", async () => {
+    const scale = await module.kernel("void scale(double *a, long n, double f)");
+    let seen: number[] = [];
+    await device.evaluate(scale, [new Float64Array([1]), 1, 2], { warmup: 0, repeat: 1, validate: (o) => ((seen = [...(o[0] as Float64Array)]), true) });
+    expect(seen).toEqual([2]);
+    const m = await device.compile("long gone(void) { return 1; }");
+    const gone = await m.kernel("long gone(void)");
+    m.unload();
+    await expect(device.evaluate(gone, [])).rejects.toThrow(/gone's module was unloaded/);
+    await expect(gone()).rejects.toThrow(/unloaded/);
+  });
+
   it("bad kernels, arguments and options are typed errors naming them", async () => {
     const scale = await module.kernel("void scale(double *a, long n, double f)");
     const a = new Float64Array(1);
