@@ -21,7 +21,13 @@ async function main(argv: string[]): Promise<void> {
   switch (cmd) {
     case "info": {
       const veo = loadVeo();
-      emit({ kind: "info", library: veo.path, kind_of_library: veo.kind, version: veo.version, reason: veo.reason });
+      emit({
+        kind: "info",
+        library: veo.path,
+        kind_of_library: veo.kind,
+        version: veo.version,
+        reason: veo.reason,
+      });
       return;
     }
     case "calls":
@@ -44,7 +50,7 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).then(
   () => process.exit(0),
   (e: unknown) => {
-    process.stderr.write(`binding-client: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.stderr.write(`binding-client: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exit(1);
   },
 );

@@ -68,7 +68,9 @@ for (let r = 0; r < reps; r++) {
 }
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 for (const [name, xs] of Object.entries(samples)) {
-  console.log(`${name.padEnd(24)} ${med(xs).toFixed(3)} µs/call  (min ${Math.min(...xs).toFixed(3)}, max ${Math.max(...xs).toFixed(3)})`);
+  console.log(
+    `${name.padEnd(24)} ${med(xs).toFixed(3)} µs/call  (min ${Math.min(...xs).toFixed(3)}, max ${Math.max(...xs).toFixed(3)})`,
+  );
 }
 // binding − raw per round (the two loops ran back to back), median over rounds: robust to
 // the machine changing speed between rounds, which the medians above are not.
@@ -76,6 +78,8 @@ const names = Object.keys(loops);
 for (let i = 0; i + 1 < names.length; i += 2) {
   const [raw, api] = [samples[names[i]], samples[names[i + 1]]];
   const diff = med(raw.map((r, k) => api[k] - r));
-  console.log(`${names[i + 1].padEnd(24)} − raw: ${(diff * 1000).toFixed(0)} ns/call (median of ${raw.length} paired rounds)`);
+  console.log(
+    `${names[i + 1].padEnd(24)} − raw: ${(diff * 1000).toFixed(0)} ns/call (median of ${raw.length} paired rounds)`,
+  );
 }
 proc.destroy();

@@ -68,7 +68,10 @@ async function pool(n: number, depth = 2): Promise<number> {
   const p = await DevicePool.open({ nodes: Array.from({ length: n }, (_, i) => i) });
   try {
     const k = await (await p.compile(source)).kernel("long work_item(long i, double ms)");
-    await p.run(k, Array.from({ length: n }, (_, i) => [i, itemMs]));
+    await p.run(
+      k,
+      Array.from({ length: n }, (_, i) => [i, itemMs]),
+    );
     const argsList = Array.from({ length: items }, (_, i) => [i, itemMs]);
     const t0 = performance.now();
     const out = await p.run(k, argsList, { depth });
@@ -83,7 +86,8 @@ async function pool(n: number, depth = 2): Promise<number> {
 async function throughput(): Promise<void> {
   const nodes = listDevices().length;
   const variants: Array<[string, () => Promise<number>]> = [["one proc, one context (all queued)", oneProc]];
-  for (const n of [1, 2, 4]) if (n <= nodes) variants.push([`DevicePool, ${n} node${n > 1 ? "s" : ""}`, () => pool(n)]);
+  for (const n of [1, 2, 4])
+    if (n <= nodes) variants.push([`DevicePool, ${n} node${n > 1 ? "s" : ""}`, () => pool(n)]);
   if (nodes >= 4) variants.push(["DevicePool, 4 nodes, depth 1", () => pool(4, 1)]);
   const rates = new Map<string, number[]>(variants.map(([name]) => [name, []]));
   for (let r = 0; r < rounds; r++) {
@@ -94,7 +98,9 @@ async function throughput(): Promise<void> {
     log(`throughput round ${r + 1}/${rounds}`);
   }
   const base = median(rates.get(variants[0][0])!);
-  console.log(`\n### Pool throughput (${items} items of ~${itemMs} ms, ${rounds} round${rounds > 1 ? "s" : ""})\n`);
+  console.log(
+    `\n### Pool throughput (${items} items of ~${itemMs} ms, ${rounds} round${rounds > 1 ? "s" : ""})\n`,
+  );
   console.log("| variant | items/s, median [min–max] | vs one proc | ideal |");
   console.log("|---|---|---|---|");
   for (const [name] of variants) {
@@ -146,7 +152,9 @@ async function evaluator(): Promise<void> {
       log(`evaluate: ${label}`);
     }
     a.free();
-    console.log(`\n### evaluate() against a bare C loop (ns per run, median of 11 repeats, minRepeatMs ${minRepeatMs})\n`);
+    console.log(
+      `\n### evaluate() against a bare C loop (ns per run, median of 11 repeats, minRepeatMs ${minRepeatMs})\n`,
+    );
     console.log(
       `| kernel | C loop | evaluate(), device timer | difference | evaluate(), host timer | runs per repeat | whole evaluate() call (at least 11 × ${minRepeatMs} ms timed) |`,
     );
@@ -159,7 +167,9 @@ async function evaluator(): Promise<void> {
 
 async function main(): Promise<void> {
   const veo = loadVeo();
-  console.log(`## Device layer (${veo.kind}, ${cpus().length} CPUs, load ${loadavg()[0].toFixed(2)}, ${new Date().toISOString().slice(0, 16)}Z)`);
+  console.log(
+    `## Device layer (${veo.kind}, ${cpus().length} CPUs, load ${loadavg()[0].toFixed(2)}, ${new Date().toISOString().slice(0, 16)}Z)`,
+  );
   await throughput();
   await evaluator();
 }

@@ -8,9 +8,20 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 
-interface CallFrame { functionName: string; url: string; lineNumber: number }
-interface ProfileNode { id: number; callFrame: CallFrame }
-interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
 
 function summarize(p: Profile): Map<string, number> {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
@@ -26,7 +37,9 @@ function summarize(p: Profile): Map<string, number> {
 const [target, topArg] = process.argv.slice(2);
 if (!target) throw new Error("usage: tsx bench/profile-summary.ts <file.cpuprofile | dir> [top]");
 const files = statSync(target).isDirectory()
-  ? readdirSync(target).filter((f) => f.endsWith(".cpuprofile")).map((f) => join(target, f))
+  ? readdirSync(target)
+      .filter((f) => f.endsWith(".cpuprofile"))
+      .map((f) => join(target, f))
   : [target];
 const top = Number(topArg ?? 25);
 for (const file of files) {
@@ -36,6 +49,8 @@ for (const file of files) {
   if (busy < total * 0.2) continue; // the loader thread: almost all idle
   console.log(`== ${file}: ${(total / 1000).toFixed(0)} ms sampled, ${(busy / 1000).toFixed(0)} ms busy`);
   for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-    console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(1).padStart(8)} ms  ${key}`);
+    console.log(
+      `${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(1).padStart(8)} ms  ${key}`,
+    );
   }
 }

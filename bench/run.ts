@@ -78,13 +78,22 @@ function bindingEnv(built: Built): NodeJS.ProcessEnv {
 }
 
 async function runBinding(
-  built: Built, args: string[], label: string, nodeFlags: string[] = [], env: NodeJS.ProcessEnv = {},
+  built: Built,
+  args: string[],
+  label: string,
+  nodeFlags: string[] = [],
+  env: NodeJS.ProcessEnv = {},
 ): Promise<Record[]> {
   const prof = opt["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${resolve(opt["cpu-prof"])}`] : [];
   const { records } = await runJsonLines(
     process.execPath,
     [...nodeFlags, ...prof, "--import", "tsx", bindingClient, ...args],
-    { label: `binding client ${label}`, env: { ...bindingEnv(built), ...env }, cwd: repoDir, timeoutMs: 1_200_000 },
+    {
+      label: `binding client ${label}`,
+      env: { ...bindingEnv(built), ...env },
+      cwd: repoDir,
+      timeoutMs: 1_200_000,
+    },
   );
   collect("binding", records);
   return records;
@@ -93,8 +102,17 @@ async function runBinding(
 const list = (xs: number[]) => xs.join(",");
 
 /** One section, both clients, in the given order. */
-async function pair(built: Built, haveBinding: boolean, cFirst: boolean, label: string, args: string[]): Promise<void> {
-  const jobs = [() => runC(built, args, label), () => (haveBinding ? runBinding(built, args, label) : Promise.resolve([]))];
+async function pair(
+  built: Built,
+  haveBinding: boolean,
+  cFirst: boolean,
+  label: string,
+  args: string[],
+): Promise<void> {
+  const jobs = [
+    () => runC(built, args, label),
+    () => (haveBinding ? runBinding(built, args, label) : Promise.resolve([])),
+  ];
   for (const job of cFirst ? jobs : jobs.reverse()) await job();
 }
 
@@ -114,7 +132,11 @@ async function probeBinding(built: Built): Promise<string | undefined> {
 async function main(): Promise<void> {
   const startedAt = new Date();
   const loadBefore = loadavg();
-  const target = await chooseTarget({ library: opt.library, include: opt.include, kernelCc: opt["kernel-cc"] });
+  const target = await chooseTarget({
+    library: opt.library,
+    include: opt.include,
+    kernelCc: opt["kernel-cc"],
+  });
   log(`library: ${target.library} (${target.backend}; ${target.why})`);
   const built = buildNative(target);
   const info = (await runC(built, ["info"], "info")).find((r) => r.kind === "info");
@@ -135,7 +157,11 @@ async function main(): Promise<void> {
       // Every N in one process per client (a warm JIT, as a long-running program has); both
       // clients collect Test 3's leftovers untimed after each batch, so no N inherits them.
       await pair(built, haveBinding, cFirst, "calls", [
-        "calls", `kernels=${k}`, "tests=1234", `n=${list(plan.ns)}`, `min_calls=${plan.minCalls}`,
+        "calls",
+        `kernels=${k}`,
+        "tests=1234",
+        `n=${list(plan.ns)}`,
+        `min_calls=${plan.minCalls}`,
       ]);
     }
     if (sections.has("xfer")) {
@@ -145,21 +171,42 @@ async function main(): Promise<void> {
       for (const mode of ["sync", "async", "stack"]) {
         const sizes = mode === "stack" ? plan.stackSizes : plan.bwSizes;
         await pair(built, haveBinding, cFirst, `bw ${mode}`, [
-          "bw", `mode=${mode}`, `kernels=${k}`, `sizes=${list(sizes)}`,
-          `budget=${plan.bwBudget}`, `max_loops=${plan.bwMaxLoops}`,
+          "bw",
+          `mode=${mode}`,
+          `kernels=${k}`,
+          `sizes=${list(sizes)}`,
+          `budget=${plan.bwBudget}`,
+          `max_loops=${plan.bwMaxLoops}`,
         ]);
       }
-      await runC(built, ["memcpy", `sizes=${list(plan.memcpySizes)}`, `budget=${plan.bwBudget}`,
-        `max_loops=${plan.bwMaxLoops}`], "memcpy");
+      await runC(
+        built,
+        [
+          "memcpy",
+          `sizes=${list(plan.memcpySizes)}`,
+          `budget=${plan.bwBudget}`,
+          `max_loops=${plan.bwMaxLoops}`,
+        ],
+        "memcpy",
+      );
     }
     if (sections.has("paired") && haveBinding) {
       // One binding-client process runs both sides; the round decides which side its first
       // pair starts with, and the pairs alternate from there.
-      await runBinding(built, [
-        "paired", `kernels=${k}`, `loops=${built.loops}`, `n=${list(plan.pairedNs)}`,
-        `samples=${plan.pairedSamples}`, `min_calls=${plan.pairedMinCalls}`, `iters=${plan.pairedIters}`,
-        `first=${cFirst ? "c" : "binding"}`,
-      ], "paired");
+      await runBinding(
+        built,
+        [
+          "paired",
+          `kernels=${k}`,
+          `loops=${built.loops}`,
+          `n=${list(plan.pairedNs)}`,
+          `samples=${plan.pairedSamples}`,
+          `min_calls=${plan.pairedMinCalls}`,
+          `iters=${plan.pairedIters}`,
+          `first=${cFirst ? "c" : "binding"}`,
+        ],
+        "paired",
+      );
     }
   }
 
@@ -169,8 +216,13 @@ async function main(): Promise<void> {
       await runC(built, ["idle-rss"], "idle-rss");
       await runC(built, ["inflight-rss", `kernels=${k}`, `n=${plan.inflightN}`], "inflight-rss");
       if (haveBinding) {
-        await runBinding(built, ["inflight-rss", `kernels=${k}`, `n=${plan.inflightN}`], "inflight-rss", ["--expose-gc"],
-          { VE_OMP_NUM_THREADS: "1" }); // upstream allows a second context only with this
+        await runBinding(
+          built,
+          ["inflight-rss", `kernels=${k}`, `n=${plan.inflightN}`],
+          "inflight-rss",
+          ["--expose-gc"],
+          { VE_OMP_NUM_THREADS: "1" },
+        ); // upstream allows a second context only with this
       }
     }
   }
@@ -216,10 +268,16 @@ async function main(): Promise<void> {
     sections.has("memory") || sections.has("vebuild") ? memoryAndBuildTables(samples, plan) : "",
     targetTable(targets),
     notes.length ? `### Notes\n\n${notes.map((n) => `- ${n}`).join("\n")}` : "",
-  ].filter(Boolean).join("\n\n");
+  ]
+    .filter(Boolean)
+    .join("\n\n");
   process.stdout.write(report + "\n");
 
-  const prefix = opt.out ? resolve(opt.out) : plan.quick ? join(benchDir, "build", "results-quick") : join(benchDir, "results");
+  const prefix = opt.out
+    ? resolve(opt.out)
+    : plan.quick
+      ? join(benchDir, "build", "results-quick")
+      : join(benchDir, "results");
   mkdirSync(resolve(prefix, ".."), { recursive: true });
   const json = JSON.stringify({ meta, figures: samples.toJSON(), targets, notes }, null, 2);
   writeFileSync(`${prefix}.json.tmp`, json + "\n");
@@ -231,6 +289,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exitCode = 1;
 });

@@ -72,7 +72,12 @@ async function main(): Promise<void> {
   const built = bld.lastBuild!;
   show("library", so);
   show("toolchain", `${built.toolchain} (${built.toolchainReason})`);
-  show("from cache", built.cached ? `yes, no compile (${built.durationMs.toFixed(1)} ms)` : `no, compiled in ${built.durationMs.toFixed(0)} ms`);
+  show(
+    "from cache",
+    built.cached
+      ? `yes, no compile (${built.durationMs.toFixed(1)} ms)`
+      : `no, compiled in ${built.durationMs.toFixed(0)} ms`,
+  );
 
   // 3. A VE process, the library, and a context (a VE thread with a FIFO queue).
   const proc = new VeoProc(0);

@@ -42,7 +42,10 @@ async function main(): Promise<void> {
   console.log("nodes");
   for (const d of devices) {
     const mem = d.memoryBytes === undefined ? "?" : `${(d.memoryBytes / 2 ** 30).toFixed(0)} GiB`;
-    show(`node ${d.node}`, `${d.arch}, ${d.cores ?? "?"} cores, ${mem}, ${d.state}${d.emulated ? " (emulated)" : ""}`);
+    show(
+      `node ${d.node}`,
+      `${d.arch}, ${d.cores ?? "?"} cores, ${mem}, ${d.state}${d.emulated ? " (emulated)" : ""}`,
+    );
   }
   if (devices.length < 2) throw new Error("this example needs two VE nodes");
 

@@ -4,14 +4,7 @@
  */
 import { ContextState, REQUEST_ID_INVALID } from "./constants.js";
 import { VeoClosedError, VeoFailedError, VeoProcessDead } from "./errors.js";
-import {
-  byteCount,
-  checkVeExtent,
-  hostBuffer,
-  vePointer,
-  type HostBuffer,
-  type VeMemPtr,
-} from "./memory.js";
+import { byteCount, checkVeExtent, hostBuffer, vePointer, type HostBuffer, type VeMemPtr } from "./memory.js";
 import type { CtxHandle, U64, VeoApi } from "./native/api.js";
 import { logEnabled, logInfo } from "./logging.js";
 import type { VeoProc } from "./proc.js";
@@ -104,7 +97,9 @@ export class VeoCtxt {
   _refused(what: string, cfunc: string): Error {
     if (this._nativeState() === ContextState.EXIT) {
       this.proc._died("the VE process has exited");
-      return new VeoProcessDead(`${what}: ${cfunc} refused the request: the VE process on node ${this.proc.nodeid} is dead`);
+      return new VeoProcessDead(
+        `${what}: ${cfunc} refused the request: the VE process on node ${this.proc.nodeid} is dead`,
+      );
     }
     return new VeoFailedError(cfunc, `${what}: ${cfunc} returned VEO_REQUEST_ID_INVALID`);
   }

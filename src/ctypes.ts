@@ -8,18 +8,7 @@ import type { RegAddr } from "./native/api.js";
 
 /** The register class of a C type. */
 export type CKind =
-  | "i8"
-  | "u8"
-  | "i16"
-  | "u16"
-  | "i32"
-  | "u32"
-  | "i64"
-  | "u64"
-  | "float"
-  | "double"
-  | "ptr"
-  | "void";
+  "i8" | "u8" | "i16" | "u16" | "i32" | "u32" | "i64" | "u64" | "float" | "double" | "ptr" | "void";
 
 export interface CType {
   /** Canonical spelling, e.g. "unsigned int", "double *". */
@@ -164,12 +153,24 @@ function baseKind(text: string, words: string[]): CKind {
   let other: string | undefined;
   for (const w of words) {
     switch (w) {
-      case "signed": signed++; break;
-      case "unsigned": unsigned++; break;
-      case "long": long++; break;
-      case "short": short++; break;
-      case "char": char++; break;
-      case "int": int++; break;
+      case "signed":
+        signed++;
+        break;
+      case "unsigned":
+        unsigned++;
+        break;
+      case "long":
+        long++;
+        break;
+      case "short":
+        short++;
+        break;
+      case "char":
+        char++;
+        break;
+      case "int":
+        int++;
+        break;
       default:
         if (other !== undefined) throw unknownType(text, `"${other} ${w}" is not a type`);
         other = w;
@@ -298,7 +299,9 @@ function checkIntegerSlow(kind: CKind, typeName: string, v: unknown, label: stri
     return wide ? v : Number(v);
   }
   if (typeof v !== "number") {
-    throw new TypeError(`${label} must be an integer (number or bigint) for ${typeName}, got ${describeValue(v)}`);
+    throw new TypeError(
+      `${label} must be an integer (number or bigint) for ${typeName}, got ${describeValue(v)}`,
+    );
   }
   if (!Number.isInteger(v)) {
     throw new RangeError(`${label} must be an integer for ${typeName}, got ${v}`);
@@ -341,8 +344,7 @@ export function makeChecker(type: CType, label: string): Checker {
     case "u64":
     case "ptr": {
       const lo = type.kind === "i64" ? -Number.MAX_SAFE_INTEGER : 0;
-      return (v) =>
-        typeof v === "number" && Number.isSafeInteger(v) && v >= lo ? v : slow(v);
+      return (v) => (typeof v === "number" && Number.isSafeInteger(v) && v >= lo ? v : slow(v));
     }
     case "float":
     case "double":
@@ -392,18 +394,29 @@ export class ResultRegister {
   /** The register's value converted to `kind`'s JS type. */
   decode(kind: CKind): number | bigint | undefined {
     switch (kind) {
-      case "i32": return this.i32[0];
-      case "double": return this.f64[0];
+      case "i32":
+        return this.i32[0];
+      case "double":
+        return this.f64[0];
       case "u64":
-      case "ptr": return this.u64[0];
-      case "i64": return this.i64[0];
-      case "u32": return this.u32[0];
-      case "float": return this.f32[1];
-      case "i16": return this.i16[0];
-      case "u16": return this.u16[0];
-      case "i8": return this.i8[0];
-      case "u8": return this.u8[0];
-      case "void": return undefined;
+      case "ptr":
+        return this.u64[0];
+      case "i64":
+        return this.i64[0];
+      case "u32":
+        return this.u32[0];
+      case "float":
+        return this.f32[1];
+      case "i16":
+        return this.i16[0];
+      case "u16":
+        return this.u16[0];
+      case "i8":
+        return this.i8[0];
+      case "u8":
+        return this.u8[0];
+      case "void":
+        return undefined;
     }
   }
 }

@@ -17,7 +17,13 @@ import {
   type CType,
   type Checker,
 } from "./ctypes.js";
-import { VeoCallError, VeoClosedError, VeoFailedError, VeoKernelException, VeoProcessDead } from "./errors.js";
+import {
+  VeoCallError,
+  VeoClosedError,
+  VeoFailedError,
+  VeoKernelException,
+  VeoProcessDead,
+} from "./errors.js";
 import { vePointer } from "./memory.js";
 import type { ArgsHandle, U64, VeoApi } from "./native/api.js";
 import { OnStack } from "./onstack.js";
@@ -68,11 +74,14 @@ const argsFinalizer = new FinalizationRegistry<{ api: VeoApi; ca: ArgsHandle }>(
   }
 });
 
+// A callable class: the interface gives instances their call signature.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface VeoFunction {
   /** Submits a call on `ctx`; the request resolves with the converted result. */
   (ctx: VeoCtxt, ...args: unknown[]): VeoRequest;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class VeoFunction {
   /** The library the function was found in. */
   declare readonly lib: VeoLibrary;
@@ -144,7 +153,11 @@ export class VeoFunction {
     const s = this._s;
     s.ret = parseType(type);
     s.call = { kind: s.ret.kind, what: s.name };
-    if (s.plan) s.plan = buildPlan(s, s.plan.types.map((t, i) => ({ type: t, name: s.paramNames?.[i] })));
+    if (s.plan)
+      s.plan = buildPlan(
+        s,
+        s.plan.types.map((t, i) => ({ type: t, name: s.paramNames?.[i] })),
+      );
     if (s.args !== null) hint(s, s.args);
     return this;
   }
@@ -183,6 +196,7 @@ export class VeoFunction {
   }
 
   /** Calls the function synchronously on the proc's main context (veo_call_sync). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- loose until typed by its prototype
   callSync(...args: unknown[]): any {
     const s = this._s;
     const proc = s.lib.proc;
@@ -190,7 +204,10 @@ export class VeoFunction {
     if (plan === undefined || s.lib._unloaded || !proc._alive) plan = checkCallable(s);
     const callSync = s.api.veo_call_sync;
     if (!callSync) {
-      throw new VeoFailedError("veo_call_sync", `veo_call_sync is not available in this library (API ${proc._native.info.apiVersion})`);
+      throw new VeoFailedError(
+        "veo_call_sync",
+        `veo_call_sync is not available in this library (API ${proc._native.info.apiVersion})`,
+      );
     }
     const vals = checkArgs(s, plan, args);
     const ca = s.perRequestArgs ? newArgs(s) : (s.args as ArgsHandle);
@@ -229,9 +246,9 @@ export class VeoFunction {
   }
 
   /** The plain function's call/apply/bind stay available. */
-  declare call: Function["call"];
-  declare apply: Function["apply"];
-  declare bind: Function["bind"];
+  declare call: CallableFunction["call"];
+  declare apply: CallableFunction["apply"];
+  declare bind: CallableFunction["bind"];
 }
 Object.setPrototypeOf(VeoFunction.prototype, Function.prototype);
 
@@ -253,9 +270,7 @@ function buildPlan(s: FnState, params: ReadonlyArray<{ type: CType; name?: strin
   const labels = params.map(
     (p, i) => `Argument ${i + 1} (${p.name ? `${p.name}: ` : ""}${p.type.name}) of ${s.name}`,
   );
-  const checkers = params.map((p, i) =>
-    p.type.kind === "ptr" ? null : makeChecker(p.type, labels[i]),
-  );
+  const checkers = params.map((p, i) => (p.type.kind === "ptr" ? null : makeChecker(p.type, labels[i])));
   const setters = types.map((t) => setterFor(s.api, t.kind as Exclude<CKind, "void">));
   const signature = `${s.ret.name} ${s.name}(${params
     .map((p) => (p.name ? `${p.type.name}${p.type.name.endsWith("*") ? "" : " "}${p.name}` : p.type.name))
@@ -266,7 +281,9 @@ function buildPlan(s: FnState, params: ReadonlyArray<{ type: CType; name?: strin
 function checkCallable(s: FnState): Plan {
   const plan = s.plan;
   if (plan === undefined) {
-    throw new TypeError(`${s.name}: declare its argument types with argsType(...) or lib.declare(...) before calling it`);
+    throw new TypeError(
+      `${s.name}: declare its argument types with argsType(...) or lib.declare(...) before calling it`,
+    );
   }
   s.lib._check();
   return plan;
@@ -275,7 +292,9 @@ function checkCallable(s: FnState): Plan {
 function checkArgs(s: FnState, plan: Plan, args: unknown[]): unknown[] {
   if (args.length !== plan.n) {
     checkCallable(s);
-    throw new TypeError(`${plan.signature} takes ${plan.n} argument${plan.n === 1 ? "" : "s"}, got ${args.length}`);
+    throw new TypeError(
+      `${plan.signature} takes ${plan.n} argument${plan.n === 1 ? "" : "s"}, got ${args.length}`,
+    );
   }
   const vals = s.vals;
   const checkers = plan.checkers;
@@ -299,7 +318,12 @@ function fillArgs(s: FnState, plan: Plan, ca: ArgsHandle, vals: unknown[]): unkn
       const st = v as OnStack;
       s.api.veo_args_set_stack(ca, st.intent, i, st.buffer, st.size);
       if (st.intent !== Intent.IN || s.perRequestArgs) {
-        keep = keep === undefined ? st.buffer : Array.isArray(keep) ? (keep.push(st.buffer), keep) : [keep, st.buffer];
+        keep =
+          keep === undefined
+            ? st.buffer
+            : Array.isArray(keep)
+              ? (keep.push(st.buffer), keep)
+              : [keep, st.buffer];
       }
       vals[i] = undefined;
     } else {
@@ -323,7 +347,8 @@ function refuse(s: FnState, ctx: unknown): never {
     throw new TypeError(`Argument 0 (ctx) of ${s.name} must be a VeoCtxt, got ${describeValue(ctx)}`);
   }
   if (ctx.proc !== s.lib.proc) {
-    if (ctx.proc.destroyed) throw new VeoClosedError(`Argument 0 (ctx) of ${s.name} belongs to a destroyed proc`);
+    if (ctx.proc.destroyed)
+      throw new VeoClosedError(`Argument 0 (ctx) of ${s.name} belongs to a destroyed proc`);
     throw new TypeError(`Argument 0 (ctx) of ${s.name} is a context of another proc`);
   }
   ctx._checkUsable();
@@ -332,7 +357,8 @@ function refuse(s: FnState, ctx: unknown): never {
 
 function submit(s: FnState, ctx: VeoCtxt, args: unknown[]): VeoRequest {
   const plan = s.plan;
-  if (plan === undefined || s.lib._unloaded || ctx == null || ctx.proc !== s.lib.proc || !ctx._usable) refuse(s, ctx);
+  if (plan === undefined || s.lib._unloaded || ctx == null || ctx.proc !== s.lib.proc || !ctx._usable)
+    refuse(s, ctx);
   const vals = checkArgs(s, plan, args);
   if (s.perRequestArgs) {
     const ca = newArgs(s);

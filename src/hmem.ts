@@ -43,7 +43,9 @@ export const VeoHmem = Object.freeze({
 
   /** The proc identifier in an HMEM address, or -1 for an untagged one. */
   getProcIdentifierFromHmem(addr: bigint): number {
-    return need("veo_get_proc_identifier_from_hmem")(address(addr, "Argument 0 (addr) of getProcIdentifierFromHmem"));
+    return need("veo_get_proc_identifier_from_hmem")(
+      address(addr, "Argument 0 (addr) of getProcIdentifierFromHmem"),
+    );
   },
 
   /** Copies `size` bytes between HMEM addresses and host buffers, in any direction. */

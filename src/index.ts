@@ -14,7 +14,15 @@ export { veoVersion, veoApiVersion, getVeArch } from "./version.js";
 export { VeoHmem, type HmemPointer } from "./hmem.js";
 export { logging, type LogLevel, type LogSink } from "./logging.js";
 export { loadVeo, type LoadVeoOptions, type VeoLibraryInfo, type VeoLibraryKind } from "./native/library.js";
-export { parseType, parsePrototype, decodeResult, type CType, type CKind, type CPrototype, type CParam } from "./ctypes.js";
+export {
+  parseType,
+  parsePrototype,
+  decodeResult,
+  type CType,
+  type CKind,
+  type CPrototype,
+  type CParam,
+} from "./ctypes.js";
 export * from "./errors.js";
-export * from "./build/index.js";
+export * from "./vebuild/index.js";
 export * from "./device/index.js";

@@ -35,8 +35,7 @@ export class VeoLibrary {
     this.name = name;
     this._handle = handle;
     this.fn = new Proxy(Object.create(null) as { [name: string]: VeoFunction }, {
-      get: (_t, key) =>
-        typeof key === "string" && key !== "then" ? this.findFunction(key) : undefined,
+      get: (_t, key) => (typeof key === "string" && key !== "then" ? this.findFunction(key) : undefined),
       has: (_t, key) => typeof key === "string" && this.func.has(key),
     });
   }
@@ -59,7 +58,9 @@ export class VeoLibrary {
 
   private lookup(name: unknown, method: string): U64 {
     if (typeof name !== "string" || name === "") {
-      throw new TypeError(`Argument 0 (name) of ${method} must be a non-empty string, got ${describeValue(name)}`);
+      throw new TypeError(
+        `Argument 0 (name) of ${method} must be a non-empty string, got ${describeValue(name)}`,
+      );
     }
     if (name.length > SYMNAME_LEN_MAX) {
       throw new RangeError(`Argument 0 (name) of ${method} is longer than ${SYMNAME_LEN_MAX} characters`);

@@ -20,16 +20,19 @@ const DEFAULT_FORMAT = "%(levelname)s:%(name)s:%(message)s";
 function formatter(format: string | undefined): (level: LogLevel, name: string, message: string) => string {
   const f = format ?? DEFAULT_FORMAT;
   return (level, name, message) =>
-    f.replaceAll("%(levelname)s", level).replaceAll("%(name)s", name).replaceAll("%(message)s", message) + "\n";
+    f.replaceAll("%(levelname)s", level).replaceAll("%(name)s", name).replaceAll("%(message)s", message) +
+    "\n";
 }
 
 function checkName(name: string): void {
-  if (name !== "veo") throw new RangeError(`Argument 0 (name) must be the logger name "veo", got ${JSON.stringify(name)}`);
+  if (name !== "veo")
+    throw new RangeError(`Argument 0 (name) must be the logger name "veo", got ${JSON.stringify(name)}`);
 }
 
 function checkLevel(level: LogLevel): number {
   const n = LEVELS[level];
-  if (n === undefined) throw new RangeError(`level must be one of ${Object.keys(LEVELS).join(", ")}, got ${String(level)}`);
+  if (n === undefined)
+    throw new RangeError(`level must be one of ${Object.keys(LEVELS).join(", ")}, got ${String(level)}`);
   return n;
 }
 
@@ -52,7 +55,13 @@ export const logging = Object.freeze({
   },
 
   /** Appends log lines to `filename` (mode "a") or truncates it first (mode "w"). */
-  setFileHandler(name: string, filename: string, mode: "a" | "w" = "a", level: LogLevel = "INFO", format?: string): void {
+  setFileHandler(
+    name: string,
+    filename: string,
+    mode: "a" | "w" = "a",
+    level: LogLevel = "INFO",
+    format?: string,
+  ): void {
     checkName(name);
     const fmt = formatter(format);
     threshold = checkLevel(level);

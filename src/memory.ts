@@ -96,7 +96,7 @@ export function vePointer(proc: VeoProc, v: unknown, label: string): bigint | nu
       if (v.proc.destroyed) throw new VeoClosedError(`${label} belongs to a destroyed proc`);
       throw new TypeError(`${label} is a VeMemPtr of another proc (node ${v.proc.nodeid})`);
     }
-    if (v.freed) throw new VeoClosedError(`${label} (${v}) was freed with freeMem`);
+    if (v.freed) throw new VeoClosedError(`${label} (${String(v)}) was freed with freeMem`);
     return v._a;
   }
   if (typeof v === "bigint") {
@@ -141,7 +141,8 @@ export function byteCount(v: unknown, label: string, max: number, maxWhat: strin
   let n: number;
   if (typeof v === "number") n = v;
   else if (typeof v === "bigint" && v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) n = Number(v);
-  else if (typeof v === "bigint") throw new RangeError(`${label} must be a byte count in [0, 2**53-1], got ${v}n`);
+  else if (typeof v === "bigint")
+    throw new RangeError(`${label} must be a byte count in [0, 2**53-1], got ${v}n`);
   else throw new TypeError(`${label} must be a number of bytes, got ${describeValue(v)}`);
   if (!Number.isSafeInteger(n) || n < 0) {
     throw new RangeError(`${label} must be a non-negative integer number of bytes, got ${n}`);
@@ -158,6 +159,6 @@ export function byteCount(v: unknown, label: string, max: number, maxWhat: strin
  */
 export function checkVeExtent(p: VePointerArg, size: number, label: string): void {
   if (typeof p === "object" && p.size > 0 && size > p.size) {
-    throw new RangeError(`${label}: ${size} bytes exceed the ${p.size}-byte VE block ${p}`);
+    throw new RangeError(`${label}: ${size} bytes exceed the ${p.size}-byte VE block ${String(p)}`);
   }
 }

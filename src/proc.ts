@@ -12,97 +12,25 @@ import { describeValue } from "./ctypes.js";
 import { VeoClosedError, VeoFailedError, VeoProcessDead } from "./errors.js";
 import type { VeoFunction } from "./function.js";
 import { runProcInitHooks } from "./hooks.js";
-import { hex, logEnabled, logInfo } from "./logging.js";
+import { logEnabled, logInfo } from "./logging.js";
 import { VeoLibrary } from "./library.js";
-import {
-  byteCount,
-  checkVeExtent,
-  hostBuffer,
-  markFreed,
-  newBlock,
-  vePointer,
-  VeMemPtr,
-  type HostBuffer,
-} from "./memory.js";
+import type { HostBuffer, VeMemPtr } from "./memory.js";
 import type { CtxHandle, ProcHandle, VeoApi } from "./native/api.js";
-import { getNative, requireFunction, type VeoLibraryInfo, type VeoNative } from "./native/library.js";
-import { loadSource, type SoOptions } from "./build/index.js";
-
-export interface VeoProcOptions {
-  /** A helper binary (mk_veorun_static output) to run instead of the default veorun. */
-  veorun?: string;
-  /** The VEO library to use (see loadVeo). */
-  library?: string;
-}
-
-interface Teardown {
-  api: VeoApi;
-  handle: ProcHandle;
-  done: boolean;
-  ref?: WeakRef<VeoProc>;
-}
-
-const finalizer = new FinalizationRegistry<Teardown>((t) => {
-  if (t.ref) live.delete(t.ref);
-  if (t.done) return;
-  t.done = true;
-  try {
-    t.api.veo_proc_destroy(t.handle);
-  } catch {
-    /* best effort */
-  }
-});
-
-const live = new Set<WeakRef<VeoProc>>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const ref of [...live]) {
-      try {
-        ref.deref()?.destroy();
-      } catch {
-        /* exiting anyway */
-      }
-    }
-  });
-}
+import { requireFunction, type VeoLibraryInfo, type VeoNative } from "./native/library.js";
+import {
+  checkNode,
+  checkOptions,
+  createHandle,
+  createHandleAsync,
+  type CreatedHandle,
+  type VeoProcOptions,
+} from "./proc-create.js";
+import { trackProc, untrackProc, type Teardown } from "./proc-lifetime.js";
+import { allocHmem, allocMem, freeHmem, freeMem, readMem, writeMem } from "./proc-memory.js";
+import { loadSource, type SoOptions } from "./vebuild/index.js";
 
 /** Set by VeoProc.create for the constructor it calls (a handle made off the main thread). */
-let preCreated: { native: VeoNative; handle: ProcHandle } | undefined;
-
-function checkNode(nodeid: unknown): number {
-  if (typeof nodeid !== "number" || !Number.isInteger(nodeid) || nodeid < -1 || nodeid > 0x7fffffff) {
-    throw (typeof nodeid === "number" ? RangeError : TypeError)(
-      `Argument 0 (nodeid) must be a VE node number (an integer >= -1), got ${describeValue(nodeid)}`,
-    );
-  }
-  return nodeid;
-}
-
-function checkOptions(options: unknown): VeoProcOptions {
-  if (options === undefined) return {};
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Argument 1 (options) must be an object, got ${describeValue(options)}`);
-  }
-  const o = options as VeoProcOptions;
-  if (o.veorun !== undefined && (typeof o.veorun !== "string" || o.veorun === "")) {
-    throw new TypeError(`options.veorun must be a non-empty path string, got ${describeValue(o.veorun)}`);
-  }
-  return o;
-}
-
-function creationError(native: VeoNative, nodeid: number, veorun: string | undefined): VeoFailedError {
-  const call = veorun ? `veo_proc_create_static(${nodeid}, ${veorun})` : `veo_proc_create(${nodeid})`;
-  let hint = "";
-  if (veorun && !fs.existsSync(veorun)) hint = `: ${veorun} does not exist`;
-  else if (native.info.kind === "emulator") {
-    hint = ` (emulator: nodes 0..VEO_EMU_NODES-1 exist, VEO_EMU_NODES=${process.env.VEO_EMU_NODES ?? "4 (default)"})`;
-  }
-  return new VeoFailedError(veorun ? "veo_proc_create_static" : "veo_proc_create", `${call} failed${hint}`);
-}
+let preCreated: CreatedHandle | undefined;
 
 export class VeoProc {
   /** The VE node the process runs on. */
@@ -114,7 +42,6 @@ export class VeoProc {
   /** @internal */
   readonly _handle: ProcHandle;
   private readonly teardown: Teardown;
-  private readonly ref: WeakRef<VeoProc>;
   private isDestroyed = false;
   private deathReason: string | undefined;
   private readonly ctxs: VeoCtxt[] = [];
@@ -127,23 +54,11 @@ export class VeoProc {
     preCreated = undefined;
     this.nodeid = checkNode(nodeid);
     const opts = checkOptions(options);
-    if (pre) {
-      this._native = pre.native;
-      this._handle = pre.handle;
-    } else {
-      this._native = getNative(opts.library === undefined ? {} : { library: opts.library });
-      const api = this._native.api;
-      const h = opts.veorun ? api.veo_proc_create_static(this.nodeid, opts.veorun) : api.veo_proc_create(this.nodeid);
-      if (!h) throw creationError(this._native, this.nodeid, opts.veorun);
-      this._handle = h;
-    }
+    const created = pre ?? createHandle(this.nodeid, opts);
+    this._native = created.native;
+    this._handle = created.handle;
     this._api = this._native.api;
-    this.teardown = { api: this._api, handle: this._handle, done: false };
-    finalizer.register(this, this.teardown, this.teardown);
-    this.ref = new WeakRef(this);
-    this.teardown.ref = this.ref;
-    live.add(this.ref);
-    installExitHook();
+    this.teardown = trackProc(this, this._api, this._handle);
     try {
       runProcInitHooks(this);
     } catch (err) {
@@ -157,15 +72,7 @@ export class VeoProc {
   static async create(nodeid = 0, options?: VeoProcOptions): Promise<VeoProc> {
     checkNode(nodeid);
     const opts = checkOptions(options);
-    const native = getNative(opts.library === undefined ? {} : { library: opts.library });
-    const api = native.api;
-    const handle = await new Promise<ProcHandle>((resolve, reject) => {
-      const cb = (err: unknown, h: ProcHandle): void => (err ? reject(err) : resolve(h));
-      if (opts.veorun) api.veo_proc_create_static.async(nodeid, opts.veorun, cb);
-      else api.veo_proc_create.async(nodeid, cb);
-    });
-    if (!handle) throw creationError(native, nodeid, opts.veorun);
-    preCreated = { native, handle };
+    preCreated = await createHandleAsync(nodeid, opts);
     return new VeoProc(nodeid, opts);
   }
 
@@ -286,7 +193,9 @@ export class VeoProc {
   /** Loads a VE shared library (use an absolute path). Loading a path again returns the same library. */
   loadLibrary(path: string): VeoLibrary {
     if (typeof path !== "string" || path === "") {
-      throw new TypeError(`Argument 0 (path) of loadLibrary must be a non-empty string, got ${describeValue(path)}`);
+      throw new TypeError(
+        `Argument 0 (path) of loadLibrary must be a non-empty string, got ${describeValue(path)}`,
+      );
     }
     this._check();
     const known = this.libMap.get(path);
@@ -309,7 +218,9 @@ export class VeoProc {
   /** Unloads `lib` (same as lib.unload()). */
   unloadLibrary(lib: VeoLibrary): void {
     if (!(lib instanceof VeoLibrary)) {
-      throw new TypeError(`Argument 0 (lib) of unloadLibrary must be a VeoLibrary, got ${describeValue(lib)}`);
+      throw new TypeError(
+        `Argument 0 (lib) of unloadLibrary must be a VeoLibrary, got ${describeValue(lib)}`,
+      );
     }
     if (lib.proc !== this) throw new TypeError("Argument 0 (lib) of unloadLibrary belongs to another proc");
     lib.unload();
@@ -332,7 +243,9 @@ export class VeoProc {
    */
   getFunction(name: string): VeoFunction {
     if (typeof name !== "string" || name === "") {
-      throw new TypeError(`Argument 0 (name) of getFunction must be a non-empty string, got ${describeValue(name)}`);
+      throw new TypeError(
+        `Argument 0 (name) of getFunction must be a non-empty string, got ${describeValue(name)}`,
+      );
     }
     this._check();
     for (const lib of this.libMap.values()) {
@@ -351,85 +264,32 @@ export class VeoProc {
 
   /** Allocates `size` bytes of VE memory. */
   allocMem(size: number): VeMemPtr {
-    if (size === undefined) throw new TypeError("Argument 0 (size) of allocMem must be a number of bytes, got undefined");
-    const n = byteCount(size, "Argument 0 (size) of allocMem", Number.MAX_SAFE_INTEGER, "2**53-1", 0);
-    this._check();
-    const out = new BigUint64Array(1);
-    const rc = this._api.veo_alloc_mem(this._handle, out, n);
-    if (rc !== 0) {
-      this._checkAfterFailure();
-      throw new VeoFailedError("veo_alloc_mem", `veo_alloc_mem(${n}) failed (${rc}): out of memory on the VE`);
-    }
-    if (logEnabled) logInfo(`veo_alloc_mem: nodeid=${this.nodeid}, addr=${hex(out[0])}, size=${n}`);
-    return newBlock(this, out[0], n);
+    return allocMem(this, size);
   }
 
   /** Allocates `size` bytes of VE memory as an HMEM address (bigint, tagged with the proc). */
   allocHmem(size: number): bigint {
-    if (size === undefined) throw new TypeError("Argument 0 (size) of allocHmem must be a number of bytes, got undefined");
-    const n = byteCount(size, "Argument 0 (size) of allocHmem", Number.MAX_SAFE_INTEGER, "2**53-1", 0);
-    this._check();
-    const f = requireFunction(this._native, "veo_alloc_hmem");
-    const out = new BigUint64Array(1);
-    const rc = f(this._handle, out, n);
-    if (rc !== 0) {
-      this._checkAfterFailure();
-      throw new VeoFailedError("veo_alloc_hmem", `veo_alloc_hmem(${n}) failed (${rc})`);
-    }
-    if (logEnabled) logInfo(`veo_alloc_hmem: nodeid=${this.nodeid}, addr=${hex(out[0])}, size=${n}`);
-    return out[0];
+    return allocHmem(this, size);
   }
 
   /** Frees an HMEM address from allocHmem. */
   freeHmem(addr: bigint): void {
-    this._check();
-    if (typeof addr !== "bigint" || addr < 0n || addr > 0xffff_ffff_ffff_ffffn) {
-      throw new TypeError(`Argument 0 (addr) of freeHmem must be an HMEM address (bigint), got ${describeValue(addr)}`);
-    }
-    const f = requireFunction(this._native, "veo_free_hmem");
-    const rc = f(addr);
-    if (rc !== 0) throw new VeoFailedError("veo_free_hmem", `veo_free_hmem(0x${addr.toString(16)}) failed (${rc})`);
-    if (logEnabled) logInfo(`veo_free_hmem: nodeid=${this.nodeid}, addr=${hex(addr)}`);
+    freeHmem(this, addr);
   }
 
   /** Frees VE memory from allocMem (a VeMemPtr, or a raw address). */
   freeMem(ptr: VePointer): void {
-    this._check();
-    const addr = vePointer(this, ptr, "Argument 0 (ptr) of freeMem");
-    const rc = this._api.veo_free_mem(this._handle, addr);
-    if (rc !== 0) throw new VeoFailedError("veo_free_mem", `veo_free_mem(0x${addr.toString(16)}) failed (${rc})`);
-    if (ptr instanceof VeMemPtr) markFreed(ptr);
-    if (logEnabled) logInfo(`veo_free_mem: nodeid=${this.nodeid}, addr=${hex(addr)}`);
+    freeMem(this, ptr);
   }
 
   /** Copies `size` bytes (default: all of `dst`) from VE memory `src` into `dst`. */
   readMem(dst: HostBuffer, src: VePointer, size?: number): void {
-    this._check();
-    const len = hostBuffer(dst, "Argument 0 (dst) of readMem");
-    const addr = vePointer(this, src, "Argument 1 (src) of readMem");
-    const n = byteCount(size, "Argument 2 (size) of readMem", len, "dst", len);
-    checkVeExtent(src, n, "readMem");
-    const rc = this._api.veo_read_mem(this._handle, dst, addr, n);
-    if (rc !== 0) {
-      this._checkAfterFailure();
-      throw new VeoFailedError("veo_read_mem", `veo_read_mem(${n} bytes from 0x${addr.toString(16)}) failed (${rc})`);
-    }
-    if (logEnabled) logInfo(`veo_read_mem: nodeid=${this.nodeid}, size=${n}`);
+    readMem(this, dst, src, size);
   }
 
   /** Copies `size` bytes (default: all of `src`) from `src` into VE memory `dst`. */
   writeMem(dst: VePointer, src: HostBuffer, size?: number): void {
-    this._check();
-    const addr = vePointer(this, dst, "Argument 0 (dst) of writeMem");
-    const len = hostBuffer(src, "Argument 1 (src) of writeMem");
-    const n = byteCount(size, "Argument 2 (size) of writeMem", len, "src", len);
-    checkVeExtent(dst, n, "writeMem");
-    const rc = this._api.veo_write_mem(this._handle, addr, src, n);
-    if (rc !== 0) {
-      this._checkAfterFailure();
-      throw new VeoFailedError("veo_write_mem", `veo_write_mem(${n} bytes to 0x${addr.toString(16)}) failed (${rc})`);
-    }
-    if (logEnabled) logInfo(`veo_write_mem: nodeid=${this.nodeid}, size=${n}`);
+    writeMem(this, dst, src, size);
   }
 
   /**
@@ -482,7 +342,9 @@ export class VeoProc {
   i64ToAddr(value: bigint | number): bigint {
     const v = typeof value === "number" && Number.isSafeInteger(value) ? BigInt(value) : value;
     if (typeof v !== "bigint" || v < -(2n ** 63n) || v >= 2n ** 63n) {
-      throw new RangeError(`Argument 0 (value) of i64ToAddr must be a 64-bit signed integer, got ${describeValue(value)}`);
+      throw new RangeError(
+        `Argument 0 (value) of i64ToAddr must be a 64-bit signed integer, got ${describeValue(value)}`,
+      );
     }
     return BigInt.asUintN(64, v);
   }
@@ -491,10 +353,14 @@ export class VeoProc {
   setProcIdentifier(addr: bigint, ident: number): bigint {
     this._check();
     if (typeof addr !== "bigint" || addr < 0n || addr >= 2n ** 64n) {
-      throw new TypeError(`Argument 0 (addr) of setProcIdentifier must be an address (bigint), got ${describeValue(addr)}`);
+      throw new TypeError(
+        `Argument 0 (addr) of setProcIdentifier must be an address (bigint), got ${describeValue(addr)}`,
+      );
     }
     if (!Number.isInteger(ident) || ident < 0 || ident > 15) {
-      throw new RangeError(`Argument 1 (ident) of setProcIdentifier must be an integer in [0, 15], got ${describeValue(ident)}`);
+      throw new RangeError(
+        `Argument 1 (ident) of setProcIdentifier must be an integer in [0, 15], got ${describeValue(ident)}`,
+      );
     }
     const f = requireFunction(this._native, "veo_set_proc_identifier");
     const r = f(addr, ident);
@@ -516,13 +382,14 @@ export class VeoProc {
    */
   destroy(): void {
     if (this.isDestroyed) return;
-    const err = new VeoClosedError(`The VeoProc (node ${this.nodeid}) was destroyed before the request finished`);
+    const err = new VeoClosedError(
+      `The VeoProc (node ${this.nodeid}) was destroyed before the request finished`,
+    );
     const wasAlive = this.deathReason === undefined;
     for (const c of this.ctxs) c._shutdown(err);
     const ctxs = this.ctxs.splice(0);
     this.isDestroyed = true;
-    live.delete(this.ref);
-    finalizer.unregister(this.teardown);
+    untrackProc(this.teardown);
     for (const lib of [...this.libMap.values()]) lib._release();
     if (wasAlive) {
       // VEO closes the main context (the first one opened) with the proc.
@@ -536,7 +403,6 @@ export class VeoProc {
         }
       }
     }
-    this.teardown.done = true;
     const rc = this._api.veo_proc_destroy(this._handle);
     if (rc !== 0) throw new VeoFailedError("veo_proc_destroy", `veo_proc_destroy failed (${rc})`);
     if (logEnabled) logInfo(`veo_proc(${this.nodeid}) destroyed`);
@@ -556,3 +422,5 @@ export class VeoProc {
     return `VeoProc(node ${this.nodeid}${this.isDestroyed ? ", destroyed" : this.dead ? ", dead" : ""})`;
   }
 }
+
+export type { VeoProcOptions };

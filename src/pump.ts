@@ -289,12 +289,18 @@ export class Pump {
     const proc = ctx.proc;
     if (r._state !== 0) return;
     if (ctx._closed || proc.destroyed) {
-      rejectRequest(r, ctx._closeError ?? new VeoClosedError("The request's context was closed before it finished"));
+      rejectRequest(
+        r,
+        ctx._closeError ?? new VeoClosedError("The request's context was closed before it finished"),
+      );
       return;
     }
     if (r !== this.target && this.salvageOne(r)) return;
     if (r === this.target) return; // its pool thread reports it
-    rejectRequest(r, new VeoProcessDead(`${r._what} (request ${r.id}): the VeoProc on node ${proc.nodeid} is dead`));
+    rejectRequest(
+      r,
+      new VeoProcessDead(`${r._what} (request ${r.id}): the VeoProc on node ${proc.nodeid} is dead`),
+    );
   }
 
   /**
@@ -393,7 +399,13 @@ export class Pump {
     try {
       if (t !== null && t._state === 0) {
         if (err) {
-          rejectRequest(t, new VeoCallError(`${t._what} (request ${t.id}): waiting failed: ${String(err)}`, { cause: err }));
+          rejectRequest(
+            t,
+            new VeoCallError(
+              `${t._what} (request ${t.id}): waiting failed: ${err instanceof Error ? err.message : "unknown error"}`,
+              { cause: err },
+            ),
+          );
         } else {
           completeRequest(t, rc, slot);
         }
@@ -408,7 +420,8 @@ export class Pump {
 
   /** An unexpected exception inside the pump: reject what is waiting rather than hang. */
   private fail(err: unknown): void {
-    const e = err instanceof VeoError ? err : new VeoCallError(`request pump failed: ${String(err)}`, { cause: err });
+    const e =
+      err instanceof VeoError ? err : new VeoCallError(`request pump failed: ${String(err)}`, { cause: err });
     this.rejectAll(e, true);
   }
 
@@ -456,7 +469,12 @@ export class Pump {
         return;
       }
       if (rc === CommandState.ERROR && this.ctx.proc.dead) {
-        rejectRequest(req, new VeoProcessDead(`${req._what} (request ${req.id}): the VeoProc on node ${this.ctx.proc.nodeid} is dead`));
+        rejectRequest(
+          req,
+          new VeoProcessDead(
+            `${req._what} (request ${req.id}): the VeoProc on node ${this.ctx.proc.nodeid} is dead`,
+          ),
+        );
         return;
       }
       completeRequest(req, rc, REGISTER);

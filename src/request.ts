@@ -37,6 +37,7 @@ function capture(resolve: (v: unknown) => void, reject: (e: unknown) => void): v
   captured.reject = reject;
 }
 
+// eslint-disable-next-line @typescript-eslint/unbound-method -- always called with .call(f)
 const functionSource = Function.prototype.toString;
 /** How V8 prints a built-in function without a name: "function () { [native code] }". */
 const NATIVE_ANONYMOUS = (() => {
@@ -160,9 +161,11 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
     }
     // Settled and every earlier listener told: tell this one now.
     if (this._state === DONE) {
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises -- a V8 resolving function
       if (isResolver(onfulfilled)) return settleNow(onfulfilled, this._value);
       return Promise.resolve(this._value as T).then(onfulfilled, onrejected);
     }
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- a V8 resolving function
     if (isResolver(onrejected)) return settleNow(onrejected, this._value);
     return Promise.reject(this._value).then(onfulfilled, onrejected);
   }
@@ -175,7 +178,13 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
         // V8's own resolvers are told directly. What then() returns must still settle only
         // after them (`req.then(res, rej).then(next)`), with undefined, as a promise's would.
         const own = ownDeferred();
-        this._deferred = { promise: undefined, resolve: onfulfilled, reject: onrejected, more: own, due: false };
+        this._deferred = {
+          promise: undefined,
+          resolve: onfulfilled,
+          reject: onrejected,
+          more: own,
+          due: false,
+        };
         return (own.promise as Promise<unknown>).then(toUndefined, toUndefined);
       }
       const own = (this._deferred = ownDeferred());
@@ -186,6 +195,7 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
       const own = ownDeferred();
       own.more = d.more;
       d.more = own;
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed by the declaration build
       p = own.promise as Promise<unknown>;
     }
     return p.then(onfulfilled as never, onrejected as never);
@@ -221,7 +231,8 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
   }
 
   toString(): string {
-    const state = this._state === PENDING ? "pending" : this._state === DONE ? `done: ${String(this._value)}` : "failed";
+    const state =
+      this._state === PENDING ? "pending" : this._state === DONE ? `done: ${String(this._value)}` : "failed";
     return `VeoRequest(${this._what}, id ${this.id}, ${state})`;
   }
 }
@@ -301,8 +312,5 @@ export function completeRequest(req: VeoRequest, rc: number, reg: ResultRegister
     rejectRequest(req, new VeoCallError(`${req._what} (request ${req.id}) ended with VEO_COMMAND_ERROR`));
     return;
   }
-  rejectRequest(
-    req,
-    new VeoCallError(`${req._what} (request ${req.id}): veo_call_*_result returned ${rc}`),
-  );
+  rejectRequest(req, new VeoCallError(`${req._what} (request ${req.id}): veo_call_*_result returned ${rc}`));
 }

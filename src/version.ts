@@ -18,7 +18,9 @@ export function veoApiVersion(): number {
 /** veo_get_ve_arch(node): 1 (VE1), 3 (VE3); throws if the library cannot tell. */
 export function getVeArch(node: number): number {
   if (typeof node !== "number" || !Number.isInteger(node) || node < -1 || node > 0x7fffffff) {
-    throw new RangeError(`Argument 0 (node) of getVeArch must be a VE node number, got ${describeValue(node)}`);
+    throw new RangeError(
+      `Argument 0 (node) of getVeArch must be a VE node number, got ${describeValue(node)}`,
+    );
   }
   const arch = requireFunction(getNative(), "veo_get_ve_arch")(node);
   if (arch <= 0) throw new VeoFailedError("veo_get_ve_arch", `veo_get_ve_arch(${node}) failed (${arch})`);

@@ -52,13 +52,22 @@ describe("parseType", () => {
     expect(t.name).toBe(name);
   });
 
-  it.each(["", "foo", "long double", "unsigned float", "int int", "short long", "char int", "struct x", "int[", "uint128_t", "signed unsigned"])(
-    "rejects %j with a TypeError naming it",
-    (text) => {
-      expect(() => parseType(text)).toThrow(TypeError);
-      expect(() => parseType(text)).toThrow(`"${text}"`);
-    },
-  );
+  it.each([
+    "",
+    "foo",
+    "long double",
+    "unsigned float",
+    "int int",
+    "short long",
+    "char int",
+    "struct x",
+    "int[",
+    "uint128_t",
+    "signed unsigned",
+  ])("rejects %j with a TypeError naming it", (text) => {
+    expect(() => parseType(text)).toThrow(TypeError);
+    expect(() => parseType(text)).toThrow(`"${text}"`);
+  });
 
   it("rejects a non-string", () => {
     expect(() => parseType(5 as unknown as string)).toThrow(TypeError);

@@ -85,7 +85,12 @@ describe("scalar marshalling (every type, through the typed setters)", () => {
     ["id_u16", "unsigned short", [65535, 1], [65535, 1]],
     ["id_i32", "int", [-(2 ** 31), 2 ** 31 - 1, -12], [-(2 ** 31), 2 ** 31 - 1, -12]],
     ["id_u32", "unsigned int", [2 ** 32 - 1, 0xa0a0a0a0], [2 ** 32 - 1, 0xa0a0a0a0]],
-    ["id_i64", "long", [-1, -(2n ** 63n), 2n ** 63n - 1n, 2 ** 53 - 1], [-1n, -(2n ** 63n), 2n ** 63n - 1n, 2n ** 53n - 1n]],
+    [
+      "id_i64",
+      "long",
+      [-1, -(2n ** 63n), 2n ** 63n - 1n, 2 ** 53 - 1],
+      [-1n, -(2n ** 63n), 2n ** 63n - 1n, 2n ** 53n - 1n],
+    ],
     ["id_u64", "uint64_t", [2n ** 64n - 1n, 7, 0n], [2n ** 64n - 1n, 7n, 0n]],
     ["id_float", "float", [1.5, -0.25, 3], [1.5, -0.25, 3]],
     ["id_double", "double", [0.12345, -1e300, Infinity], [0.12345, -1e300, Infinity]],
@@ -120,7 +125,19 @@ describe("scalar marshalling (every type, through the typed setters)", () => {
       "double mixed(char a, unsigned char b, short c, unsigned short d, int e, unsigned int f, long g, unsigned long h, float i, double j, int8_t k, uint64_t l)",
     );
     const args = [-3, 200, -300, 60000, -70000, 4000000000, -5n, 6n, 0.5, 0.25, -7, 9n];
-    const expected = -3 + 200 * 2 - 300 * 3 + 60000 * 4 - 70000 * 5 + 4000000000 * 6 - 5 * 7 + 6 * 8 + 0.5 * 9 + 0.25 * 10 - 7 * 11 + 9 * 12;
+    const expected =
+      -3 +
+      200 * 2 -
+      300 * 3 +
+      60000 * 4 -
+      70000 * 5 +
+      4000000000 * 6 -
+      5 * 7 +
+      6 * 8 +
+      0.5 * 9 +
+      0.25 * 10 -
+      7 * 11 +
+      9 * 12;
     expect(await f(ctx, ...args)).toBe(expected);
     expect(f.callSync(...args)).toBe(expected);
   });
@@ -141,7 +158,9 @@ describe("scalar marshalling (every type, through the typed setters)", () => {
   });
 
   it("10 doubles and 12 longs (py-veo test_many_args)", async () => {
-    const d = lib.declare("double sum10d(double,double,double,double,double,double,double,double,double,double)");
+    const d = lib.declare(
+      "double sum10d(double,double,double,double,double,double,double,double,double,double)",
+    );
     const dv = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
     expect(await d(ctx, ...dv)).toBe(dv.reduce((s, v, i) => s + v * (i + 1), 0));
     const l = lib.declare("long sum12l(long,long,long,long,long,long,long,long,long,long,long,long)");
@@ -201,9 +220,23 @@ describe("OnStack", () => {
   });
 
   it("stack arguments after eight register arguments", async () => {
-    const f = lib.declare("long stack_many(long,long,long,long,long,long,long,long, long *out, const long *in)");
+    const f = lib.declare(
+      "long stack_many(long,long,long,long,long,long,long,long, long *out, const long *in)",
+    );
     const out = new BigInt64Array(1);
-    const r = await f(ctx, 1, 2, 3, 4, 5, 6, 7, 8, new OnStack(out, { intent: Intent.OUT }), new OnStack(new BigInt64Array([100n])));
+    const r = await f(
+      ctx,
+      1,
+      2,
+      3,
+      4,
+      5,
+      6,
+      7,
+      8,
+      new OnStack(out, { intent: Intent.OUT }),
+      new OnStack(new BigInt64Array([100n])),
+    );
     expect(r).toBe(136n);
     expect(out[0]).toBe(136n);
   });

@@ -8,11 +8,30 @@ import * as veo from "../src/index.js";
 describe("veo-ts exports", () => {
   it("classes, functions and errors", () => {
     for (const name of [
-      "VeoProc", "VeoCtxt", "VeoLibrary", "VeoFunction", "VeoRequest", "VeMemPtr", "OnStack",
-      "setProcInitHook", "delProcInitHook", "veoVersion", "veoApiVersion", "getVeArch", "loadVeo",
-      "parseType", "parsePrototype", "decodeResult",
-      "VeoError", "VeoLibraryNotFound", "VeoFailedError", "VeoCallError", "VeoKernelException",
-      "VeoProcessDead", "VeoClosedError", "VeBuildError",
+      "VeoProc",
+      "VeoCtxt",
+      "VeoLibrary",
+      "VeoFunction",
+      "VeoRequest",
+      "VeMemPtr",
+      "OnStack",
+      "setProcInitHook",
+      "delProcInitHook",
+      "veoVersion",
+      "veoApiVersion",
+      "getVeArch",
+      "loadVeo",
+      "parseType",
+      "parsePrototype",
+      "decodeResult",
+      "VeoError",
+      "VeoLibraryNotFound",
+      "VeoFailedError",
+      "VeoCallError",
+      "VeoKernelException",
+      "VeoProcessDead",
+      "VeoClosedError",
+      "VeBuildError",
     ]) {
       expect(typeof (veo as Record<string, unknown>)[name], name).toBe("function");
     }

@@ -73,7 +73,9 @@ describe("logging", () => {
       logging.setFileHandler("veo", file, "w");
       new VeoProc(0).destroy();
       logging.resetHandler();
-      expect(fs.readFileSync(file, "utf8")).toBe("INFO:veo:veo_proc(0) created\nINFO:veo:veo_proc(0) destroyed\n");
+      expect(fs.readFileSync(file, "utf8")).toBe(
+        "INFO:veo:veo_proc(0) created\nINFO:veo:veo_proc(0) destroyed\n",
+      );
       logging.setFileHandler("veo", file);
       new VeoProc(1).destroy();
       logging.resetHandler();

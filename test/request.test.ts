@@ -46,7 +46,7 @@ describe("a request", () => {
       resolveOuter = res;
       rejectOuter = rej;
     });
-    outer.then((v) => order.push(`outer ${String(v)}`));
+    void outer.then((v) => order.push(`outer ${String(v)}`));
     const r = sleep(ctx, 30);
     const chained = r.then(resolveOuter, rejectOuter);
     const after = chained.then((v) => order.push(`chained ${String(v)}`));
@@ -161,7 +161,9 @@ describe("many requests in flight", () => {
     const reqs = Array.from({ length: 2000 }, (_, i) => f(ctx, i));
     for (let i = reqs.length - 1; i >= 1000; i--) expect(reqs[i].wait()).toBe(BigInt(i));
     const rest = reqs.slice(0, 1000);
-    const values = await Promise.all(rest.map((r, i) => (i % 3 === 0 ? r.wait() : i % 3 === 1 ? r : r.then((v) => v))));
+    const values = await Promise.all(
+      rest.map((r, i) => (i % 3 === 0 ? r.wait() : i % 3 === 1 ? r : r.then((v) => v))),
+    );
     expect(values).toEqual(rest.map((_, i) => BigInt(i)));
     for (const [i, r] of reqs.entries()) expect(r.peek()).toEqual({ done: true, value: BigInt(i) });
   });
@@ -197,7 +199,11 @@ describe("then() collecting its own request", () => {
     expect(called).toBe(true);
     expect(await r).toBe(42);
     expect(await Promise.resolve(r)).toBe(42);
-    expect(await new Promise((res, rej) => r.then(res, rej))).toBe(42);
+    expect(
+      await new Promise((res, rej) => {
+        void r.then(res, rej);
+      }),
+    ).toBe(42);
     expect(r.wait()).toBe(42);
     expect(r.peek()).toEqual({ done: true, value: 42 });
 
@@ -424,37 +430,42 @@ describe("kernel faults", () => {
     ["segv", "int segv(void)", [], 11],
     ["fpe", "int fpe(int x)", [1], 8],
     ["abort_now", "int abort_now(void)", [], 6],
-  ] as const)("%s rejects with VeoKernelException and every other request with VeoProcessDead", async (_n, proto, args, signal) => {
-    const { proc: p, lib: l, ctx: c } = openKernelProc();
-    try {
-      const c2 = p.openContext();
-      const sleep = l.declare("int do_sleep(int ms)");
-      const bad = l.declare(proto);
-      const other = sleep(c2, 2000);
-      const before = sleep(c, 1);
-      const r = bad(c, ...args);
-      const after = sleep(c, 1);
-      const [rr, ro, rb, ra] = await Promise.allSettled([r, other, before, after].map((q) => q.then((v) => v)));
-      expect(rb).toEqual({ status: "fulfilled", value: 1 });
-      expect(rr.status).toBe("rejected");
-      const e = (rr as PromiseRejectedResult).reason;
-      expect(e).toBeInstanceOf(VeoKernelException);
-      expect(e.signal).toBe(signal);
-      expect(e.code).toBe("VEO_KERNEL_EXCEPTION");
-      expect((ro as PromiseRejectedResult).reason).toBeInstanceOf(VeoProcessDead);
-      expect((ra as PromiseRejectedResult).reason).toBeInstanceOf(VeoProcessDead);
-      expect(p.dead).toBe(true);
-      expect(c.state).toBe(4);
-      expect(() => sleep(c, 1)).toThrow(VeoProcessDead);
-      expect(() => p.allocMem(8)).toThrow(VeoProcessDead);
-      expect(() => r.wait()).toThrow(VeoKernelException);
-    } finally {
-      p.destroy();
-    }
-    const { proc: p2, lib: l2, ctx: c2 } = openKernelProc();
-    expect(await l2.declare("int add_one(int)")(c2, 1)).toBe(2);
-    p2.destroy();
-  });
+  ] as const)(
+    "%s rejects with VeoKernelException and every other request with VeoProcessDead",
+    async (_n, proto, args, signal) => {
+      const { proc: p, lib: l, ctx: c } = openKernelProc();
+      try {
+        const c2 = p.openContext();
+        const sleep = l.declare("int do_sleep(int ms)");
+        const bad = l.declare(proto);
+        const other = sleep(c2, 2000);
+        const before = sleep(c, 1);
+        const r = bad(c, ...args);
+        const after = sleep(c, 1);
+        const [rr, ro, rb, ra] = await Promise.allSettled(
+          [r, other, before, after].map((q) => q.then((v) => v)),
+        );
+        expect(rb).toEqual({ status: "fulfilled", value: 1 });
+        expect(rr.status).toBe("rejected");
+        const e = (rr as PromiseRejectedResult).reason;
+        expect(e).toBeInstanceOf(VeoKernelException);
+        expect(e.signal).toBe(signal);
+        expect(e.code).toBe("VEO_KERNEL_EXCEPTION");
+        expect((ro as PromiseRejectedResult).reason).toBeInstanceOf(VeoProcessDead);
+        expect((ra as PromiseRejectedResult).reason).toBeInstanceOf(VeoProcessDead);
+        expect(p.dead).toBe(true);
+        expect(c.state).toBe(4);
+        expect(() => sleep(c, 1)).toThrow(VeoProcessDead);
+        expect(() => p.allocMem(8)).toThrow(VeoProcessDead);
+        expect(() => r.wait()).toThrow(VeoKernelException);
+      } finally {
+        p.destroy();
+      }
+      const { proc: p2, lib: l2, ctx: c2 } = openKernelProc();
+      expect(await l2.declare("int add_one(int)")(c2, 1)).toBe(2);
+      p2.destroy();
+    },
+  );
 
   it("after a fault, a request nobody awaited that finished before it still gives its result", async () => {
     const { proc: p, lib: l, ctx: c } = openKernelProc();
@@ -534,10 +545,12 @@ describe("kernel faults", () => {
   it("a kernel that exits the helper is VeoProcessDead, not a hang", async () => {
     const { proc: p, lib: l, ctx: c } = openKernelProc();
     try {
-      const e = await l.declare("void exit_now(void)")(c).then(
-        () => "resolved",
-        (err) => err,
-      );
+      const e = await l
+        .declare("void exit_now(void)")(c)
+        .then(
+          () => "resolved",
+          (err) => err,
+        );
       expect(e).toBeInstanceOf(VeoProcessDead);
       expect(p.dead).toBe(true);
     } finally {

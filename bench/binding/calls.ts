@@ -66,7 +66,13 @@ export const forms: Record<string, Record<number, Form>> = {
  * made Test 2's paired ratio 1.34–1.43 instead of 1.25–1.31).
  */
 export async function runBatches(
-  form: Form, test: number, f: VeoFunction, ctx: VeoCtxt, n: number, batches: number, reqs: VeoRequest[],
+  form: Form,
+  test: number,
+  f: VeoFunction,
+  ctx: VeoCtxt,
+  n: number,
+  batches: number,
+  reqs: VeoRequest[],
 ): Promise<number> {
   let spent = 0;
   for (let b = 0; b < batches; b++) {

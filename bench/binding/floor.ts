@@ -62,7 +62,12 @@ export const floorForms: Record<string, FloorForm> = {
 };
 
 /** Runs `batches` batches of N elements and returns the time spent in them (µs). */
-export async function runFloorBatches(form: FloorForm, n: number, batches: number, items: unknown[]): Promise<number> {
+export async function runFloorBatches(
+  form: FloorForm,
+  n: number,
+  batches: number,
+  items: unknown[],
+): Promise<number> {
   let spent = 0;
   for (let b = 0; b < batches; b++) {
     const t0 = nowUs();

@@ -40,7 +40,7 @@ async function measure(s: Setup, n: number, withPromise: boolean, pass: 1 | 2): 
     const heapBefore = process.memoryUsage().heapUsed;
     for (let i = 0; i < n; i++) {
       const r = empty(busy);
-      if (withPromise) r.then(onDone);
+      if (withPromise) void r.then(onDone);
       reqs[i] = r;
     }
     const during = settledRss();

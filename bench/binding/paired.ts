@@ -34,16 +34,21 @@ export async function paired(args: Args): Promise<void> {
   const loops = koffi.load(args.str("loops"));
   // Handles and addresses cross as the binding passes them: uintptr_t Numbers, u64.
   const vblCalls = loops.func(
-    "double vbl_calls(uintptr_t proc, uintptr_t ctx, uint64_t sym, int test, long n, long batches)");
-  const vblXfer = loops.func("double vbl_xfer(uintptr_t proc, uint64_t ve, void *buf, int write, long iters)");
+    "double vbl_calls(uintptr_t proc, uintptr_t ctx, uint64_t sym, int test, long n, long batches)",
+  );
+  const vblXfer = loops.func(
+    "double vbl_xfer(uintptr_t proc, uint64_t ve, void *buf, int write, long iters)",
+  );
   const s = openSession(args.str("kernels"));
   try {
     const f = s.lib.declare("uint64_t empty(void)");
-    /* eslint-disable @typescript-eslint/no-explicit-any */
-    const ph = (s.proc as any)._handle, ch = (s.ctx as any)._handle, sym = (f as any)._s.addr;
+
+    const ph = (s.proc as any)._handle,
+      ch = (s.ctx as any)._handle,
+      sym = (f as any)._s.addr;
     const ve = s.proc.allocMem(8);
     const veAddr = (ve as any)._a;
-    /* eslint-enable @typescript-eslint/no-explicit-any */
+
     const byte = new Uint8Array(1);
     const reqs: VeoRequest[] = new Array(Math.max(...ns, 100));
 
@@ -70,7 +75,11 @@ export async function paired(args: Args): Promise<void> {
       }
     }
 
-    const measure = async (cFirst: boolean, cSide: () => number, bindingSide: () => number | Promise<number>) => {
+    const measure = async (
+      cFirst: boolean,
+      cSide: () => number,
+      bindingSide: () => number | Promise<number>,
+    ) => {
       if (cFirst) {
         const c_us = cSide();
         return { c_us, binding_us: await bindingSide() };
@@ -83,7 +92,11 @@ export async function paired(args: Args): Promise<void> {
       for (let sample = 0; sample < samples; sample++) {
         const cFirst = cFirstAt(sample);
         for (const test of TESTS) {
-          const pair = await measure(cFirst, () => c(test, n, batches), () => binding(test, n, batches));
+          const pair = await measure(
+            cFirst,
+            () => c(test, n, batches),
+            () => binding(test, n, batches),
+          );
           emit({ kind: "paired", what: `t${test}`, n, batches, first: cFirst ? "c" : "binding", ...pair });
         }
       }
@@ -91,8 +104,18 @@ export async function paired(args: Args): Promise<void> {
     for (let sample = 0; sample < samples; sample++) {
       const cFirst = cFirstAt(sample);
       for (const write of [true, false]) {
-        const pair = await measure(cFirst, () => cXfer(write, iters), () => bindingXfer(write, iters));
-        emit({ kind: "paired", what: write ? "write" : "read", iters, first: cFirst ? "c" : "binding", ...pair });
+        const pair = await measure(
+          cFirst,
+          () => cXfer(write, iters),
+          () => bindingXfer(write, iters),
+        );
+        emit({
+          kind: "paired",
+          what: write ? "write" : "read",
+          iters,
+          first: cFirst ? "c" : "binding",
+          ...pair,
+        });
       }
     }
     s.proc.freeMem(ve);

@@ -26,7 +26,13 @@ function bw(mode: string, dir: string, size: number, loops: number, us: number):
 }
 
 /** µs per 1-byte transfer: `iters` writeMem (write) or readMem between `byte` and `ve`. */
-export function byteLoop(proc: VeoProc, ve: VeMemPtr, byte: Uint8Array, write: boolean, iters: number): number {
+export function byteLoop(
+  proc: VeoProc,
+  ve: VeMemPtr,
+  byte: Uint8Array,
+  write: boolean,
+  iters: number,
+): number {
   const t0 = nowUs();
   if (write) for (let i = 0; i < iters; i++) proc.writeMem(ve, byte, 1);
   else for (let i = 0; i < iters; i++) proc.readMem(byte, ve, 1);
@@ -82,7 +88,10 @@ function bwAsync(s: Session, size: number, loops: number, buf: Uint8Array): void
 
 function bwStack(s: Session, size: number, loops: number, buf: Uint8Array): void {
   const f = s.lib.declare("uint64_t test_bandwidth(char *buf, uint64_t len)");
-  const dirs: [string, Intent][] = [["write", Intent.IN], ["read", Intent.OUT]];
+  const dirs: [string, Intent][] = [
+    ["write", Intent.IN],
+    ["read", Intent.OUT],
+  ];
   for (const [dir, intent] of dirs) {
     const arg = new OnStack(buf, { size, intent });
     try {

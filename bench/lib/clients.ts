@@ -85,12 +85,16 @@ export function recordSamples(client: string, r: Record): Sample[] {
     case "idle_rss":
       return Number(r.kib) > 0 ? [{ key: `mem/idle_rss_kib/${client}`, value: Number(r.kib) }] : [];
     case "inflight_rss":
-      return [{ key: `mem/inflight_bytes/${String(r.variant ?? client)}`, value: Number(r.bytes_per_request) }];
+      return [
+        { key: `mem/inflight_bytes/${String(r.variant ?? client)}`, value: Number(r.bytes_per_request) },
+      ];
     case "vebuild":
       return [{ key: `vebuild/${r.phase}`, value: Number(r.ms) }];
     case "paired": {
-      const what = String(r.what), n = r.n === undefined ? undefined : Number(r.n);
-      const c = Number(r.c_us), b = Number(r.binding_us);
+      const what = String(r.what),
+        n = r.n === undefined ? undefined : Number(r.n);
+      const c = Number(r.c_us),
+        b = Number(r.binding_us);
       return [
         { key: pairedKey("c", what, n), value: c },
         { key: pairedKey("binding", what, n), value: b },

@@ -11,7 +11,7 @@ export function openRawSession(kernels: string) {
   const lib = proc.loadLibrary(kernels);
   const f = lib.declare("uint64_t empty(void)");
   const ctx = proc.openContext();
-  /* eslint-disable @typescript-eslint/no-explicit-any */
+
   return {
     proc,
     lib,

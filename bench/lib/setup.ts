@@ -50,7 +50,11 @@ function veNodesPresent(): boolean {
   }
 }
 
-export async function chooseTarget(opts: { library?: string; include?: string; kernelCc?: string }): Promise<Target> {
+export async function chooseTarget(opts: {
+  library?: string;
+  include?: string;
+  kernelCc?: string;
+}): Promise<Target> {
   const explicit = opts.library ?? process.env.VEO_LIBRARY;
   if (explicit) {
     const library = resolve(explicit);
@@ -94,7 +98,7 @@ function run(cmd: string, args: string[]): void {
     execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
   } catch (e) {
     const err = e as { stderr?: Buffer; message: string };
-    throw new Error(`${cmd} ${args.join(" ")}\n${err.stderr?.toString() ?? err.message}`);
+    throw new Error(`${cmd} ${args.join(" ")}\n${err.stderr?.toString() ?? err.message}`, { cause: e });
   }
 }
 
@@ -112,11 +116,24 @@ export function buildNative(target: Target): Built {
   run(cc, [...cFlags, "-o", client, c("veo_bench.c"), c("loops.c"), ...linkVeo]);
   // -fno-semantic-interposition: calls between the loops' own functions stay direct, as in
   // the client, instead of going through the PLT of a shared library.
-  run(cc, [...cFlags, "-fPIC", "-fno-semantic-interposition", "-shared",
-    "-o", loops, c("loops_api.c"), c("loops.c"), ...linkVeo]);
+  run(cc, [
+    ...cFlags,
+    "-fPIC",
+    "-fno-semantic-interposition",
+    "-shared",
+    "-o",
+    loops,
+    c("loops_api.c"),
+    c("loops.c"),
+    ...linkVeo,
+  ]);
   run(target.kernelCc, [
-    "-O2", ...target.kernelFlags, "-shared",
-    "-o", kernels, join(benchDir, "kernels/bench_kernels.c"),
+    "-O2",
+    ...target.kernelFlags,
+    "-shared",
+    "-o",
+    kernels,
+    join(benchDir, "kernels/bench_kernels.c"),
   ]);
   return { target, client, loops, kernels, buildDir };
 }

@@ -34,7 +34,8 @@ function worst(
   let best = { value: Number.NaN, where: "not measured" };
   for (const p of pairs) {
     if (!Number.isFinite(p.value)) continue;
-    if (!Number.isFinite(best.value) || (higherIsWorse ? p.value > best.value : p.value < best.value)) best = p;
+    if (!Number.isFinite(best.value) || (higherIsWorse ? p.value > best.value : p.value < best.value))
+      best = p;
   }
   return best;
 }
@@ -60,7 +61,11 @@ export function callRatio(s: SampleSet, variant: Variant, test: number, n: numbe
 }
 
 /** The floor loops (bench/binding/floor.ts) under each of Test 1's promise forms. */
-const floorUnder: Partial<Record<Variant, string[]>> = { wait: ["wait"], await: ["await"], all: ["all", "all-native"] };
+const floorUnder: Partial<Record<Variant, string[]>> = {
+  wait: ["wait"],
+  await: ["await"],
+  all: ["all", "all-native"],
+};
 
 /**
  * The floor loops (bench/binding/floor.ts) under `variant`, each as `ratio(floor variant)`,
@@ -77,13 +82,21 @@ function floorNote(variant: Variant, lead: string, unit: string, ratio: (fv: str
 
 /** The floor's own cost at N as a multiple of the C client's whole per-call cost there. */
 const floorShare = (s: SampleSet, variant: Variant, n: number) =>
-  floorNote(variant, "V8 floor there, no FFI", "x C",
-    (fv) => s.median(floorKey(fv, n)) / s.median(callKey("c", 1, n)));
+  floorNote(
+    variant,
+    "V8 floor there, no FFI",
+    "x C",
+    (fv) => s.median(floorKey(fv, n)) / s.median(callKey("c", 1, n)),
+  );
 
 /** The floor's own N=nMax / N=100 ratio, beside the form's flat-scaling target. */
 const floorScaling = (s: SampleSet, variant: Variant, nMax: number) =>
-  floorNote(variant, "V8 floor, no FFI", "x",
-    (fv) => s.median(floorKey(fv, nMax)) / s.median(floorKey(fv, 100)));
+  floorNote(
+    variant,
+    "V8 floor, no FFI",
+    "x",
+    (fv) => s.median(floorKey(fv, nMax)) / s.median(floorKey(fv, 100)),
+  );
 
 /**
  * The paired section's ratio for a target, shown beside it as information (the target stays
@@ -100,8 +113,10 @@ function pairedNote(s: SampleSet, plan: Plan, what: string, byN: boolean): strin
   }
   if (!pick) return "";
   const { median, min, max } = pick.sum;
-  return `paired in one process: ${median.toFixed(2)} x [${min.toFixed(2)}–${max.toFixed(2)}]` +
-    (pick.n === undefined ? "" : ` at N=${pick.n}`);
+  return (
+    `paired in one process: ${median.toFixed(2)} x [${min.toFixed(2)}–${max.toFixed(2)}]` +
+    (pick.n === undefined ? "" : ` at N=${pick.n}`)
+  );
 }
 
 const joinWhere = (...parts: string[]) => parts.filter(Boolean).join("; ");
@@ -111,15 +126,32 @@ export function evaluateTargets(s: SampleSet, plan: Plan): TargetResult[] {
   const bigN = plan.ns.filter((n) => n >= 100);
   const nMax = Math.max(...plan.ns);
   const add = (
-    group: TargetResult["group"], name: string, m: { value: number; where: string },
-    cmp: TargetResult["cmp"], limit: number, unit: string,
-  ) => out.push({ group, name, measured: m.value, cmp, limit, unit, pass: check(m.value, cmp, limit), detail: m.where });
+    group: TargetResult["group"],
+    name: string,
+    m: { value: number; where: string },
+    cmp: TargetResult["cmp"],
+    limit: number,
+    unit: string,
+  ) =>
+    out.push({
+      group,
+      name,
+      measured: m.value,
+      cmp,
+      limit,
+      unit,
+      pass: check(m.value, cmp, limit),
+      detail: m.where,
+    });
 
   const ratioTarget = (variant: Variant, test: number, limit: number, name: string, paired = false) => {
-    const w = worst(bigN.map((n) => ({
-      value: callRatio(s, variant, test, n),
-      where: `worst at N=${n}${test === 1 ? floorShare(s, variant, n) : ""}`,
-    })), true);
+    const w = worst(
+      bigN.map((n) => ({
+        value: callRatio(s, variant, test, n),
+        where: `worst at N=${n}${test === 1 ? floorShare(s, variant, n) : ""}`,
+      })),
+      true,
+    );
     const where = paired ? joinWhere(w.where, pairedNote(s, plan, `t${test}`, true)) : w.where;
     add("binding", name, { value: w.value, where }, "<=", limit, "x C");
   };
@@ -136,8 +168,14 @@ export function evaluateTargets(s: SampleSet, plan: Plan): TargetResult[] {
       for (const v of variants) {
         const ratio = s.median(callKey(v, test, nMax)) / s.median(callKey(v, test, 100));
         const floor = test === 1 ? floorScaling(s, v, nMax) : "";
-        add(v === "c" ? "emulator" : "binding", `flat scaling: Test ${test} ${variantLabel[v]}`,
-          { value: ratio, where: `per call at N=${nMax} / N=100${floor}` }, "<=", 1.2, "x");
+        add(
+          v === "c" ? "emulator" : "binding",
+          `flat scaling: Test ${test} ${variantLabel[v]}`,
+          { value: ratio, where: `per call at N=${nMax} / N=100${floor}` },
+          "<=",
+          1.2,
+          "x",
+        );
       }
     }
   }
@@ -148,33 +186,78 @@ export function evaluateTargets(s: SampleSet, plan: Plan): TargetResult[] {
       ["write", "read"].map((dir) => ({
         value: s.median(`bw/binding/${mode}/${dir}/${size}`) / s.median(`bw/c/${mode}/${dir}/${size}`),
         where: `worst: ${dir} ${size / MiB} MiB`,
-      })));
+      })),
+    );
     add("binding", `bandwidth >= 64 MiB, ${mode}: binding / C`, worst(pairs, false), ">=", 0.95, "x C");
   }
   for (const dir of ["write", "read"]) {
-    add("binding", `1-byte ${dir} latency: binding / C`,
-      { value: s.median(`xfer/binding/${dir}`) / s.median(`xfer/c/${dir}`), where: pairedNote(s, plan, dir, false) },
-      "<=", 1.3, "x C");
+    add(
+      "binding",
+      `1-byte ${dir} latency: binding / C`,
+      {
+        value: s.median(`xfer/binding/${dir}`) / s.median(`xfer/c/${dir}`),
+        where: pairedNote(s, plan, dir, false),
+      },
+      "<=",
+      1.3,
+      "x C",
+    );
   }
-  add("binding", "cached VeBuild", { value: s.median("vebuild/cached"), where: "buildSo() of an already built kernel" },
-    "<=", 100, "ms");
-  add("binding", "host memory per request in flight",
-    { value: s.median("mem/inflight_bytes/binding"), where: `RSS growth / ${plan.inflightN}, after gc` }, "<=", 256, "bytes");
-  add("emulator", "idle helper RSS",
-    { value: s.median("mem/idle_rss_kib/c") / 1024, where: "VmRSS of a fresh helper" }, "<=", 16, "MiB");
+  add(
+    "binding",
+    "cached VeBuild",
+    { value: s.median("vebuild/cached"), where: "buildSo() of an already built kernel" },
+    "<=",
+    100,
+    "ms",
+  );
+  add(
+    "binding",
+    "host memory per request in flight",
+    { value: s.median("mem/inflight_bytes/binding"), where: `RSS growth / ${plan.inflightN}, after gc` },
+    "<=",
+    256,
+    "bytes",
+  );
+  add(
+    "emulator",
+    "idle helper RSS",
+    { value: s.median("mem/idle_rss_kib/c") / 1024, where: "VmRSS of a fresh helper" },
+    "<=",
+    16,
+    "MiB",
+  );
 
   for (const test of [2, 1]) {
-    add("emulator", `C client Test ${test} per call`,
-      worst(bigN.map((n) => ({ value: s.median(callKey("c", test, n)), where: `worst at N=${n}` })), true),
-      "<", test === 2 ? 5 : 3, "us");
+    add(
+      "emulator",
+      `C client Test ${test} per call`,
+      worst(
+        bigN.map((n) => ({ value: s.median(callKey("c", test, n)), where: `worst at N=${n}` })),
+        true,
+      ),
+      "<",
+      test === 2 ? 5 : 3,
+      "us",
+    );
   }
   const size64 = 64 * MiB;
   const copy = s.median(`memcpy/${size64}`);
   for (const mode of ["sync", "async"]) {
-    add("emulator", `64 MiB ${mode} transfer / memcpy`,
-      worst(["write", "read"].map((dir) => ({
-        value: s.median(`bw/c/${mode}/${dir}/${size64}`) / copy, where: `worst: ${dir}`,
-      })), false), ">=", 0.8, "x memcpy");
+    add(
+      "emulator",
+      `64 MiB ${mode} transfer / memcpy`,
+      worst(
+        ["write", "read"].map((dir) => ({
+          value: s.median(`bw/c/${mode}/${dir}/${size64}`) / copy,
+          where: `worst: ${dir}`,
+        })),
+        false,
+      ),
+      ">=",
+      0.8,
+      "x memcpy",
+    );
   }
   return out;
 }

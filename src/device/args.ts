@@ -44,7 +44,9 @@ function scalarCheckers(sig: KernelSignature): ReadonlyArray<((v: unknown) => un
 export function checkArgs(device: VeDevice, sig: KernelSignature, args: readonly unknown[]): Marshalled {
   const n = sig.params.length;
   if (args.length !== n) {
-    throw new TypeError(`${sig.proto.name} takes ${n} argument${n === 1 ? "" : "s"} (${sig.text.trim()}), got ${args.length}`);
+    throw new TypeError(
+      `${sig.proto.name} takes ${n} argument${n === 1 ? "" : "s"} (${sig.text.trim()}), got ${args.length}`,
+    );
   }
   const scalar = scalarCheckers(sig);
   const values: unknown[] = new Array(n);
@@ -71,14 +73,24 @@ export function checkArgs(device: VeDevice, sig: KernelSignature, args: readonly
       values[i] = v.ptr;
     } else if (ArrayBuffer.isView(v)) {
       if (p.direction === undefined) {
-        throw new TypeError(`${argLabel(sig, i)} takes VE pointers only (a pointer to pointers): got a host array`);
+        throw new TypeError(
+          `${argLabel(sig, i)} takes VE pointers only (a pointer to pointers): got a host array`,
+        );
       }
       const d = dtypeOf(v);
       if (p.dtype !== undefined && d !== p.dtype) {
-        throw new TypeError(`${argLabel(sig, i)} must be a host array of ${p.dtype}, got ${d === undefined ? describeValue(v) : `a ${d} array`}`);
+        throw new TypeError(
+          `${argLabel(sig, i)} must be a host array of ${p.dtype}, got ${d === undefined ? describeValue(v) : `a ${d} array`}`,
+        );
       }
       uploads.push([i, v as HostArray]);
-    } else if (v === null || v instanceof OnStack || typeof v === "bigint" || typeof v === "number" || isVeMemPtr(v)) {
+    } else if (
+      v === null ||
+      v instanceof OnStack ||
+      typeof v === "bigint" ||
+      typeof v === "number" ||
+      isVeMemPtr(v)
+    ) {
       values[i] = v;
     } else {
       throw new TypeError(

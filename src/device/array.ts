@@ -57,7 +57,8 @@ export class DeviceArray<D extends DType = DType> {
 
   /** @internal */
   _check(what: string): void {
-    if (this.device.closed) throw new VeoClosedError(`DeviceArray.${what}: device ${this.device.node} is closed`);
+    if (this.device.closed)
+      throw new VeoClosedError(`DeviceArray.${what}: device ${this.device.node} is closed`);
     if (this._block.freed) throw new VeoClosedError(`DeviceArray.${what}: the array was freed`);
   }
 
@@ -69,7 +70,9 @@ export class DeviceArray<D extends DType = DType> {
     else {
       checkHostArray(out, this.dtype, "Argument 0 (out) of DeviceArray.toHost");
       if (out.length !== this.length) {
-        throw new RangeError(`Argument 0 (out) of DeviceArray.toHost has ${out.length} elements, the array ${this.length}`);
+        throw new RangeError(
+          `Argument 0 (out) of DeviceArray.toHost has ${out.length} elements, the array ${this.length}`,
+        );
       }
       dst = out;
     }
@@ -87,7 +90,8 @@ export class DeviceArray<D extends DType = DType> {
         `DeviceArray.write: ${src.length} elements from offset ${offset} pass the end of the ${this.length}-element array`,
       );
     }
-    if (src.length > 0) await this.device._write(0, this.ptr.offset(offset * itemSize(this.dtype)), src, "write");
+    if (src.length > 0)
+      await this.device._write(0, this.ptr.offset(offset * itemSize(this.dtype)), src, "write");
   }
 
   /** Sets every element to `value` (a number, or a bigint for int64/uint64). */
@@ -114,7 +118,14 @@ export class DeviceArray<D extends DType = DType> {
     checkIndex(begin, this.length, "Argument 0 (begin) of DeviceArray.subarray");
     checkIndex(end, this.length, "Argument 1 (end) of DeviceArray.subarray");
     if (end < begin) throw new RangeError(`DeviceArray.subarray: end (${end}) is before begin (${begin})`);
-    return new DeviceArray(this.device, this.dtype, end - begin, this._block, this._offset + begin * itemSize(this.dtype), false);
+    return new DeviceArray(
+      this.device,
+      this.dtype,
+      end - begin,
+      this._block,
+      this._offset + begin * itemSize(this.dtype),
+      false,
+    );
   }
 
   /**
@@ -124,10 +135,13 @@ export class DeviceArray<D extends DType = DType> {
   async copyTo(dst: DeviceArray<D>): Promise<void> {
     this._check("copyTo");
     if (!(dst instanceof DeviceArray)) {
-      throw new TypeError(`Argument 0 (dst) of DeviceArray.copyTo must be a DeviceArray, got ${describeValue(dst)}`);
+      throw new TypeError(
+        `Argument 0 (dst) of DeviceArray.copyTo must be a DeviceArray, got ${describeValue(dst)}`,
+      );
     }
     dst._check("copyTo");
-    if (dst.dtype !== this.dtype) throw new TypeError(`DeviceArray.copyTo: dst is ${dst.dtype}, this array ${this.dtype}`);
+    if (dst.dtype !== this.dtype)
+      throw new TypeError(`DeviceArray.copyTo: dst is ${dst.dtype}, this array ${this.dtype}`);
     if (dst.length !== this.length) {
       throw new RangeError(`DeviceArray.copyTo: dst has ${dst.length} elements, this array ${this.length}`);
     }
@@ -138,7 +152,8 @@ export class DeviceArray<D extends DType = DType> {
 
   /** Returns the memory to the device's pool. Idempotent; subarrays cannot be freed themselves. */
   free(): void {
-    if (!this._owner) throw new TypeError("DeviceArray.free: this is a subarray; free the array it was taken from");
+    if (!this._owner)
+      throw new TypeError("DeviceArray.free: this is a subarray; free the array it was taken from");
     if (this._block.freed) return;
     this._block.freed = true;
     if (!this.device.closed) this.device.memory.release(this._block.ptr);
@@ -154,19 +169,28 @@ export class DeviceArray<D extends DType = DType> {
 }
 
 /** @internal A new array over `ptr`, a pool block of `device`. */
-export function newDeviceArray<D extends DType>(device: VeDevice, dtype: D, length: number, ptr: VeMemPtr): DeviceArray<D> {
+export function newDeviceArray<D extends DType>(
+  device: VeDevice,
+  dtype: D,
+  length: number,
+  ptr: VeMemPtr,
+): DeviceArray<D> {
   return new DeviceArray(device, dtype, length, { ptr, freed: false }, 0, true);
 }
 
 function checkHostArray(v: unknown, dtype: DType, label: string): asserts v is HostArray {
   const d = dtypeOf(v);
   if (d !== dtype) {
-    throw new TypeError(`${label} must be a host array of ${dtype}, got ${d === undefined ? describeValue(v) : `a ${d} array`}`);
+    throw new TypeError(
+      `${label} must be a host array of ${dtype}, got ${d === undefined ? describeValue(v) : `a ${d} array`}`,
+    );
   }
 }
 
 function checkIndex(v: unknown, max: number, label: string): void {
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0 || v > max) {
-    throw (typeof v === "number" ? RangeError : TypeError)(`${label} must be an integer in [0, ${max}], got ${describeValue(v)}`);
+    throw (typeof v === "number" ? RangeError : TypeError)(
+      `${label} must be an integer in [0, ${max}], got ${describeValue(v)}`,
+    );
   }
 }

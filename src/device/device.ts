@@ -18,10 +18,10 @@ import type { VeoFunction } from "../function.js";
 import type { VeMemPtr } from "../memory.js";
 import { VeoProc } from "../proc.js";
 import type { VeoCtxt } from "../context.js";
-import { loadSource, type SoOptions } from "../build/index.js";
+import { loadSource, type SoOptions } from "../vebuild/index.js";
 import type { VeoLibrary } from "../library.js";
 import { DeviceArray, newDeviceArray } from "./array.js";
-import { checkDType, dtypeOf, itemSize, type DType, type HostArray, type HostArrayOf } from "./dtype.js";
+import { checkDType, dtypeOf, itemSize, type DType, type HostArray } from "./dtype.js";
 import { evaluate, type EvaluateOptions, type EvaluateResult } from "./evaluate.js";
 import type { DeviceKernel } from "./kernel.js";
 import { LostSignal, type VeoProcLost } from "./lost.js";
@@ -42,14 +42,23 @@ export interface OpenDeviceOptions {
 
 const MAX_CONTEXTS = 64;
 
-function checkOptions(options: unknown): Required<Pick<OpenDeviceOptions, "contexts" | "memoryLimit">> & OpenDeviceOptions {
+function checkOptions(
+  options: unknown,
+): Required<Pick<OpenDeviceOptions, "contexts" | "memoryLimit">> & OpenDeviceOptions {
   if (options === undefined) return { contexts: 1, memoryLimit: Infinity };
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Argument 1 (options) of openDevice must be an object, got ${describeValue(options)}`);
+    throw new TypeError(
+      `Argument 1 (options) of openDevice must be an object, got ${describeValue(options)}`,
+    );
   }
   const o = options as OpenDeviceOptions;
   const contexts = o.contexts ?? 1;
-  if (typeof contexts !== "number" || !Number.isInteger(contexts) || contexts < 1 || contexts > MAX_CONTEXTS) {
+  if (
+    typeof contexts !== "number" ||
+    !Number.isInteger(contexts) ||
+    contexts < 1 ||
+    contexts > MAX_CONTEXTS
+  ) {
     throw (typeof contexts === "number" ? RangeError : TypeError)(
       `options.contexts of openDevice must be an integer in [1, ${MAX_CONTEXTS}], got ${describeValue(contexts)}`,
     );
@@ -66,7 +75,10 @@ export async function openDevice(node: number, options?: OpenDeviceOptions): Pro
     );
   }
   const o = checkOptions(options);
-  const procOpts = { ...(o.library === undefined ? {} : { library: o.library }), ...(o.veorun === undefined ? {} : { veorun: o.veorun }) };
+  const procOpts = {
+    ...(o.library === undefined ? {} : { library: o.library }),
+    ...(o.veorun === undefined ? {} : { veorun: o.veorun }),
+  };
   const proc = await VeoProc.create(node, procOpts);
   try {
     const ctxs: VeoCtxt[] = [];
@@ -132,7 +144,9 @@ export class VeDevice {
   async load(path: string): Promise<DeviceModule> {
     this._checkOpen("load");
     if (typeof path !== "string" || path === "") {
-      throw new TypeError(`Argument 0 (path) of device.load must be a non-empty path string, got ${describeValue(path)}`);
+      throw new TypeError(
+        `Argument 0 (path) of device.load must be a non-empty path string, got ${describeValue(path)}`,
+      );
     }
     await this._mainIdle();
     this._checkOpen("load");
@@ -148,7 +162,9 @@ export class VeDevice {
   async _loadSource(source: string, options: SoOptions | undefined, what: string): Promise<VeoLibrary> {
     this._checkOpen(what);
     if (typeof source !== "string" || source === "") {
-      throw new TypeError(`Argument 0 (source) of ${what} must be a non-empty string of source code, got ${describeValue(source)}`);
+      throw new TypeError(
+        `Argument 0 (source) of ${what} must be a non-empty string of source code, got ${describeValue(source)}`,
+      );
     }
     const loader = {
       veoLibrary: this.proc.veoLibrary,
@@ -178,7 +194,9 @@ export class VeDevice {
     this._checkOpen("upload");
     const d = dtypeOf(host);
     if (d === undefined) {
-      throw new TypeError(`Argument 0 (host) of device.upload must be a numeric TypedArray, got ${describeValue(host)}`);
+      throw new TypeError(
+        `Argument 0 (host) of device.upload must be a numeric TypedArray, got ${describeValue(host)}`,
+      );
     }
     const arr = newDeviceArray(this, d, host.length, await this._allocate(host.byteLength));
     try {
@@ -191,7 +209,11 @@ export class VeDevice {
   }
 
   /** Times `kernel` on the device (XTC's evaluator): see EvaluateOptions. */
-  evaluate(kernel: DeviceKernel, args: readonly unknown[], options?: EvaluateOptions): Promise<EvaluateResult> {
+  evaluate(
+    kernel: DeviceKernel,
+    args: readonly unknown[],
+    options?: EvaluateOptions,
+  ): Promise<EvaluateResult> {
     return evaluate(this, kernel, args, options);
   }
 
@@ -208,8 +230,9 @@ export class VeDevice {
     }
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
+  [Symbol.asyncDispose](): Promise<void> {
     this.close();
+    return Promise.resolve();
   }
 
   toString(): string {

@@ -7,16 +7,7 @@
 import { describeValue } from "../ctypes.js";
 
 export type DType =
-  | "int8"
-  | "uint8"
-  | "int16"
-  | "uint16"
-  | "int32"
-  | "uint32"
-  | "int64"
-  | "uint64"
-  | "float32"
-  | "float64";
+  "int8" | "uint8" | "int16" | "uint16" | "int32" | "uint32" | "int64" | "uint64" | "float32" | "float64";
 
 /** The host TypedArray of each dtype. */
 export interface HostArrayOf {

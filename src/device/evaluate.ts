@@ -63,14 +63,20 @@ const HOST_BATCH = 4096;
 function count(v: unknown, dflt: number, min: number, label: string): number {
   if (v === undefined) return dflt;
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min || v > MAX_NUMBER) {
-    throw (typeof v === "number" ? RangeError : TypeError)(`${label} must be an integer in [${min}, 2**32], got ${describeValue(v)}`);
+    throw (typeof v === "number" ? RangeError : TypeError)(
+      `${label} must be an integer in [${min}, 2**32], got ${describeValue(v)}`,
+    );
   }
   return v;
 }
 
-function checkOptions(device: VeDevice, o: unknown): Required<Omit<EvaluateOptions, "validate">> & Pick<EvaluateOptions, "validate"> {
+function checkOptions(
+  device: VeDevice,
+  o: unknown,
+): Required<Omit<EvaluateOptions, "validate">> & Pick<EvaluateOptions, "validate"> {
   if (o === undefined) o = {};
-  if (typeof o !== "object" || o === null) throw new TypeError(`Argument 2 (options) of evaluate must be an object, got ${describeValue(o)}`);
+  if (typeof o !== "object" || o === null)
+    throw new TypeError(`Argument 2 (options) of evaluate must be an object, got ${describeValue(o)}`);
   const e = o as EvaluateOptions;
   const minRepeatMs = e.minRepeatMs ?? 0;
   if (typeof minRepeatMs !== "number" || !(minRepeatMs >= 0) || !Number.isFinite(minRepeatMs)) {
@@ -83,7 +89,9 @@ function checkOptions(device: VeDevice, o: unknown): Required<Omit<EvaluateOptio
   }
   const timer = e.timer ?? "auto";
   if (timer !== "auto" && timer !== "device" && timer !== "host") {
-    throw new TypeError(`options.timer of evaluate must be "auto", "device" or "host", got ${describeValue(timer)}`);
+    throw new TypeError(
+      `options.timer of evaluate must be "auto", "device" or "host", got ${describeValue(timer)}`,
+    );
   }
   return {
     number: count(e.number, 1, 1, "options.number of evaluate"),
@@ -98,11 +106,25 @@ function checkOptions(device: VeDevice, o: unknown): Required<Omit<EvaluateOptio
 }
 
 /** device.evaluate(kernel, args, options). */
-export async function evaluate(device: VeDevice, kernel: DeviceKernel, args: readonly unknown[], options?: EvaluateOptions): Promise<EvaluateResult> {
+export async function evaluate(
+  device: VeDevice,
+  kernel: DeviceKernel,
+  args: readonly unknown[],
+  options?: EvaluateOptions,
+): Promise<EvaluateResult> {
   device._checkOpen("evaluate");
-  if (!isDeviceKernel(kernel)) throw new TypeError(`Argument 0 (kernel) of evaluate must be a DeviceKernel, got ${describeKernel(kernel)}`);
-  if (kernel.device !== device) throw new TypeError(`Argument 0 (kernel) of evaluate belongs to node ${kernel.device.node}, not ${device.node}`);
-  if (!Array.isArray(args)) throw new TypeError(`Argument 1 (args) of evaluate must be an array of kernel arguments, got ${describeValue(args)}`);
+  if (!isDeviceKernel(kernel))
+    throw new TypeError(
+      `Argument 0 (kernel) of evaluate must be a DeviceKernel, got ${describeKernel(kernel)}`,
+    );
+  if (kernel.device !== device)
+    throw new TypeError(
+      `Argument 0 (kernel) of evaluate belongs to node ${kernel.device.node}, not ${device.node}`,
+    );
+  if (!Array.isArray(args))
+    throw new TypeError(
+      `Argument 1 (args) of evaluate must be an array of kernel arguments, got ${describeValue(args)}`,
+    );
   const o = checkOptions(device, options);
   if (kernel.fn.lib.closed) throw new VeoClosedError(`evaluate: ${kernel.kernelName}'s module was unloaded`);
   const sig = kernel.signature;
@@ -114,7 +136,8 @@ export async function evaluate(device: VeDevice, kernel: DeviceKernel, args: rea
   else {
     const t = await deviceTimer(device, sig, device.proc.veoLibrary.apiVersion < 7 ? 32 : 256);
     if (typeof t === "string") {
-      if (o.timer === "device") throw new VeoFailedError("evaluate", `evaluate: options.timer is "device" but ${t}`);
+      if (o.timer === "device")
+        throw new VeoFailedError("evaluate", `evaluate: options.timer is "device" but ${t}`);
       hostReason = t;
     } else timer = t;
   }
@@ -139,7 +162,7 @@ export async function evaluate(device: VeDevice, kernel: DeviceKernel, args: rea
       return Number(ns) / 1e6;
     }
     const t0 = performance.now();
-    for (let done = 0; done < n; ) {
+    for (let done = 0; done < n;) {
       const batch: PromiseLike<unknown>[] = [];
       for (let i = 0; i < HOST_BATCH && done < n; i++, done++) batch.push(once());
       await Promise.all(batch);
@@ -171,16 +194,29 @@ export async function evaluate(device: VeDevice, kernel: DeviceKernel, args: rea
   }
   stageOut(device, ctx, st);
   await settleAndRelease(device, st);
-  return { ...summarize(times), number, repeat: o.repeat, measuredOn: timer ? "device" : "host", ...(hostReason ? { hostReason } : {}), ...(valid === undefined ? {} : { valid }) };
+  return {
+    ...summarize(times),
+    number,
+    repeat: o.repeat,
+    measuredOn: timer ? "device" : "host",
+    ...(hostReason ? { hostReason } : {}),
+    ...(valid === undefined ? {} : { valid }),
+  };
 }
 
 /** The non-const pointer arguments as host arrays, as they are on the device now. */
-async function outputs(device: VeDevice, ctx: number, sig: KernelSignature, args: readonly unknown[], staged: Staged): Promise<HostArray[]> {
+async function outputs(
+  device: VeDevice,
+  ctx: number,
+  sig: KernelSignature,
+  args: readonly unknown[],
+  staged: Staged,
+): Promise<HostArray[]> {
   const out: HostArray[] = [];
   for (let i = 0; i < args.length; i++) {
     if (sig.params[i].direction !== "inout") continue;
     const a = args[i];
-    if (a instanceof DeviceArray) out.push(await a.toHost());
+    if (a instanceof DeviceArray) out.push((await a.toHost()) as HostArray);
     else {
       const rb = staged.readbacks.find(([, host]) => host === a);
       if (rb) {

@@ -15,4 +15,12 @@ export type { EvaluateOptions, EvaluateResult } from "./evaluate.js";
 export { DeviceTrace, type TraceEvent, type TraceKind } from "./trace.js";
 export type { VeoProcLost } from "./lost.js";
 export type { KernelSignature, ParamInfo, Direction } from "./signature.js";
-export { DevicePool, DevicePoolError, type PoolSlot, type PoolKernel, type PoolModule, type OpenPoolOptions, type MapOptions } from "./pool.js";
+export {
+  DevicePool,
+  DevicePoolError,
+  type PoolSlot,
+  type PoolKernel,
+  type PoolModule,
+  type OpenPoolOptions,
+  type MapOptions,
+} from "./pool.js";

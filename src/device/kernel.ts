@@ -4,12 +4,21 @@
  * on context i; host arrays move by the prototype's pointer constness (args.ts,
  * staging.ts), DeviceArrays stay where they are.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- a kernel's result type comes from its
+   prototype at run time, as VeoRequest's does (bigint, number or undefined) */
 import { describeValue } from "../ctypes.js";
 import type { VeoFunction } from "../function.js";
 import { checkArgs } from "./args.js";
 import type { VeDevice } from "./device.js";
 import type { KernelSignature } from "./signature.js";
-import { allocateBlocks, settleAndRelease, staged as stagedArgs, stageIn, stageOut, type Staged } from "./staging.js";
+import {
+  allocateBlocks,
+  settleAndRelease,
+  staged as stagedArgs,
+  stageIn,
+  stageOut,
+  type Staged,
+} from "./staging.js";
 
 export interface DeviceKernel {
   /** Runs the kernel on the device's first context; resolves with its result. */
@@ -49,7 +58,13 @@ export function newDeviceKernel(device: VeDevice, fn: VeoFunction, sig: KernelSi
  * Checks, then (in call order on the context) allocates, writes, calls and reads back;
  * resolves once every transfer of the call is done.
  */
-async function runKernel(device: VeDevice, fn: VeoFunction, sig: KernelSignature, ctx: number, args: unknown[]): Promise<any> {
+async function runKernel(
+  device: VeDevice,
+  fn: VeoFunction,
+  sig: KernelSignature,
+  ctx: number,
+  args: unknown[],
+): Promise<any> {
   device._checkOpen(sig.proto.name);
   const m = checkArgs(device, sig, args);
   let staged: Staged | undefined;

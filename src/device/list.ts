@@ -49,11 +49,15 @@ function emulatedNode(node: number): DeviceInfo {
 /** Every VE node, in node order. */
 export function listDevices(options: ListDevicesOptions = {}): DeviceInfo[] {
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Argument 0 (options) of listDevices must be an object, got ${describeValue(options)}`);
+    throw new TypeError(
+      `Argument 0 (options) of listDevices must be an object, got ${describeValue(options)}`,
+    );
   }
   const { sysfsRoot, library } = options;
   if (sysfsRoot !== undefined && (typeof sysfsRoot !== "string" || sysfsRoot === "")) {
-    throw new TypeError(`options.sysfsRoot of listDevices must be a non-empty path string, got ${describeValue(sysfsRoot)}`);
+    throw new TypeError(
+      `options.sysfsRoot of listDevices must be a non-empty path string, got ${describeValue(sysfsRoot)}`,
+    );
   }
   if (sysfsRoot !== undefined) return sysfsNodes(sysfsRoot).map((n) => readSysfsNode(sysfsRoot, n));
   const kind = loadVeo(library === undefined ? {} : { library }).kind;

@@ -116,7 +116,7 @@ export class DeviceMemory {
       p = this.proc.allocMem(cls);
     } catch (err) {
       if (!(err instanceof VeoFailedError) || this.cached === 0) throw err;
-      this.trim();
+      this.shrinkTo(0);
       p = this.proc.allocMem(cls);
     }
     this.allocations++;
@@ -126,7 +126,8 @@ export class DeviceMemory {
   /** Takes a block back into the cache (no VEO call). TypeError for a block this pool did not hand out. */
   release(p: VeMemPtr): void {
     const cls = this.live.get(p);
-    if (cls === undefined) throw new TypeError(`memory.release: ${describeValue(p)} is not a block of this device's pool`);
+    if (cls === undefined)
+      throw new TypeError(`memory.release: ${describeValue(p)} is not a block of this device's pool`);
     this.live.delete(p);
     this.inUse -= cls;
     if (!alive(this.proc)) return;

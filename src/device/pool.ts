@@ -9,7 +9,7 @@
  */
 import { describeValue } from "../ctypes.js";
 import { VeoProcessDead } from "../errors.js";
-import type { SoOptions } from "../build/index.js";
+import type { SoOptions } from "../vebuild/index.js";
 import { openDevice, type OpenDeviceOptions, type VeDevice } from "./device.js";
 import type { DeviceKernel } from "./kernel.js";
 import type { DeviceModule } from "./module.js";
@@ -53,10 +53,11 @@ export class DevicePoolError<R = unknown> extends AggregateError {
   readonly results: PromiseSettledResult<R>[];
 
   constructor(results: PromiseSettledResult<R>[]) {
-    const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    const reasons = results.flatMap((r): unknown[] => (r.status === "rejected" ? [r.reason] : []));
+    const first = reasons[0];
     super(
-      failed.map((r) => r.reason),
-      `${failed.length} of ${results.length} pool items failed; the first: ${String((failed[0]?.reason as Error)?.message ?? failed[0]?.reason)}`,
+      reasons,
+      `${reasons.length} of ${results.length} pool items failed; the first: ${first instanceof Error ? first.message : String(first)}`,
     );
     this.name = "DevicePoolError";
     this.results = results;
@@ -70,30 +71,41 @@ export class DevicePool {
   /** A pool over `devices` (at least one; each used with all its contexts). close() closes them. */
   constructor(devices: readonly VeDevice[]) {
     if (!Array.isArray(devices) || devices.length === 0) {
-      throw new TypeError(`Argument 0 (devices) of DevicePool must be a non-empty array of VeDevice, got ${describeValue(devices)}`);
+      throw new TypeError(
+        `Argument 0 (devices) of DevicePool must be a non-empty array of VeDevice, got ${describeValue(devices)}`,
+      );
     }
     devices.forEach((d, i) => {
       if (typeof d !== "object" || d === null || !("proc" in d) || !("memory" in d)) {
-        throw new TypeError(`Argument 0 (devices) of DevicePool: element ${i} is not a VeDevice (${describeValue(d)})`);
+        throw new TypeError(
+          `Argument 0 (devices) of DevicePool: element ${i} is not a VeDevice (${describeValue(d)})`,
+        );
       }
     });
-    if (new Set(devices).size !== devices.length) throw new TypeError("Argument 0 (devices) of DevicePool lists a device twice");
-    this.devices = [...devices];
+    if (new Set(devices).size !== devices.length)
+      throw new TypeError("Argument 0 (devices) of DevicePool lists a device twice");
+    this.devices = [...(devices as readonly VeDevice[])];
   }
 
   /** Opens `options.nodes` (default: every online node) and makes a pool of them. */
   static async open(options: OpenPoolOptions = {}): Promise<DevicePool> {
     if (typeof options !== "object" || options === null) {
-      throw new TypeError(`Argument 0 (options) of DevicePool.open must be an object, got ${describeValue(options)}`);
+      throw new TypeError(
+        `Argument 0 (options) of DevicePool.open must be an object, got ${describeValue(options)}`,
+      );
     }
     const { nodes: given, ...deviceOptions } = options;
-    const nodes = given ?? listDevices(deviceOptions.library === undefined ? {} : { library: deviceOptions.library })
-      .filter((d) => d.state === "online")
-      .map((d) => d.node);
+    const nodes: unknown =
+      given ??
+      listDevices(deviceOptions.library === undefined ? {} : { library: deviceOptions.library })
+        .filter((d) => d.state === "online")
+        .map((d) => d.node);
     if (!Array.isArray(nodes) || nodes.length === 0) {
-      throw new TypeError(`options.nodes of DevicePool.open must be a non-empty array of node numbers, got ${describeValue(nodes)}`);
+      throw new TypeError(
+        `options.nodes of DevicePool.open must be a non-empty array of node numbers, got ${describeValue(nodes)}`,
+      );
     }
-    const opened = await Promise.allSettled(nodes.map((n) => openDevice(n, deviceOptions)));
+    const opened = await Promise.allSettled((nodes as number[]).map((n) => openDevice(n, deviceOptions)));
     const failed = opened.find((o): o is PromiseRejectedResult => o.status === "rejected");
     if (failed) {
       for (const o of opened) if (o.status === "fulfilled") o.value.close();
@@ -127,13 +139,17 @@ export class DevicePool {
     fn: (input: T, slot: PoolSlot) => R | PromiseLike<R>,
     options: MapOptions = {},
   ): Promise<PromiseSettledResult<R>[]> {
-    if (inputs === null || typeof (inputs as Iterable<T>)?.[Symbol.iterator] !== "function") {
+    if (
+      inputs === null ||
+      typeof (inputs as Partial<Iterable<T>> | undefined)?.[Symbol.iterator] !== "function"
+    ) {
       throw new TypeError(`Argument 0 (inputs) of pool.map must be iterable, got ${describeValue(inputs)}`);
     }
-    if (typeof fn !== "function") throw new TypeError(`Argument 1 (fn) of pool.map must be a function, got ${describeValue(fn)}`);
+    if (typeof fn !== "function")
+      throw new TypeError(`Argument 1 (fn) of pool.map must be a function, got ${describeValue(fn)}`);
     const depth = checkDepth(options);
     const items = [...inputs];
-    const results: PromiseSettledResult<R>[] = new Array(items.length);
+    const results: PromiseSettledResult<R>[] = new Array<PromiseSettledResult<R>>(items.length);
     let next = 0;
     const worker = async (device: VeDevice, context: number): Promise<void> => {
       while (next < items.length && !device.isLost) {
@@ -153,30 +169,57 @@ export class DevicePool {
     for (let i = next; i < items.length; i++) {
       results[i] = {
         status: "rejected",
-        reason: new VeoProcessDead(`pool item ${i}: no device of the pool is left (all ${this.devices.length} lost or closed)`),
+        reason: new VeoProcessDead(
+          `pool item ${i}: no device of the pool is left (all ${this.devices.length} lost or closed)`,
+        ),
       };
     }
     return results;
   }
 
   /** As mapSettled, resolving with the values; DevicePoolError (with every outcome) if any item failed. */
-  async map<T, R>(inputs: Iterable<T>, fn: (input: T, slot: PoolSlot) => R | PromiseLike<R>, options?: MapOptions): Promise<R[]> {
+  async map<T, R>(
+    inputs: Iterable<T>,
+    fn: (input: T, slot: PoolSlot) => R | PromiseLike<R>,
+    options?: MapOptions,
+  ): Promise<R[]> {
     return values(await this.mapSettled(inputs, fn, options));
   }
 
   /** Runs `kernel` once per argument list, spread over the pool; outcomes in input order. */
-  async runSettled(kernel: PoolKernel, argsList: Iterable<readonly unknown[]>, options?: MapOptions): Promise<PromiseSettledResult<unknown>[]> {
-    if (typeof kernel !== "object" || kernel === null || typeof (kernel as PoolKernel).on !== "function") {
-      throw new TypeError(`Argument 0 (kernel) of pool.run must be a PoolKernel (pool module's kernel()), got ${describeValue(kernel)}`);
+  async runSettled(
+    kernel: PoolKernel,
+    argsList: Iterable<readonly unknown[]>,
+    options?: MapOptions,
+  ): Promise<PromiseSettledResult<unknown>[]> {
+    if (
+      typeof kernel !== "object" ||
+      kernel === null ||
+      typeof (kernel as Partial<PoolKernel>).on !== "function"
+    ) {
+      throw new TypeError(
+        `Argument 0 (kernel) of pool.run must be a PoolKernel (pool module's kernel()), got ${describeValue(kernel)}`,
+      );
     }
-    return this.mapSettled(argsList, (args, slot) => {
-      if (!Array.isArray(args)) throw new TypeError(`pool.run: item ${slot.index} must be an array of kernel arguments, got ${describeValue(args)}`);
-      return kernel.on(slot.device).on(slot.context)(...args);
-    }, options);
+    return this.mapSettled(
+      argsList,
+      (args, slot) => {
+        if (!Array.isArray(args))
+          throw new TypeError(
+            `pool.run: item ${slot.index} must be an array of kernel arguments, got ${describeValue(args)}`,
+          );
+        return kernel.on(slot.device).on(slot.context)(...(args as readonly unknown[]));
+      },
+      options,
+    );
   }
 
   /** As runSettled, resolving with the results; DevicePoolError if any item failed. */
-  async run(kernel: PoolKernel, argsList: Iterable<readonly unknown[]>, options?: MapOptions): Promise<unknown[]> {
+  async run(
+    kernel: PoolKernel,
+    argsList: Iterable<readonly unknown[]>,
+    options?: MapOptions,
+  ): Promise<unknown[]> {
     return values(await this.runSettled(kernel, argsList, options));
   }
 
@@ -185,8 +228,9 @@ export class DevicePool {
     for (const d of this.devices) d.close();
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
+  [Symbol.asyncDispose](): Promise<void> {
     this.close();
+    return Promise.resolve();
   }
 }
 
@@ -196,7 +240,9 @@ function checkDepth(options: unknown): number {
   }
   const depth = (options as MapOptions).depth ?? 2;
   if (typeof depth !== "number" || !Number.isInteger(depth) || depth < 1 || depth > 64) {
-    throw (typeof depth === "number" ? RangeError : TypeError)(`options.depth of pool.map must be an integer in [1, 64], got ${describeValue(depth)}`);
+    throw (typeof depth === "number" ? RangeError : TypeError)(
+      `options.depth of pool.map must be an integer in [1, 64], got ${describeValue(depth)}`,
+    );
   }
   return depth;
 }

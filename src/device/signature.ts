@@ -39,7 +39,8 @@ export function parseSignature(prototype: unknown, label: string): KernelSignatu
   const raw = rawParams(prototype);
   const params = proto.params.map((p, i): ParamInfo => {
     const name = p.name ?? `arg${i}`;
-    if (p.type.kind !== "ptr") return { name, ctype: p.type.name, direction: undefined, dtype: undefined, pointer: false };
+    if (p.type.kind !== "ptr")
+      return { name, ctype: p.type.name, direction: undefined, dtype: undefined, pointer: false };
     const single = /^[^*]+ \*$/.test(p.type.name);
     if (!single) return { name, ctype: p.type.name, direction: undefined, dtype: undefined, pointer: true };
     const pointee = parseType(p.type.name.slice(0, -2)).name;

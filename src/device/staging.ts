@@ -63,7 +63,11 @@ export function stageOut(device: VeDevice, ctx: number, s: Staged): void {
  * Waits for every request of `s` (and `extra`, the call), releases the blocks, and returns
  * the call's result; a failure (the call's first) is thrown once everything settled.
  */
-export async function settleAndRelease(device: VeDevice, s: Staged, extra?: PromiseLike<unknown>): Promise<unknown> {
+export async function settleAndRelease(
+  device: VeDevice,
+  s: Staged,
+  extra?: PromiseLike<unknown>,
+): Promise<unknown> {
   const all = extra === undefined ? s.pending : [...s.pending, extra];
   const outcomes = await Promise.allSettled(all);
   for (const b of s.blocks) {
@@ -71,7 +75,10 @@ export async function settleAndRelease(device: VeDevice, s: Staged, extra?: Prom
   }
   // The call's own failure says most (a later read fails only because of it).
   const last = outcomes.at(-1);
-  const failed = last?.status === "rejected" ? last : outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+  const failed =
+    last?.status === "rejected"
+      ? last
+      : outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
   if (failed) {
     device._noticeFailure(failed.reason);
     throw failed.reason;

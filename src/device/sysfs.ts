@@ -94,7 +94,8 @@ export function readSysfsNode(root: string, node: number): DeviceInfo {
 
 /** Cores per NUMA node: one entry when not partitioned. */
 function numa(dir: string): number[] {
-  if (readInt(dir, "partitioning_mode") !== 1) return [readInt(dir, "num_of_core") ?? bits(readInt(dir, "cores_enable") ?? 0).length];
+  if (readInt(dir, "partitioning_mode") !== 1)
+    return [readInt(dir, "num_of_core") ?? bits(readInt(dir, "cores_enable") ?? 0).length];
   const out: number[] = [];
   for (let i = 0; ; i++) {
     const mask = readInt(dir, `numa${i}_cores`);
@@ -114,6 +115,7 @@ function sensors(arch: string, raw: Record<string, number>, coreIds: number[]): 
   if (arch !== "ve1") return out;
   const temps = coreIds.map((c) => raw[`sensor_${14 + c}`]).filter((v): v is number => v !== undefined);
   if (temps.length > 0) out.temperatureC = Math.max(...temps) / 1e6;
-  if (raw.sensor_8 !== undefined && raw.sensor_12 !== undefined) out.powerW = (raw.sensor_8 / 1e6) * (raw.sensor_12 / 1e3);
+  if (raw.sensor_8 !== undefined && raw.sensor_12 !== undefined)
+    out.powerW = (raw.sensor_8 / 1e6) * (raw.sensor_12 / 1e3);
   return out;
 }

@@ -14,7 +14,11 @@ import type { KernelSignature } from "./signature.js";
 
 /** The C source of the timer for `sig`, and the timer's name. */
 export function timerSource(sig: KernelSignature): { name: string; source: string } {
-  const hash = createHash("sha256").update(sig.proto.ret.name).update(sig.params.map((p) => p.ctype).join(",")).digest("hex").slice(0, 12);
+  const hash = createHash("sha256")
+    .update(sig.proto.ret.name)
+    .update(sig.params.map((p) => p.ctype).join(","))
+    .digest("hex")
+    .slice(0, 12);
   const name = `veots_timeit_${hash}`;
   const types = sig.params.map((p) => (p.pointer ? "void *" : p.ctype));
   const params = types.map((t, i) => `${t} a${i}`);
@@ -44,7 +48,11 @@ export function timerSource(sig: KernelSignature): { name: string; source: strin
  * The timer function for `sig` on `device` (built once per prototype and device), or a
  * string saying why there is none.
  */
-export function deviceTimer(device: VeDevice, sig: KernelSignature, maxArgs: number): Promise<VeoFunction | string> {
+export function deviceTimer(
+  device: VeDevice,
+  sig: KernelSignature,
+  maxArgs: number,
+): Promise<VeoFunction | string> {
   const key = sig.proto.ret.name + "(" + sig.params.map((p) => p.ctype).join(",") + ")";
   let t = device._timers.get(key);
   if (!t) {
@@ -54,7 +62,11 @@ export function deviceTimer(device: VeDevice, sig: KernelSignature, maxArgs: num
   return t;
 }
 
-async function buildTimer(device: VeDevice, sig: KernelSignature, maxArgs: number): Promise<VeoFunction | string> {
+async function buildTimer(
+  device: VeDevice,
+  sig: KernelSignature,
+  maxArgs: number,
+): Promise<VeoFunction | string> {
   if (sig.params.length + 2 > maxArgs) {
     return `the kernel's ${sig.params.length} arguments leave no room for the timer's two (maximum ${maxArgs})`;
   }
@@ -62,7 +74,9 @@ async function buildTimer(device: VeDevice, sig: KernelSignature, maxArgs: numbe
   try {
     const lib = await device._loadSource(source, { label: name }, "evaluate");
     await device._mainIdle();
-    return lib.declare(`unsigned long ${name}(${["unsigned long fn", "unsigned long number", ...sig.params.map((p, i) => `${p.ctype} a${i}`)].join(", ")})`);
+    return lib.declare(
+      `unsigned long ${name}(${["unsigned long fn", "unsigned long number", ...sig.params.map((p, i) => `${p.ctype} a${i}`)].join(", ")})`,
+    );
   } catch (err) {
     return `no device-side timer could be built (${err instanceof Error ? err.message.split("\n")[0] : String(err)})`;
   }

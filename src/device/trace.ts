@@ -96,7 +96,12 @@ export class DeviceTrace {
         tid: e.context,
         ts: Math.round(e.start * 1000),
         dur: Math.max(0, Math.round((e.end - e.start) * 1000)),
-        args: { bytes: e.bytes, submitUs: Math.round(e.submit * 1000), queuedUs: Math.round((e.start - e.submit) * 1000), ok: e.ok },
+        args: {
+          bytes: e.bytes,
+          submitUs: Math.round(e.submit * 1000),
+          queuedUs: Math.round((e.start - e.submit) * 1000),
+          ok: e.ok,
+        },
       });
     }
     return { traceEvents, displayTimeUnit: "ms" };
@@ -105,7 +110,9 @@ export class DeviceTrace {
   /** Writes the recording to `path` as Chrome trace-event JSON. */
   async save(path: string): Promise<void> {
     if (typeof path !== "string" || path === "") {
-      throw new TypeError(`Argument 0 (path) of trace.save must be a non-empty path string, got ${describeValue(path)}`);
+      throw new TypeError(
+        `Argument 0 (path) of trace.save must be a non-empty path string, got ${describeValue(path)}`,
+      );
     }
     await fs.promises.writeFile(path, JSON.stringify(this.toJSON()));
   }

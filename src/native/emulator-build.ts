@@ -111,8 +111,9 @@ function removeStaleTemps(parent: string): void {
 }
 
 function isComplete(b: EmulatorBuild): boolean {
-  return [b.library, b.veorun, b.mkVeorunStatic, path.join(b.dir, "lib", "libveorun.a")]
-    .every((f) => fs.existsSync(f));
+  return [b.library, b.veorun, b.mkVeorunStatic, path.join(b.dir, "lib", "libveorun.a")].every((f) =>
+    fs.existsSync(f),
+  );
 }
 
 function describeBuild(dir: string): EmulatorBuild {
@@ -197,9 +198,26 @@ function buildInto(out: string, src: string, cc: string): void {
   // libveo.so.1: the VH side.
   const library = path.join(out, "lib", "libveo.so.1");
   runTool(
-    [cc, ...BASE_CFLAGS, "-fPIC", "-shared", "-fvisibility=hidden", "-pthread", ...incFlags, ...commonSrc, ...libSrc,
-      "-Wl,-soname,libveo.so.1", "-o", library, "-ldl", "-lpthread"],
-    out, "build libveo.so.1", log);
+    [
+      cc,
+      ...BASE_CFLAGS,
+      "-fPIC",
+      "-shared",
+      "-fvisibility=hidden",
+      "-pthread",
+      ...incFlags,
+      ...commonSrc,
+      ...libSrc,
+      "-Wl,-soname,libveo.so.1",
+      "-o",
+      library,
+      "-ldl",
+      "-lpthread",
+    ],
+    out,
+    "build libveo.so.1",
+    log,
+  );
   fs.symlinkSync("libveo.so.1", path.join(out, "lib", "libveo.so"));
 
   // The helper's objects, kept as an archive for mk_veorun_static.
@@ -210,9 +228,23 @@ function buildInto(out: string, src: string, cc: string): void {
     const obj = path.join(objDir, prefix + path.basename(file, ".c") + ".o");
     // Hidden by default: with -rdynamic only the kernel API (marked visible) is exported,
     // so the helper's internals never clash with a kernel's symbols.
-    runTool([cc, ...BASE_CFLAGS, "-fvisibility=hidden", "-pthread", ...incFlags, ...ffi.cflags,
-      "-c", file, "-o", obj],
-      out, `compile ${path.basename(file)}`, log);
+    runTool(
+      [
+        cc,
+        ...BASE_CFLAGS,
+        "-fvisibility=hidden",
+        "-pthread",
+        ...incFlags,
+        ...ffi.cflags,
+        "-c",
+        file,
+        "-o",
+        obj,
+      ],
+      out,
+      `compile ${path.basename(file)}`,
+      log,
+    );
     objects.push(obj);
   }
   const archive = path.join(out, "lib", "libveorun.a");
@@ -221,9 +253,11 @@ function buildInto(out: string, src: string, cc: string): void {
   fs.writeFileSync(path.join(out, "lib", "veorun-libs.txt"), helperLibs.join(" ") + "\n");
 
   runTool(
-    [cc, "-pthread", "-rdynamic", ...objects, "-o", path.join(out, "libexec", "veorun"),
-      ...helperLibs],
-    out, "link veorun", log);
+    [cc, "-pthread", "-rdynamic", ...objects, "-o", path.join(out, "libexec", "veorun"), ...helperLibs],
+    out,
+    "link veorun",
+    log,
+  );
   fs.rmSync(objDir, { recursive: true, force: true });
   fs.writeFileSync(path.join(out, "build.log"), log.join("\n"));
 

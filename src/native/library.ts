@@ -46,8 +46,12 @@ export interface VeoNative {
  */
 export function requireFunction<K extends keyof VeoApi>(native: VeoNative, name: K): NonNullable<VeoApi[K]> {
   const f = native.api[name];
-  if (!f) throw new VeoFailedError(name, `${name} is not available in this library (API ${native.info.apiVersion})`);
-  return f as NonNullable<VeoApi[K]>;
+  if (!f)
+    throw new VeoFailedError(
+      name,
+      `${name} is not available in this library (API ${native.info.apiVersion})`,
+    );
+  return f;
 }
 
 const REAL_DIR = "/opt/nec/ve/veos/lib64";

@@ -73,9 +73,15 @@ describe("DeviceArray", () => {
     expect([...(await same.toHost())]).toEqual([1, 2, 3]);
     expect([...(await there.toHost())]).toEqual([1, 2, 3]);
     expect(there.device).toBe(a1);
-    await expect(src.copyTo((await a1.empty("float64", 3)) as never)).rejects.toThrow(/dst is float64, this array float32/);
-    await expect(src.copyTo(await a1.empty("float32", 2))).rejects.toThrow(/dst has 2 elements, this array 3/);
-    await expect(src.copyTo(new Float32Array(3) as never)).rejects.toThrow(/Argument 0 \(dst\) of DeviceArray\.copyTo must be a DeviceArray/);
+    await expect(src.copyTo((await a1.empty("float64", 3)) as never)).rejects.toThrow(
+      /dst is float64, this array float32/,
+    );
+    await expect(src.copyTo(await a1.empty("float32", 2))).rejects.toThrow(
+      /dst has 2 elements, this array 3/,
+    );
+    await expect(src.copyTo(new Float32Array(3) as never)).rejects.toThrow(
+      /Argument 0 \(dst\) of DeviceArray\.copyTo must be a DeviceArray/,
+    );
     for (const x of [src, same, there]) x.free();
   });
 
@@ -92,16 +98,28 @@ describe("DeviceArray", () => {
   });
 
   it("bad arguments name themselves", async () => {
-    await expect(a0.empty("double" as never, 1)).rejects.toThrow(/Argument 0 \(dtype\) of device\.empty must be one of/);
-    await expect(a0.empty("int8", -1)).rejects.toThrow(/Argument 1 \(length\) of device\.empty must be a non-negative integer, got -1/);
+    await expect(a0.empty("double" as never, 1)).rejects.toThrow(
+      /Argument 0 \(dtype\) of device\.empty must be one of/,
+    );
+    await expect(a0.empty("int8", -1)).rejects.toThrow(
+      /Argument 1 \(length\) of device\.empty must be a non-negative integer, got -1/,
+    );
     await expect(a0.empty("int8", 1.5)).rejects.toThrow(RangeError);
     await expect(a0.empty("int8", "3" as never)).rejects.toThrow(TypeError);
-    await expect(a0.upload([1, 2] as never)).rejects.toThrow(/Argument 0 \(host\) of device\.upload must be a numeric TypedArray/);
+    await expect(a0.upload([1, 2] as never)).rejects.toThrow(
+      /Argument 0 \(host\) of device\.upload must be a numeric TypedArray/,
+    );
     await expect(a0.upload(new DataView(new ArrayBuffer(8)) as never)).rejects.toThrow(TypeError);
     const d = await a0.empty("int32", 4);
-    await expect(d.write(new Float32Array(1) as never)).rejects.toThrow(/Argument 0 \(src\) of DeviceArray\.write must be a host array of int32, got a float32 array/);
-    await expect(d.write(new Int32Array(3), 2)).rejects.toThrow(/3 elements from offset 2 pass the end of the 4-element array/);
-    await expect(d.write(new Int32Array(1), -1)).rejects.toThrow(/Argument 1 \(offset\) of DeviceArray\.write must be an integer in \[0, 4\], got -1/);
+    await expect(d.write(new Float32Array(1) as never)).rejects.toThrow(
+      /Argument 0 \(src\) of DeviceArray\.write must be a host array of int32, got a float32 array/,
+    );
+    await expect(d.write(new Int32Array(3), 2)).rejects.toThrow(
+      /3 elements from offset 2 pass the end of the 4-element array/,
+    );
+    await expect(d.write(new Int32Array(1), -1)).rejects.toThrow(
+      /Argument 1 \(offset\) of DeviceArray\.write must be an integer in \[0, 4\], got -1/,
+    );
     await expect(d.toHost(new Int32Array(3))).rejects.toThrow(/has 3 elements, the array 4/);
     await expect(d.toHost(new Uint32Array(4) as never)).rejects.toThrow(TypeError);
     expect(() => d.subarray(3, 2)).toThrow(/end \(2\) is before begin \(3\)/);

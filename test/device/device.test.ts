@@ -10,11 +10,17 @@ import { openTestDevice } from "./support.js";
 
 describe("openDevice", () => {
   it("bad node and options are typed errors naming them", async () => {
-    await expect(openDevice(-1)).rejects.toThrow(/Argument 0 \(node\) of openDevice must be a VE node number \(an integer >= 0\), got -1/);
+    await expect(openDevice(-1)).rejects.toThrow(
+      /Argument 0 \(node\) of openDevice must be a VE node number \(an integer >= 0\), got -1/,
+    );
     await expect(openDevice(1.5)).rejects.toThrow(RangeError);
     await expect(openDevice("0" as never)).rejects.toThrow(TypeError);
-    await expect(openDevice(0, 5 as never)).rejects.toThrow(/Argument 1 \(options\) of openDevice must be an object/);
-    await expect(openDevice(0, { contexts: 0 })).rejects.toThrow(/options\.contexts of openDevice must be an integer in \[1, 64\], got 0/);
+    await expect(openDevice(0, 5 as never)).rejects.toThrow(
+      /Argument 1 \(options\) of openDevice must be an object/,
+    );
+    await expect(openDevice(0, { contexts: 0 })).rejects.toThrow(
+      /options\.contexts of openDevice must be an integer in \[1, 64\], got 0/,
+    );
     await expect(openDevice(0, { contexts: "2" as never })).rejects.toThrow(TypeError);
   });
 
@@ -36,7 +42,9 @@ describe("openDevice", () => {
       expect(await (await m.kernel("int add_one(int x)"))(41)).toBe(42);
       await expect(d.load("")).rejects.toThrow(/Argument 0 \(path\) of device\.load/);
       await expect(d.load("/nonexistent/lib.so")).rejects.toThrow(/no such file/);
-      await expect(d.compile("")).rejects.toThrow(/Argument 0 \(source\) of device\.compile must be a non-empty string/);
+      await expect(d.compile("")).rejects.toThrow(
+        /Argument 0 \(source\) of device\.compile must be a non-empty string/,
+      );
       await expect(d.compile("int broken( {")).rejects.toBeInstanceOf(VeBuildError);
       const c = await d.compile("int seven(void) { return 7; }");
       expect(await (await c.kernel("int seven(void)"))()).toBe(7);
@@ -60,7 +68,9 @@ describe("close and lost", () => {
     expect(device.closed).toBe(true);
     expect(device.isLost).toBe(true);
     await expect(spin(1, 0)).rejects.toThrow(/device 1 is closed/);
-    await expect(module.kernel("double dot(const double *a, const double *b, long n)")).rejects.toThrow(VeoClosedError);
+    await expect(module.kernel("double dot(const double *a, const double *b, long n)")).rejects.toThrow(
+      VeoClosedError,
+    );
     await expect(device.load(kernel("basic"))).rejects.toThrow(VeoClosedError);
     await expect(device.compile("int x(void){return 1;}")).rejects.toThrow(VeoClosedError);
     expect(String(device)).toBe("VeDevice(node 1, closed)");

@@ -20,10 +20,16 @@ afterAll(() => device?.close());
 
 describe("timerSource", () => {
   it("calls the kernel by address with its declared types, pointers as void *", () => {
-    const { name, source } = timerSource(parseSignature("float f(const double *a, unsigned char c, int8_t d, float e)", "p"));
+    const { name, source } = timerSource(
+      parseSignature("float f(const double *a, unsigned char c, int8_t d, float e)", "p"),
+    );
     expect(name).toMatch(/^veots_timeit_[0-9a-f]{12}$/);
-    expect(source).toContain(`uint64_t ${name}(uint64_t fn, uint64_t number, void * a0, unsigned char a1, int8_t a2, float a3)`);
-    expect(source).toContain("((float (*)(void *, unsigned char, int8_t, float))(uintptr_t)fn)(a0, a1, a2, a3)");
+    expect(source).toContain(
+      `uint64_t ${name}(uint64_t fn, uint64_t number, void * a0, unsigned char a1, int8_t a2, float a3)`,
+    );
+    expect(source).toContain(
+      "((float (*)(void *, unsigned char, int8_t, float))(uintptr_t)fn)(a0, a1, a2, a3)",
+    );
     const empty = timerSource(parseSignature("void g(void)", "p"));
     expect(empty.source).toContain("((void (*)(void))(uintptr_t)fn)()");
     expect(empty.name).not.toBe(name);
@@ -78,7 +84,10 @@ describe("device.evaluate", () => {
   it("validate returning false is reported, DeviceArray outputs are read for it", async () => {
     const scale = await module.kernel("void scale(double *a, long n, double f)");
     const a = await device.upload(new Float64Array([1, 2]));
-    const r = await device.evaluate(scale, [a, 2, 3], { repeat: 1, validate: (outs) => (outs[0] as Float64Array)[1] === 999 });
+    const r = await device.evaluate(scale, [a, 2, 3], {
+      repeat: 1,
+      validate: (outs) => (outs[0] as Float64Array)[1] === 999,
+    });
     expect(r.valid).toBe(false);
     a.free();
   });
@@ -99,9 +108,9 @@ describe("device.evaluate", () => {
   });
 
   it("a kernel with too many arguments for a timer is timed on the host, with the reason", async () => {
-    const wide = await (await device.load(kernel("wide"))).kernel(
-      `long sum_wide(${Array.from({ length: WIDE_ARGS }, (_, i) => `long a${i}`).join(", ")})`,
-    );
+    const wide = await (
+      await device.load(kernel("wide"))
+    ).kernel(`long sum_wide(${Array.from({ length: WIDE_ARGS }, (_, i) => `long a${i}`).join(", ")})`);
     const args = Array.from({ length: WIDE_ARGS }, (_, i) => i);
     const r = await device.evaluate(wide, args, { repeat: 1 });
     expect(r.measuredOn).toBe("host");
@@ -112,7 +121,11 @@ describe("device.evaluate", () => {
   it("validate with warmup 0 still looks at an untimed run; an unloaded module is VeoClosedError", async () => {
     const scale = await module.kernel("void scale(double *a, long n, double f)");
     let seen: number[] = [];
-    await device.evaluate(scale, [new Float64Array([1]), 1, 2], { warmup: 0, repeat: 1, validate: (o) => ((seen = [...(o[0] as Float64Array)]), true) });
+    await device.evaluate(scale, [new Float64Array([1]), 1, 2], {
+      warmup: 0,
+      repeat: 1,
+      validate: (o) => ((seen = [...(o[0] as Float64Array)]), true),
+    });
     expect(seen).toEqual([2]);
     const m = await device.compile("long gone(void) { return 1; }");
     const gone = await m.kernel("long gone(void)");
@@ -124,17 +137,33 @@ describe("device.evaluate", () => {
   it("bad kernels, arguments and options are typed errors naming them", async () => {
     const scale = await module.kernel("void scale(double *a, long n, double f)");
     const a = new Float64Array(1);
-    await expect(device.evaluate((() => 1) as never, [])).rejects.toThrow(/Argument 0 \(kernel\) of evaluate must be a DeviceKernel/);
-    await expect(device.evaluate(scale, "x" as never)).rejects.toThrow(/Argument 1 \(args\) of evaluate must be an array/);
+    await expect(device.evaluate((() => 1) as never, [])).rejects.toThrow(
+      /Argument 0 \(kernel\) of evaluate must be a DeviceKernel/,
+    );
+    await expect(device.evaluate(scale, "x" as never)).rejects.toThrow(
+      /Argument 1 \(args\) of evaluate must be an array/,
+    );
     await expect(device.evaluate(scale, [a, 1])).rejects.toThrow(/scale takes 3 arguments/);
-    await expect(device.evaluate(scale, [a, 1, 1], 3 as never)).rejects.toThrow(/Argument 2 \(options\) of evaluate/);
-    await expect(device.evaluate(scale, [a, 1, 1], { number: 0 })).rejects.toThrow(/options\.number of evaluate must be an integer in \[1, 2\*\*32\], got 0/);
+    await expect(device.evaluate(scale, [a, 1, 1], 3 as never)).rejects.toThrow(
+      /Argument 2 \(options\) of evaluate/,
+    );
+    await expect(device.evaluate(scale, [a, 1, 1], { number: 0 })).rejects.toThrow(
+      /options\.number of evaluate must be an integer in \[1, 2\*\*32\], got 0/,
+    );
     await expect(device.evaluate(scale, [a, 1, 1], { repeat: 1.5 })).rejects.toThrow(RangeError);
     await expect(device.evaluate(scale, [a, 1, 1], { warmup: -1 })).rejects.toThrow(/options\.warmup/);
-    await expect(device.evaluate(scale, [a, 1, 1], { minRepeatMs: NaN })).rejects.toThrow(/options\.minRepeatMs/);
-    await expect(device.evaluate(scale, [a, 1, 1], { validate: 1 as never })).rejects.toThrow(/options\.validate/);
-    await expect(device.evaluate(scale, [a, 1, 1], { timer: "gpu" as never })).rejects.toThrow(/options\.timer/);
-    await expect(device.evaluate(scale, [a, 1, 1], { context: 1 })).rejects.toThrow(/options\.context of evaluate must be a context index in \[0, 0\], got 1/);
+    await expect(device.evaluate(scale, [a, 1, 1], { minRepeatMs: NaN })).rejects.toThrow(
+      /options\.minRepeatMs/,
+    );
+    await expect(device.evaluate(scale, [a, 1, 1], { validate: 1 as never })).rejects.toThrow(
+      /options\.validate/,
+    );
+    await expect(device.evaluate(scale, [a, 1, 1], { timer: "gpu" as never })).rejects.toThrow(
+      /options\.timer/,
+    );
+    await expect(device.evaluate(scale, [a, 1, 1], { context: 1 })).rejects.toThrow(
+      /options\.context of evaluate must be a context index in \[0, 0\], got 1/,
+    );
     const other = await openTestDevice(3);
     try {
       const foreign = await other.module.kernel("void scale(double *a, long n, double f)");

@@ -6,7 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { OnStack, VeoClosedError, VeoKernelException, type DeviceModule, type VeDevice } from "../../src/index.js";
+import {
+  OnStack,
+  VeoClosedError,
+  VeoKernelException,
+  type DeviceModule,
+  type VeDevice,
+} from "../../src/index.js";
 import { openTestDevice } from "./support.js";
 
 let device: VeDevice;
@@ -33,7 +39,9 @@ describe("automatic transfers", () => {
 
   it("the same kernel declared with T * does copy back (constness is what decides)", async () => {
     const lib = module.library;
-    const other = await device.compile("long scribble2(double *a, long n) { for (long i = 0; i < n; i++) a[i] = -1; return n; }");
+    const other = await device.compile(
+      "long scribble2(double *a, long n) { for (long i = 0; i < n; i++) a[i] = -1; return n; }",
+    );
     const k = await other.kernel("long scribble2(double *a, long n)");
     const a = new Float64Array([1, 2, 3]);
     await k(a, 3);
@@ -93,7 +101,9 @@ describe("automatic transfers", () => {
       const b = new Float64Array([1, 2]);
       await Promise.all([scale.on(0)(a, 2, 3), scale.on(1)(b, 2, 5)]);
       expect([...a, ...b]).toEqual([3, 6, 5, 10]);
-      expect(() => scale.on(2)).toThrow(/Argument 0 \(index\) of scale\.on must be a context index in \[0, 1\], got 2/);
+      expect(() => scale.on(2)).toThrow(
+        /Argument 0 \(index\) of scale\.on must be a context index in \[0, 1\], got 2/,
+      );
       expect(() => scale.on("0" as never)).toThrow(TypeError);
     } finally {
       multi.device.close();
@@ -109,7 +119,9 @@ describe("bad arguments are typed errors naming the argument, and nothing runs",
       /Argument 1 \(a: double \*\) of scale must be a host array of float64, got a float32 array/,
     );
     await expect(scale(new Float64Array(1), "1", 1)).rejects.toThrow(/Argument 2 \(n: long\) of scale/);
-    await expect(scale(new Float64Array(1), 1, 1n)).rejects.toThrow(/Argument 3 \(f: double\) of scale must be a number/);
+    await expect(scale(new Float64Array(1), 1, 1n)).rejects.toThrow(
+      /Argument 3 \(f: double\) of scale must be a number/,
+    );
     await expect(scale(new Float64Array(1), 2 ** 64, 1)).rejects.toThrow(RangeError);
     await expect(scale("abc", 1, 1)).rejects.toThrow(
       /Argument 1 \(a: double \*\) of scale must be a DeviceArray, a host TypedArray, a VE pointer or null, got the string "abc"/,
@@ -131,18 +143,24 @@ describe("bad arguments are typed errors naming the argument, and nothing runs",
     try {
       const foreign = await other.device.upload(new Float64Array([1]));
       const scale = await module.kernel("void scale(double *a, long n, double f)");
-      await expect(scale(foreign, 1, 2)).rejects.toThrow(/Argument 1 \(a: double \*\) of scale is a DeviceArray of node 2, not of node 0; copy it with copyTo first/);
+      await expect(scale(foreign, 1, 2)).rejects.toThrow(
+        /Argument 1 \(a: double \*\) of scale is a DeviceArray of node 2, not of node 0; copy it with copyTo first/,
+      );
     } finally {
       other.device.close();
     }
   });
 
   it("module.kernel: bad prototypes, unknown kernels, one prototype per name", async () => {
-    await expect(module.kernel(7 as never)).rejects.toThrow(/Argument 0 \(prototype\) of module\.kernel must be a C prototype/);
+    await expect(module.kernel(7 as never)).rejects.toThrow(
+      /Argument 0 \(prototype\) of module\.kernel must be a C prototype/,
+    );
     await expect(module.kernel("void no_such_kernel(void)")).rejects.toThrow(/no_such_kernel/);
     const k = await module.kernel("double dot(const double *a, const double *b, long n)");
     expect(await module.kernel("double dot(const double *a, const double *b, long n)")).toBe(k);
-    await expect(module.kernel("double dot(double *a, double *b, long n)")).rejects.toThrow(/dot is already declared/);
+    await expect(module.kernel("double dot(double *a, double *b, long n)")).rejects.toThrow(
+      /dot is already declared/,
+    );
     expect(k.kernelName).toBe("dot");
     expect(k.device).toBe(device);
     expect(String(k)).toMatch(/DeviceKernel\(double dot\(double \*a, double \*b, long n\) on node 0\)/);

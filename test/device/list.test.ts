@@ -72,20 +72,39 @@ describe("listDevices on a sysfs tree", () => {
       model: 2,
       type: 1,
     });
-    expect(d.sensors.raw).toEqual({ sensor_8: 900000, sensor_12: 100000, sensor_14: 41000000, sensor_15: 43500000, sensor_21: 42000000 });
+    expect(d.sensors.raw).toEqual({
+      sensor_8: 900000,
+      sensor_12: 100000,
+      sensor_14: 41000000,
+      sensor_15: 43500000,
+      sensor_21: 42000000,
+    });
     expect(d.sensors.temperatureC).toBeCloseTo(43.5, 6);
     expect(d.sensors.powerW).toBeCloseTo(0.9 * 100, 6);
   });
 
   it("counts NUMA nodes and their cores when partitioned; no derived sensors off VE1", () => {
     const d = devs[2];
-    expect(d).toMatchObject({ arch: "ve3", cores: 16, numaNodes: 2, numaCores: [8, 8], memoryBytes: 96 * 2 ** 30 });
+    expect(d).toMatchObject({
+      arch: "ve3",
+      cores: 16,
+      numaNodes: 2,
+      numaCores: [8, 8],
+      memoryBytes: 96 * 2 ** 30,
+    });
     expect(d.sensors).toEqual({ raw: { sensor_0: 123 } });
   });
 
   it("missing files leave fields undefined; cores fall back to cores_enable", () => {
     const d = devs[1];
-    expect(d).toMatchObject({ node: 2, arch: "unknown", state: "offline", cores: 4, memoryBytes: undefined, veState: undefined });
+    expect(d).toMatchObject({
+      node: 2,
+      arch: "unknown",
+      state: "offline",
+      cores: 4,
+      memoryBytes: undefined,
+      veState: undefined,
+    });
   });
 
   it("an absent root is no devices; bad options are TypeErrors naming them", () => {

@@ -41,7 +41,9 @@ describe("device.memory", () => {
     await dev.memory.trim();
     expect(dev.memory.stats().cached).toBe(0);
     const big = await dev.empty("uint8", 600_000); // class 1 MiB: the whole limit
-    await expect(dev.empty("uint8", 1)).rejects.toThrow(/would pass the limit of 1048576 bytes \(1048576 in use\)/);
+    await expect(dev.empty("uint8", 1)).rejects.toThrow(
+      /would pass the limit of 1048576 bytes \(1048576 in use\)/,
+    );
     big.free();
     expect(dev.memory.stats().cached).toBe(1 << 20);
     const small = await dev.empty("uint8", 10); // needs room: the cached MiB block goes

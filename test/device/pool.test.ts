@@ -50,7 +50,12 @@ describe("DevicePool", () => {
     });
     expect(results).toEqual(argsList.map(([i]) => BigInt(i * i)));
     expect([...seen.keys()].sort()).toEqual([0, 1, 2, 3]);
-    expect(await p.run(spin, [[3, 0], [4, 0]])).toEqual([9n, 16n]);
+    expect(
+      await p.run(spin, [
+        [3, 0],
+        [4, 0],
+      ]),
+    ).toEqual([9n, 16n]);
   });
 
   it("map keeps each item's data on its device", async () => {
@@ -71,7 +76,11 @@ describe("DevicePool", () => {
   it("a node whose kernel segfaults rejects its item only (depth 1); the pool finishes the rest", async () => {
     const { pool: p, segv } = await openPool();
     const bad = 5;
-    const results = await p.runSettled(segv, Array.from({ length: 20 }, (_, i) => [i, 3, bad]), { depth: 1 });
+    const results = await p.runSettled(
+      segv,
+      Array.from({ length: 20 }, (_, i) => [i, 3, bad]),
+      { depth: 1 },
+    );
     const failed = results.flatMap((r, i) => (r.status === "rejected" ? [i] : []));
     expect(failed).toEqual([bad]);
     expect((results[bad] as PromiseRejectedResult).reason).toBeInstanceOf(VeoKernelException);
@@ -82,7 +91,12 @@ describe("DevicePool", () => {
     const dead = p.devices.find((d) => d.isLost)!;
     expect((await dead.lost).reason).toBe("fault");
     // the pool goes on with the devices left
-    expect(await p.run(segv, [[7, 0, -1], [8, 0, -1]])).toEqual([49n, 64n]);
+    expect(
+      await p.run(segv, [
+        [7, 0, -1],
+        [8, 0, -1],
+      ]),
+    ).toEqual([49n, 64n]);
     await expect(p.run(segv, [[1, 0, 1]])).rejects.toBeInstanceOf(DevicePoolError);
   });
 
@@ -90,10 +104,13 @@ describe("DevicePool", () => {
     const { pool: p, segv } = await openPool();
     const bad = 6;
     const ranOn = new Map<number, number>();
-    const results = await p.mapSettled(Array.from({ length: 24 }, (_, i) => i), (i, slot) => {
-      ranOn.set(i, slot.device.node);
-      return segv.on(slot.device)(i, 3, bad);
-    });
+    const results = await p.mapSettled(
+      Array.from({ length: 24 }, (_, i) => i),
+      (i, slot) => {
+        ranOn.set(i, slot.device.node);
+        return segv.on(slot.device)(i, 3, bad);
+      },
+    );
     const deadNode = ranOn.get(bad)!;
     const failed = results.flatMap((r, i) => (r.status === "rejected" ? [i] : []));
     expect(failed).toContain(bad);
@@ -107,10 +124,16 @@ describe("DevicePool", () => {
 
   it("map rejects with DevicePoolError carrying every outcome", async () => {
     const { pool: p, segv } = await openPool();
-    const err = await p.run(segv, [[0, 0, -1], [1, 0, 1], [2, 0, -1]]).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const err = await p
+      .run(segv, [
+        [0, 0, -1],
+        [1, 0, 1],
+        [2, 0, -1],
+      ])
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(DevicePoolError);
     const e = err as DevicePoolError;
     expect(e.results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
@@ -152,33 +175,50 @@ describe("DevicePool", () => {
   it("when every device is lost, the remaining items reject without hanging", async () => {
     const { pool: p, spin } = await openPool();
     for (const d of p.devices) d.close();
-    const results = await p.runSettled(spin, [[1, 0], [2, 0]]);
+    const results = await p.runSettled(spin, [
+      [1, 0],
+      [2, 0],
+    ]);
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
     expect((results[0] as PromiseRejectedResult).reason).toBeInstanceOf(VeoProcessDead);
-    expect(String((results[0] as PromiseRejectedResult).reason.message)).toMatch(/no device of the pool is left/);
+    expect(String((results[0] as PromiseRejectedResult).reason.message)).toMatch(
+      /no device of the pool is left/,
+    );
   });
 
   it("bad arguments are typed errors naming them", async () => {
-    expect(() => new DevicePool([])).toThrow(/Argument 0 \(devices\) of DevicePool must be a non-empty array/);
+    expect(() => new DevicePool([])).toThrow(
+      /Argument 0 \(devices\) of DevicePool must be a non-empty array/,
+    );
     expect(() => new DevicePool([{}] as never)).toThrow(/element 0 is not a VeDevice/);
     const d = await openDevice(0);
     try {
       expect(() => new DevicePool([d, d])).toThrow(/lists a device twice/);
       const p = new DevicePool([d]);
-      await expect(p.map(5 as never, () => 1)).rejects.toThrow(/Argument 0 \(inputs\) of pool\.map must be iterable/);
-      await expect(p.map([1], 5 as never)).rejects.toThrow(/Argument 1 \(fn\) of pool\.map must be a function/);
-      await expect(p.map([1], () => 1, { depth: 0 })).rejects.toThrow(/options\.depth of pool\.map must be an integer in \[1, 64\], got 0/);
+      await expect(p.map(5 as never, () => 1)).rejects.toThrow(
+        /Argument 0 \(inputs\) of pool\.map must be iterable/,
+      );
+      await expect(p.map([1], 5 as never)).rejects.toThrow(
+        /Argument 1 \(fn\) of pool\.map must be a function/,
+      );
+      await expect(p.map([1], () => 1, { depth: 0 })).rejects.toThrow(
+        /options\.depth of pool\.map must be an integer in \[1, 64\], got 0/,
+      );
       await expect(p.map([1], () => 1, { depth: "2" as never })).rejects.toThrow(TypeError);
       await expect(p.map([1], () => 1, null as never)).rejects.toThrow(/Argument 2 \(options\) of pool\.map/);
       expect(await p.map([1, 2, 3], (x) => x * 2, { depth: 3 })).toEqual([2, 4, 6]);
-      await expect(p.runSettled({} as never, [])).rejects.toThrow(/Argument 0 \(kernel\) of pool\.run must be a PoolKernel/);
+      await expect(p.runSettled({} as never, [])).rejects.toThrow(
+        /Argument 0 \(kernel\) of pool\.run must be a PoolKernel/,
+      );
       const mod = await p.compile(DEVICE_KERNELS);
       const k = await mod.kernel("long spin_item(long i, double ms)");
       const r = await p.runSettled(k, [5 as never]);
       expect((r[0] as PromiseRejectedResult).reason).toBeInstanceOf(TypeError);
       await expect(DevicePool.open({ nodes: [] })).rejects.toThrow(/options\.nodes of DevicePool\.open/);
       await expect(DevicePool.open({ nodes: [0, 99] })).rejects.toThrow(/veo_proc_create\(99\) failed/);
-      await expect(DevicePool.open(null as never)).rejects.toThrow(/Argument 0 \(options\) of DevicePool\.open/);
+      await expect(DevicePool.open(null as never)).rejects.toThrow(
+        /Argument 0 \(options\) of DevicePool\.open/,
+      );
     } finally {
       d.close();
     }

@@ -9,7 +9,10 @@ import { checkDType, dtypeOf, dtypeOfCType, itemSize } from "../../src/device/dt
 
 describe("parseSignature", () => {
   it("const T * is in, T * is inout, T * const is inout, scalars have no direction", () => {
-    const s = parseSignature("double f(const double *a, double *b, double * const c, double const *d, long n)", "p");
+    const s = parseSignature(
+      "double f(const double *a, double *b, double * const c, double const *d, long n)",
+      "p",
+    );
     expect(s.params.map((p) => p.direction)).toEqual(["in", "inout", "inout", "in", undefined]);
     expect(s.params.map((p) => p.name)).toEqual(["a", "b", "c", "d", "n"]);
     expect(s.params.map((p) => p.dtype)).toEqual(["float64", "float64", "float64", "float64", undefined]);
@@ -17,7 +20,10 @@ describe("parseSignature", () => {
   });
 
   it("array syntax, unnamed parameters, typedef'd and spelled-out element types", () => {
-    const s = parseSignature("void g(const float a[], int32_t *, unsigned long long *u, const char *s, void *v)", "p");
+    const s = parseSignature(
+      "void g(const float a[], int32_t *, unsigned long long *u, const char *s, void *v)",
+      "p",
+    );
     expect(s.params.map((p) => p.direction)).toEqual(["in", "inout", "inout", "in", "inout"]);
     expect(s.params.map((p) => p.dtype)).toEqual(["float32", "int32", "uint64", "int8", undefined]);
     expect(s.params[1].name).toBe("arg1");
@@ -32,7 +38,9 @@ describe("parseSignature", () => {
   });
 
   it("rejects what is not a prototype with a TypeError naming the argument", () => {
-    expect(() => parseSignature(42, "Argument 0 (prototype)")).toThrow(/Argument 0 \(prototype\) must be a C prototype/);
+    expect(() => parseSignature(42, "Argument 0 (prototype)")).toThrow(
+      /Argument 0 \(prototype\) must be a C prototype/,
+    );
     expect(() => parseSignature("", "Argument 0 (prototype)")).toThrow(TypeError);
     expect(() => parseSignature("not a prototype", "x")).toThrow(TypeError);
     expect(() => parseSignature("int v(int a, ...)", "x")).toThrow(/variadic/);
@@ -54,7 +62,9 @@ describe("dtypes", () => {
 
   it("checkDType names the argument", () => {
     expect(checkDType("float64", "x")).toBe("float64");
-    expect(() => checkDType("double", "Argument 0 (dtype)")).toThrow(/Argument 0 \(dtype\) must be one of int8, .*float64, got the string "double"/);
+    expect(() => checkDType("double", "Argument 0 (dtype)")).toThrow(
+      /Argument 0 \(dtype\) must be one of int8, .*float64, got the string "double"/,
+    );
     expect(() => checkDType("toString", "d")).toThrow(TypeError);
   });
 });

@@ -65,7 +65,10 @@ long empty_kernel(void) { return 0; }
 `;
 
 /** Opens `node` and compiles the test kernels into it; the caller closes the device. */
-export async function openTestDevice(node = 0, options?: OpenDeviceOptions): Promise<{ device: VeDevice; module: DeviceModule }> {
+export async function openTestDevice(
+  node = 0,
+  options?: OpenDeviceOptions,
+): Promise<{ device: VeDevice; module: DeviceModule }> {
   const device = await openDevice(node, options);
   try {
     return { device, module: await device.compile(DEVICE_KERNELS) };

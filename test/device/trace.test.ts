@@ -91,13 +91,17 @@ describe("device.trace", () => {
       { name: "thread_name", ph: "M", pid: 1, tid: 0, args: { name: "context 0" } },
     ]);
     const x = json.traceEvents.filter((e: { ph: string }) => e.ph === "X");
-    expect(x.map((e: { name: string; cat: string }) => `${e.cat}:${e.name}`)).toEqual(["write:a", "call:scale", "read:a"]);
+    expect(x.map((e: { name: string; cat: string }) => `${e.cat}:${e.name}`)).toEqual([
+      "write:a",
+      "call:scale",
+      "read:a",
+    ]);
     for (const e of x) {
       expect(Number.isInteger(e.ts) && Number.isInteger(e.dur) && e.dur >= 0).toBe(true);
       expect(e).toMatchObject({ pid: 1, tid: 0 });
       expect(e.args.bytes).toBe(e.cat === "call" ? 0 : 16);
     }
-    await expect(device.trace.save("" as never)).rejects.toThrow(/Argument 0 \(path\) of trace\.save/);
+    await expect(device.trace.save("")).rejects.toThrow(/Argument 0 \(path\) of trace\.save/);
     await expect(device.trace.save(path.join(dir, "no", "such", "dir.json"))).rejects.toThrow(/ENOENT/);
   });
 });

@@ -30,9 +30,14 @@ afterAll(() => {
 describe("ensureEmulator", () => {
   it("returns a complete build and hits the cache the second time", () => {
     const a = ensureEmulator();
-    for (const file of [a.library, a.veorun, a.mkVeorunStatic,
-      path.join(a.includeDir, "ve_offload.h"), path.join(a.includeDir, "veo_emu.h"),
-      path.join(a.kernelIncludeDir, "veo_ve.h")]) {
+    for (const file of [
+      a.library,
+      a.veorun,
+      a.mkVeorunStatic,
+      path.join(a.includeDir, "ve_offload.h"),
+      path.join(a.includeDir, "veo_emu.h"),
+      path.join(a.kernelIncludeDir, "veo_ve.h"),
+    ]) {
       expect(fs.existsSync(file), file).toBe(true);
     }
     expect(a.dir.startsWith(path.join(emulatorCacheRoot(), "emulator"))).toBe(true);

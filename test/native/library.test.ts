@@ -19,13 +19,21 @@ import { ensureEmulator } from "../../src/native/emulator-build.js";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 function headerFunctions(file: string): string[] {
-  const text = fs.readFileSync(path.join(ROOT, "emulator/include", file), "utf8").replace(/\/\*[\s\S]*?\*\//g, "");
+  const text = fs
+    .readFileSync(path.join(ROOT, "emulator/include", file), "utf8")
+    .replace(/\/\*[\s\S]*?\*\//g, "");
   return [...text.matchAll(/\b(veo_[a-z0-9_]+)\s*\(/g)].map((m) => m[1]).filter((n) => n !== "veo_emu_type");
 }
 
 /** Runs `code` (an ES module body importing from SRC) in a fresh Node with `env`. */
-function runChild(code: string, env: Record<string, string | undefined>): { out: string; status: number | null } {
-  const file = path.join(os.tmpdir(), `veo-ts-child-${process.pid}-${Math.random().toString(36).slice(2)}.mts`);
+function runChild(
+  code: string,
+  env: Record<string, string | undefined>,
+): { out: string; status: number | null } {
+  const file = path.join(
+    os.tmpdir(),
+    `veo-ts-child-${process.pid}-${Math.random().toString(36).slice(2)}.mts`,
+  );
   fs.writeFileSync(file, code.replaceAll("SRC", path.join(ROOT, "src/index.ts")));
   try {
     const childEnv: Record<string, string> = {};

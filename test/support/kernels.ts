@@ -28,7 +28,8 @@ function wideSource(n: number): string {
 /** Runs `argv` without a shell; throws with its output when it fails. */
 function run(argv: string[]): void {
   const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`${argv.join(" ")} failed:\n${r.stdout ?? ""}${r.stderr ?? ""}${r.error ?? ""}`);
+  if (r.status !== 0)
+    throw new Error(`${argv.join(" ")} failed:\n${r.stdout ?? ""}${r.stderr ?? ""}${r.error ?? ""}`);
 }
 
 /**
@@ -96,8 +97,18 @@ export function veo1Shim(): string {
   const so = buildOnce("veo1", `2\n${source}`, "libveo.so", (tmp) => {
     fs.writeFileSync(path.join(tmp, "shim.c"), source);
     // --no-as-needed: the shim calls nothing itself but must pull the emulator in.
-    run([process.env.CC || "cc", "-fPIC", "-shared", "-o", path.join(tmp, "libveo.so"), path.join(tmp, "shim.c"),
-      "-Wl,--no-as-needed", `-L${libDir}`, "-l:libveo.so.1", `-Wl,-rpath,${libDir}`]);
+    run([
+      process.env.CC || "cc",
+      "-fPIC",
+      "-shared",
+      "-o",
+      path.join(tmp, "libveo.so"),
+      path.join(tmp, "shim.c"),
+      "-Wl,--no-as-needed",
+      `-L${libDir}`,
+      "-l:libveo.so.1",
+      `-Wl,-rpath,${libDir}`,
+    ]);
   });
   built.set("veo1", so);
   return so;
@@ -110,7 +121,8 @@ export function kernel(name: KernelName): string {
   let so = built.get(name);
   if (so) return so;
   if (name === "wide") so = build("wide", wideSource(WIDE_ARGS), "c");
-  else if (name === "fortran") so = build("fortran", fs.readFileSync(path.join(KERNELS, "fortran.f90"), "utf8"), "f90");
+  else if (name === "fortran")
+    so = build("fortran", fs.readFileSync(path.join(KERNELS, "fortran.f90"), "utf8"), "f90");
   else so = build(name, fs.readFileSync(path.join(KERNELS, `${name}.c`), "utf8"), "c");
   built.set(name, so);
   return so;

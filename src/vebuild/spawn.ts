@@ -125,11 +125,15 @@ export function runTool(argv: readonly string[], opts: RunOptions): Promise<Tool
             ? "not executable (permission denied)"
             : err.message;
       reject(
-        new VeBuildError(`cannot start ${file}: ${why}`, {
-          command: argv,
-          exitCode: null,
-          output,
-        }, { cause: err }),
+        new VeBuildError(
+          `cannot start ${file}: ${why}`,
+          {
+            command: argv,
+            exitCode: null,
+            output,
+          },
+          { cause: err },
+        ),
       );
     });
     child.on("close", (code, sig) => {

@@ -32,7 +32,9 @@ function ms(d: number): string {
 }
 
 /** The verbose reporter: one line per step start and end, tool output indented under it. */
-export function stderrReporter(write: (s: string) => void = (s) => void process.stderr.write(s)): ProgressListener {
+export function stderrReporter(
+  write: (s: string) => void = (s) => void process.stderr.write(s),
+): ProgressListener {
   let pending = "";
   const flush = () => {
     if (pending !== "") {
@@ -58,7 +60,9 @@ export function stderrReporter(write: (s: string) => void = (s) => void process.
         );
         break;
       case "listing":
-        write(`vebuild: listing ${e.file}\n---------\n${e.text.endsWith("\n") ? e.text : `${e.text}\n`}---------\n`);
+        write(
+          `vebuild: listing ${e.file}\n---------\n${e.text.endsWith("\n") ? e.text : `${e.text}\n`}---------\n`,
+        );
         break;
       case "cached":
         write(`vebuild: ${e.label}: cached, no compile (${ms(e.durationMs)}): ${e.path}\n`);

@@ -95,7 +95,15 @@ export async function makePlan(req: BuildRequest): Promise<Plan> {
     steps.push({
       step: "compile",
       label: src.label,
-      argv: [compiler, ...tc.requiredFlags, ...(src.flags ?? tc.defaultFlags[src.lang]), "-c", file, "-o", obj],
+      argv: [
+        compiler,
+        ...tc.requiredFlags,
+        ...(src.flags ?? tc.defaultFlags[src.lang]),
+        "-c",
+        file,
+        "-o",
+        obj,
+      ],
       sourceFile: file,
     });
   }
@@ -112,8 +120,15 @@ export async function makePlan(req: BuildRequest): Promise<Plan> {
     steps.push({
       step: "link",
       label: req.label,
-      argv: [linker, ...(req.flags ?? tc.soFlags), "-o", output, ...objects, ...req.libs,
-        ...tc.mixedLinkLibs(lang, langs)],
+      argv: [
+        linker,
+        ...(req.flags ?? tc.soFlags),
+        "-o",
+        output,
+        ...objects,
+        ...req.libs,
+        ...tc.mixedLinkLibs(lang, langs),
+      ],
     });
   } else {
     output = `${req.label}.veorun`;
@@ -135,7 +150,7 @@ export async function makePlan(req: BuildRequest): Promise<Plan> {
 
   const identities: Record<string, string> = {};
   for (const s of steps) {
-    const tool = s.argv[0]!;
+    const tool = s.argv[0];
     identities[tool] ??= await toolIdentity(tool, s.step === "veorun" ? "script" : "compiler");
   }
   const key = hashKey({

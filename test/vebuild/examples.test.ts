@@ -13,7 +13,10 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 const cache = tempDir("examples-cache");
 afterAll(() => fs.rmSync(cache, { recursive: true, force: true }));
 
-function runExample(file: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
+function runExample(
+  file: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,

@@ -2,7 +2,13 @@
  * VeBuild's public surface: the builder, the proc bridge, and their option and event types.
  */
 
-export { VeBuild, type VeBuildOptions, type SourceOptions, type BuildOptions, type SoOptions } from "./vebuild.js";
+export {
+  VeBuild,
+  type VeBuildOptions,
+  type SourceOptions,
+  type BuildOptions,
+  type SoOptions,
+} from "./vebuild.js";
 export { loadSource, type LibraryLoader } from "./load-source.js";
 export type { BuildInfo } from "./builder.js";
 export type { BuildEvent, BuildStep, ProgressListener } from "./progress.js";

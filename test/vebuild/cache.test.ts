@@ -10,9 +10,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CACHE_FORMAT, commitEntry, makeWorkDir, sha256File, verifyEntry } from "../../src/build/cache.js";
-import { VeBuild } from "../../src/build/index.js";
-import { setEmulatorForKernels } from "../../src/build/toolchain.js";
+import { CACHE_FORMAT, commitEntry, makeWorkDir, sha256File, verifyEntry } from "../../src/vebuild/cache.js";
+import { VeBuild } from "../../src/vebuild/index.js";
+import { setEmulatorForKernels } from "../../src/vebuild/toolchain.js";
 import { openNecSandbox, tempDir, withEnv, type FakeNec, type NecSandbox } from "./fake-tools.js";
 
 let sandbox: NecSandbox;
@@ -47,7 +47,14 @@ describe("build cache", () => {
     expect(steps()).toBe(2);
     expect(p1.startsWith(path.join(cache, "v1") + path.sep)).toBe(true);
     const entry = path.dirname(p1);
-    expect(fs.readdirSync(entry).sort()).toEqual(["build.log", "meta.json", "sum.L", "sum.c", "sum.o", "sum.so"]);
+    expect(fs.readdirSync(entry).sort()).toEqual([
+      "build.log",
+      "meta.json",
+      "sum.L",
+      "sum.c",
+      "sum.o",
+      "sum.so",
+    ]);
   });
 
   const variants: [string, (b: VeBuild) => Promise<unknown>][] = [
@@ -352,17 +359,22 @@ describe("cache entries across processes", () => {
   it("several processes building the same source at once all get the one valid entry", async () => {
     const child = path.join(import.meta.dirname, "build-child.ts");
     const runs = await Promise.all(
-      Array.from({ length: 3 }, () =>
-        new Promise<string>((resolve, reject) => {
-          execFile(process.execPath, ["--import", "tsx", child, "int race_across_processes;"], (err, stdout, stderr) =>
-            err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
-          );
-        }),
+      Array.from(
+        { length: 3 },
+        () =>
+          new Promise<string>((resolve, reject) => {
+            execFile(
+              process.execPath,
+              ["--import", "tsx", child, "int race_across_processes;"],
+              (err, stdout, stderr) =>
+                err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+            );
+          }),
       ),
     );
     const results = runs.map((r) => JSON.parse(r) as { path: string });
     expect(new Set(results.map((r) => r.path)).size).toBe(1);
-    const entry = path.dirname(results[0]!.path);
+    const entry = path.dirname(results[0].path);
     expect(await verifyEntry(entry, path.basename(entry))).toBeDefined();
     expect(fs.readdirSync(path.join(cache, "v1")).filter((n) => n.startsWith("."))).toEqual([]);
   });

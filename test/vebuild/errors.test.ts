@@ -8,8 +8,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { VeBuild, type BuildEvent } from "../../src/build/index.js";
-import { setEmulatorForKernels } from "../../src/build/toolchain.js";
+import { VeBuild, type BuildEvent } from "../../src/vebuild/index.js";
+import { setEmulatorForKernels } from "../../src/vebuild/toolchain.js";
 import { VeBuildError } from "../../src/errors.js";
 import { makeFakeNec, tempDir, withEnv, type FakeNec } from "./fake-tools.js";
 
@@ -60,7 +60,7 @@ describe("compile and link errors (host cc)", () => {
     const e = err as VeBuildError;
     expect(e.code).toBe("VE_BUILD_FAILED");
     expect(e.exitCode).toBe(1);
-    expect(path.isAbsolute(e.command[0]!)).toBe(true);
+    expect(path.isAbsolute(e.command[0])).toBe(true);
     expect(e.command.slice(-4)).toEqual(["-c", "broken.c", "-o", "broken.o"]);
     expect(e.output).toMatch(/broken\.c:2:\d+: error/);
     expect(e.sourcePath && path.isAbsolute(e.sourcePath)).toBe(true);
@@ -75,7 +75,10 @@ describe("compile and link errors (host cc)", () => {
     const bad = new VeBuild().setCSrc("k", "int f( {");
     await expect(bad.buildSo()).rejects.toBeInstanceOf(VeBuildError);
     await expect(bad.buildSo()).rejects.toBeInstanceOf(VeBuildError);
-    const good = new VeBuild().setCSrc("k", '#include "veo_test_kernel.h"\nint f(void) { return VEO_TEST_KERNEL_H; }');
+    const good = new VeBuild().setCSrc(
+      "k",
+      '#include "veo_test_kernel.h"\nint f(void) { return VEO_TEST_KERNEL_H; }',
+    );
     const p = await good.buildSo();
     expect(fs.statSync(p).size).toBeGreaterThan(0);
   });
@@ -91,21 +94,28 @@ describe("compile and link errors (host cc)", () => {
   });
 
   it("puts -fPIC and the emulator's kernel headers before the user's flags", async () => {
-    const b = new VeBuild().setCSrc("k", '#include "veo_test_kernel.h"\nint f(void){return VEO_TEST_KERNEL_H;}', {
-      flags: ["-O0", "-g"],
-    });
+    const b = new VeBuild().setCSrc(
+      "k",
+      '#include "veo_test_kernel.h"\nint f(void){return VEO_TEST_KERNEL_H;}',
+      {
+        flags: ["-O0", "-g"],
+      },
+    );
     await b.buildSo();
-    const argv = b.lastBuild!.commands[0]!;
+    const argv = b.lastBuild!.commands[0];
     expect(argv.slice(1)).toEqual(["-fPIC", `-I${kernelInclude}`, "-O0", "-g", "-c", "k.c", "-o", "k.o"]);
   });
 
   it("builds C++ and Fortran with the host toolchain, linking with c++ or gfortran", async () => {
     const cpp = new VeBuild().setCppSrc("kc", 'extern "C" int f() { return 1; }');
     await cpp.buildSo();
-    expect(path.basename(cpp.lastBuild!.commands.at(-1)![0]!)).toBe("c++");
-    const ftn = new VeBuild().setFtnSrc("kf", "integer(c_int) function g() bind(c)\n use iso_c_binding\n g = 2\nend function\n");
+    expect(path.basename(cpp.lastBuild!.commands.at(-1)![0])).toBe("c++");
+    const ftn = new VeBuild().setFtnSrc(
+      "kf",
+      "integer(c_int) function g() bind(c)\n use iso_c_binding\n g = 2\nend function\n",
+    );
     await ftn.buildSo();
-    expect(path.basename(ftn.lastBuild!.commands.at(-1)![0]!)).toBe("gfortran");
+    expect(path.basename(ftn.lastBuild!.commands.at(-1)![0])).toBe("gfortran");
   });
 });
 
@@ -139,7 +149,19 @@ describe("missing compilers", () => {
 });
 
 describe("argument checks", () => {
-  const hostile = ["../evil", "a/b", "..", "x..y", "/abs", "-o", ".hidden", "", "a\0b", "a b", "x".repeat(200)];
+  const hostile = [
+    "../evil",
+    "a/b",
+    "..",
+    "x..y",
+    "/abs",
+    "-o",
+    ".hidden",
+    "",
+    "a\0b",
+    "a b",
+    "x".repeat(200),
+  ];
   for (const label of hostile) {
     it(`rejects the label ${JSON.stringify(label.length > 20 ? label.slice(0, 8) + "..." : label)}`, async () => {
       const b = new VeBuild({ buildDir: path.join(cache, "bd") });
@@ -179,7 +201,9 @@ describe("abort", () => {
   });
 
   it("an already aborted signal rejects before anything runs", async () => {
-    const err = await rejection(new VeBuild().setCSrc("k", "int x;").buildSo({ signal: AbortSignal.abort() }));
+    const err = await rejection(
+      new VeBuild().setCSrc("k", "int x;").buildSo({ signal: AbortSignal.abort() }),
+    );
     expect((err as Error).name).toBe("AbortError");
     expect(nec.calls()).toEqual([]);
   });
@@ -228,7 +252,9 @@ describe("progress", () => {
     const events: BuildEvent[] = [];
     const b = new VeBuild().setCSrc("p1", "int a;").setCSrc("p2", "int b;");
     await b.buildSo({ label: "prog", onProgress: (e) => events.push(e) });
-    const steps = events.filter((e) => e.type === "start" || e.type === "end").map((e) => `${e.type} ${"step" in e ? e.step : ""} ${e.label}`);
+    const steps = events
+      .filter((e) => e.type === "start" || e.type === "end")
+      .map((e) => `${e.type} ${"step" in e ? e.step : ""} ${e.label}`);
     expect(steps).toEqual([
       "start compile p1",
       "end compile p1",
@@ -248,10 +274,10 @@ describe("progress", () => {
   it("verbose prints the steps to stderr, with the compiler's output streamed", async () => {
     const chunks: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((s: string | Uint8Array) => {
+    process.stderr.write = (s: string | Uint8Array) => {
       chunks.push(String(s));
       return true;
-    }) as typeof process.stderr.write;
+    };
     try {
       await new VeBuild().setCSrc("v", "#warning veo-ts-verbose-test\nint v;").buildSo({ verbose: true });
     } finally {

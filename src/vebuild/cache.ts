@@ -46,7 +46,9 @@ export function hashKey(parts: unknown): string {
 }
 
 export async function sha256File(p: string): Promise<string> {
-  return createHash("sha256").update(await fsp.readFile(p)).digest("hex");
+  return createHash("sha256")
+    .update(await fsp.readFile(p))
+    .digest("hex");
 }
 
 /** A fresh private directory next to the entries, on the same filesystem for rename(). */

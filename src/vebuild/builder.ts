@@ -10,7 +10,15 @@ import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { VeBuildError } from "../errors.js";
-import { CACHE_FORMAT, commitEntry, discard, makeWorkDir, sha256File, verifyEntry, type CacheMeta } from "./cache.js";
+import {
+  CACHE_FORMAT,
+  commitEntry,
+  discard,
+  makeWorkDir,
+  sha256File,
+  verifyEntry,
+  type CacheMeta,
+} from "./cache.js";
 import { makePlan, type BuildRequest, type Plan, type Step } from "./plan.js";
 import type { BuildEvent, ProgressListener } from "./progress.js";
 import { publish } from "./publish.js";
@@ -117,7 +125,14 @@ async function withUsableCache(req: BuildRequest): Promise<BuildRequest> {
   }
 }
 
-function info(plan: Plan, out: string, cached: boolean, entryDir: string, meta: CacheMeta, durationMs: number): BuildInfo {
+function info(
+  plan: Plan,
+  out: string,
+  cached: boolean,
+  entryDir: string,
+  meta: CacheMeta,
+  durationMs: number,
+): BuildInfo {
   return {
     path: out,
     cached,
@@ -193,8 +208,17 @@ async function compileAndStore(
         onOutput: (text) => emit({ type: "output", step: s.step, label: s.label, text }),
       });
       const ok = run.exitCode === 0;
-      emit({ type: "end", step: s.step, label: s.label, command: s.argv, ok, exitCode: run.exitCode, durationMs: run.durationMs });
-      log += `$ ${formatCommand(s.argv)}\n${run.output}${run.output.endsWith("\n") || run.output === "" ? "" : "\n"}` +
+      emit({
+        type: "end",
+        step: s.step,
+        label: s.label,
+        command: s.argv,
+        ok,
+        exitCode: run.exitCode,
+        durationMs: run.durationMs,
+      });
+      log +=
+        `$ ${formatCommand(s.argv)}\n${run.output}${run.output.endsWith("\n") || run.output === "" ? "" : "\n"}` +
         `[exit ${run.exitCode ?? run.signal}, ${Math.round(run.durationMs)} ms]\n`;
       if (!ok) throw await failure(plan, s, run, workDir, parent, log);
       if (run.output.trim() !== "") warnings += run.output.endsWith("\n") ? run.output : `${run.output}\n`;
@@ -206,9 +230,9 @@ async function compileAndStore(
     try {
       size = (await fsp.stat(outPath)).size;
     } catch {
-      const last = plan.steps[plan.steps.length - 1]!;
+      const last = plan.steps[plan.steps.length - 1];
       throw new VeBuildError(
-        `${path.basename(last.argv[0]!)} exited 0 but did not create ${plan.output}\n  command: ${formatCommand(last.argv)}`,
+        `${path.basename(last.argv[0])} exited 0 but did not create ${plan.output}\n  command: ${formatCommand(last.argv)}`,
         { command: last.argv, exitCode: 0, output: log },
       );
     }
@@ -226,7 +250,9 @@ async function compileAndStore(
     await fsp.writeFile(path.join(workDir, "build.log"), log);
     // meta.json last: its presence (and hash) is what makes an entry valid.
     await fsp.writeFile(path.join(workDir, "meta.json"), JSON.stringify(meta, null, 2) + "\n");
-    const entryDir = req.cacheDir ? await commitEntry(workDir, path.join(req.cacheDir, plan.key), plan.key) : workDir;
+    const entryDir = req.cacheDir
+      ? await commitEntry(workDir, path.join(req.cacheDir, plan.key), plan.key)
+      : workDir;
     return { entryDir, meta };
   } catch (err) {
     await fsp.rm(workDir, { recursive: true, force: true }).catch(() => {});
@@ -267,7 +293,7 @@ async function failure(
   }
   const sourceFile = step.sourceFile ?? plan.files[0]?.name;
   const sourcePath = sourceFile ? path.join(dir, sourceFile) : undefined;
-  const tool = path.basename(step.argv[0]!);
+  const tool = path.basename(step.argv[0]);
   const status = run.exitCode !== null ? `exit code ${run.exitCode}` : `signal ${run.signal}`;
   const what =
     step.step === "compile"

@@ -2,7 +2,7 @@
  * Child process for the cross-process cache test: builds one source with VeBuild and prints
  * the resulting path and whether it was a cache hit, as JSON on stdout.
  */
-import { VeBuild } from "../../src/build/index.js";
+import { VeBuild } from "../../src/vebuild/index.js";
 
 const b = new VeBuild().setCSrc("race", process.argv[2] ?? "int race;");
 const out = await b.buildSo();

@@ -103,7 +103,8 @@ export class VeBuild {
   static async soInfo(source: string, opts: SoOptions = {}): Promise<BuildInfo> {
     checkSource(source);
     const lang = opts.lang ?? "c";
-    if (!Object.hasOwn(SUFFIX, lang)) throw new TypeError(`lang must be "c", "c++" or "fortran", got ${JSON.stringify(lang)}`);
+    if (!Object.hasOwn(SUFFIX, lang))
+      throw new TypeError(`lang must be "c", "c++" or "fortran", got ${JSON.stringify(lang)}`);
     // A default label unique to the source, so one-call builds in one build dir do not collide.
     const label = opts.label ?? `veo_${createHash("sha256").update(source).digest("hex").slice(0, 12)}`;
     const b = new VeBuild({ toolchain: opts.toolchain, buildDir: opts.buildDir, cache: opts.cache });
@@ -135,7 +136,8 @@ export class VeBuild {
   #set(lang: Lang, label: string, source: string, opts: SourceOptions, method: string): this {
     checkLabel(label, `${method}: label`);
     checkSource(source, `${method}: source`);
-    if (opts === null || typeof opts !== "object") throw new TypeError(`${method}: options must be an object`);
+    if (opts === null || typeof opts !== "object")
+      throw new TypeError(`${method}: options must be an object`);
     const flags = toArgv(opts.flags, `${method}: options.flags`);
     if (opts.compiler !== undefined && (typeof opts.compiler !== "string" || opts.compiler === "")) {
       throw new TypeError(`${method}: options.compiler must be a non-empty string`);
@@ -155,7 +157,8 @@ export class VeBuild {
    * current directory now; the directory is created, with its parents, at build time.
    */
   setBuildDir(dir: string): this {
-    if (typeof dir !== "string" || dir === "") throw new TypeError("setBuildDir: dir must be a non-empty string");
+    if (typeof dir !== "string" || dir === "")
+      throw new TypeError("setBuildDir: dir must be a non-empty string");
     this.#buildDir = path.resolve(dir);
     return this;
   }
@@ -189,14 +192,18 @@ export class VeBuild {
   }
 
   async #build(kind: "so" | "veorun", opts: BuildOptions, method: string): Promise<string> {
-    if (opts === null || typeof opts !== "object") throw new TypeError(`${method}: options must be an object`);
+    if (opts === null || typeof opts !== "object")
+      throw new TypeError(`${method}: options must be an object`);
     const label = opts.label ?? this.#sources.keys().next().value;
     if (label === undefined) {
-      throw new VeBuildError(`${method}: nothing to build: add sources with setCSrc, setCppSrc or setFtnSrc first`, {
-        command: [],
-        exitCode: null,
-        output: "",
-      });
+      throw new VeBuildError(
+        `${method}: nothing to build: add sources with setCSrc, setCppSrc or setFtnSrc first`,
+        {
+          command: [],
+          exitCode: null,
+          output: "",
+        },
+      );
     }
     checkLabel(label, `${method}: options.label`);
     if (opts.toolchain !== undefined) checkToolchainName(opts.toolchain, `${method}: options.toolchain`);

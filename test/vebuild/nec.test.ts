@@ -7,12 +7,20 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { VeBuild, type BuildEvent } from "../../src/build/index.js";
+import { VeBuild, type BuildEvent } from "../../src/vebuild/index.js";
 import { VeBuildError } from "../../src/errors.js";
 import { openNecSandbox, tempDir, withEnv, type FakeNec, type NecSandbox } from "./fake-tools.js";
 
 const C_FLAGS = ["-O2", "-fpic", "-pthread", "-report-all", "-fdiag-vector=2"];
-const CXX_FLAGS = ["-O2", "-fpic", "-pthread", "-finline", "-finline-functions", "-report-all", "-fdiag-vector=2"];
+const CXX_FLAGS = [
+  "-O2",
+  "-fpic",
+  "-pthread",
+  "-finline",
+  "-finline-functions",
+  "-report-all",
+  "-fdiag-vector=2",
+];
 const F_FLAGS = C_FLAGS;
 
 let sandbox: NecSandbox;
@@ -130,7 +138,10 @@ describe("nec toolchain command lines", () => {
 
   it("reports a missing mk_veorun_static", async () => {
     fs.rmSync(path.join(nec.root, "libexec", "mk_veorun_static"));
-    const err = (await new VeBuild().setCSrc("k", "int x;").buildVeorun().catch((e: unknown) => e)) as VeBuildError;
+    const err = (await new VeBuild()
+      .setCSrc("k", "int x;")
+      .buildVeorun()
+      .catch((e: unknown) => e)) as VeBuildError;
     expect(err).toBeInstanceOf(VeBuildError);
     expect(err.message).toContain("mk_veorun_static");
     expect(err.message).toContain("MK_VEORUN_STATIC");
@@ -139,9 +150,16 @@ describe("nec toolchain command lines", () => {
   it("reports ncc's -report-all listing after each compile, and copies it into the build dir", async () => {
     const events: BuildEvent[] = [];
     const dir = tempDir("listing");
-    await new VeBuild({ buildDir: dir }).setCSrc("vec", "int v;").buildSo({ onProgress: (e) => events.push(e) });
+    await new VeBuild({ buildDir: dir })
+      .setCSrc("vec", "int v;")
+      .buildSo({ onProgress: (e) => events.push(e) });
     const listing = events.find((e) => e.type === "listing");
-    expect(listing).toMatchObject({ type: "listing", label: "vec", file: "vec.L", text: "LISTING OF vec.c\n" });
+    expect(listing).toMatchObject({
+      type: "listing",
+      label: "vec",
+      file: "vec.L",
+      text: "LISTING OF vec.c\n",
+    });
     expect(fs.readFileSync(path.join(dir, "vec.L"), "utf8")).toBe("LISTING OF vec.c\n");
     fs.rmSync(dir, { recursive: true });
   });

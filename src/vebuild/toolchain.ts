@@ -138,7 +138,7 @@ export function chooseToolchain(
   const fromEnv = env.VEO_BUILD_TOOLCHAIN;
   if (fromEnv) {
     checkToolchainName(fromEnv, "VEO_BUILD_TOOLCHAIN");
-    return { name: fromEnv as ToolchainName, reason: `VEO_BUILD_TOOLCHAIN=${fromEnv}` };
+    return { name: fromEnv, reason: `VEO_BUILD_TOOLCHAIN=${fromEnv}` };
   }
   const ncc = path.join(necBinDir(env), "ncc");
   const haveNcc = isExecutableFile(ncc);
@@ -297,7 +297,9 @@ async function compilerVersion(toolPath: string): Promise<string> {
 }
 
 async function hashFile(p: string): Promise<string> {
-  return createHash("sha256").update(await fsp.readFile(p)).digest("hex");
+  return createHash("sha256")
+    .update(await fsp.readFile(p))
+    .digest("hex");
 }
 
 /** The linker py-veo picks: C++ if any C++ source, else Fortran if any Fortran, else C. */

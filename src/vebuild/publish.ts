@@ -23,7 +23,7 @@ export async function publish(
   const dir = buildDir;
   await fsp.mkdir(dir, { recursive: true });
   const dest = path.join(dir, meta.output);
-  let same = false;
+  let same: boolean;
   try {
     same = (await sha256File(dest)) === meta.sha256;
   } catch {

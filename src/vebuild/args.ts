@@ -52,13 +52,13 @@ export function splitWords(text: string, what = "flags"): string[] {
   let inWord = false;
   let quote: '"' | "'" | undefined;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
+    const c = text[i];
     if (quote === "'") {
       if (c === "'") quote = undefined;
       else word += c;
     } else if (quote === '"') {
       if (c === '"') quote = undefined;
-      else if (c === "\\" && i + 1 < text.length && '"\\$`'.includes(text[i + 1]!)) word += text[++i];
+      else if (c === "\\" && i + 1 < text.length && '"\\$`'.includes(text[i + 1])) word += text[++i];
       else word += c;
     } else if (c === "'" || c === '"') {
       quote = c;

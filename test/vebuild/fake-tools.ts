@@ -70,7 +70,11 @@ export function makeFakeNec(): FakeNec {
     bin,
     calls: () =>
       fs.existsSync(log)
-        ? fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as FakeCall)
+        ? fs
+            .readFileSync(log, "utf8")
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l) as FakeCall)
         : [],
     setVersion: (tool, version) => {
       const file = tool === "mk_veorun_static" ? path.join(libexec, tool) : path.join(bin, tool);

@@ -2,7 +2,7 @@
  * `veo build`: VeBuild from the command line. Source files in, the absolute path of the
  * built .so (or veorun) on stdout, each compile and link step with its duration on stderr.
  * No `veo` command is installed yet (the usage text names the one it is meant for); run it as:
- *   npx tsx src/build/cli.ts kernel.c other.cpp -o _ve_build --label mylib
+ *   npx tsx src/vebuild/cli.ts kernel.c other.cpp -o _ve_build --label mylib
  */
 
 import * as fsp from "node:fs/promises";
@@ -123,9 +123,9 @@ export async function buildCommand(
   }
 }
 
-// Run directly: `tsx src/build/cli.ts ...`.
+// Run directly: `tsx src/vebuild/cli.ts ...`.
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  buildCommand(process.argv.slice(2)).then((code) => {
+  void buildCommand(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
 }

@@ -15,14 +15,21 @@ export interface LibraryLoader<T> {
 }
 
 /** Builds `source` (cached) and loads it into `proc`; resolves to what loadLibrary returns. */
-export async function loadSource<T>(proc: LibraryLoader<T>, source: string, opts: SoOptions = {}): Promise<T> {
+export async function loadSource<T>(
+  proc: LibraryLoader<T>,
+  source: string,
+  opts: SoOptions = {},
+): Promise<T> {
   if (proc === null || typeof proc !== "object" || typeof proc.loadLibrary !== "function") {
     throw new TypeError("loadSource: proc must have a loadLibrary(path) method (a VeoProc)");
   }
   let buildOpts = opts;
   const library = proc.veoLibrary?.path;
   if (opts.toolchain === undefined && library !== undefined) {
-    buildOpts = { ...opts, toolchain: chooseToolchain(undefined, { ...process.env, VEO_LIBRARY: library }).name };
+    buildOpts = {
+      ...opts,
+      toolchain: chooseToolchain(undefined, { ...process.env, VEO_LIBRARY: library }).name,
+    };
   }
   const path = await VeBuild.so(source, buildOpts);
   return proc.loadLibrary(path);

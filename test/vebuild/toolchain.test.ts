@@ -7,8 +7,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { splitWords } from "../../src/build/args.js";
-import { chooseToolchain } from "../../src/build/index.js";
+import { splitWords } from "../../src/vebuild/args.js";
+import { chooseToolchain } from "../../src/vebuild/index.js";
 import { tempDir } from "./fake-tools.js";
 
 let dir: string;
@@ -41,11 +41,19 @@ describe("chooseToolchain", () => {
       name: "nec",
       reason: "VEO_BUILD_TOOLCHAIN=nec",
     });
-    expect(chooseToolchain(undefined, { VEO_BUILD_TOOLCHAIN: "host", VEO_LIBRARY: realLib, VEO_BUILD_NEC_BIN: fakeNecBin }).name).toBe("host");
+    expect(
+      chooseToolchain(undefined, {
+        VEO_BUILD_TOOLCHAIN: "host",
+        VEO_LIBRARY: realLib,
+        VEO_BUILD_NEC_BIN: fakeNecBin,
+      }).name,
+    ).toBe("host");
   });
 
   it("rejects an unknown toolchain name", () => {
-    expect(() => chooseToolchain(undefined, { VEO_BUILD_TOOLCHAIN: "gcc" })).toThrow(/VEO_BUILD_TOOLCHAIN must be "nec" or "host"/);
+    expect(() => chooseToolchain(undefined, { VEO_BUILD_TOOLCHAIN: "gcc" })).toThrow(
+      /VEO_BUILD_TOOLCHAIN must be "nec" or "host"/,
+    );
     expect(() => chooseToolchain("ncc" as "nec", {})).toThrow(TypeError);
   });
 
@@ -62,7 +70,10 @@ describe("chooseToolchain", () => {
   });
 
   it("a real library but no ncc: host", () => {
-    const c = chooseToolchain(undefined, { VEO_LIBRARY: realLib, VEO_BUILD_NEC_BIN: path.join(dir, "nowhere") });
+    const c = chooseToolchain(undefined, {
+      VEO_LIBRARY: realLib,
+      VEO_BUILD_NEC_BIN: path.join(dir, "nowhere"),
+    });
     expect(c.name).toBe("host");
     expect(c.reason).toContain("does not exist");
   });
@@ -76,7 +87,11 @@ describe("chooseToolchain", () => {
 describe("splitWords (flags given as a string)", () => {
   it("splits like a shell, without expanding anything", () => {
     expect(splitWords("  -O2   -fpic\t-pthread ")).toEqual(["-O2", "-fpic", "-pthread"]);
-    expect(splitWords(`-DMSG="hello world" -D'X=a b' -DY=\\"q\\"`)).toEqual(["-DMSG=hello world", "-DX=a b", '-DY="q"']);
+    expect(splitWords(`-DMSG="hello world" -D'X=a b' -DY=\\"q\\"`)).toEqual([
+      "-DMSG=hello world",
+      "-DX=a b",
+      '-DY="q"',
+    ]);
     expect(splitWords("-I$HOME/x `rm -rf /` ;ls")).toEqual(["-I$HOME/x", "`rm", "-rf", "/`", ";ls"]);
     expect(splitWords('""')).toEqual([""]);
     expect(splitWords("")).toEqual([]);

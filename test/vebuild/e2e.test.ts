@@ -61,7 +61,7 @@ describe("VeBuild on the emulator", () => {
     expect(vsum(ctx, va, 2).wait()).toBe(4);
   });
 
-  it("builds, loads and calls a C++ kernel (extern \"C\")", async () => {
+  it('builds, loads and calls a C++ kernel (extern "C")', async () => {
     const so = await new VeBuild()
       .setCppSrc(
         "e2e_cpp",
@@ -111,7 +111,10 @@ end function
     const so = await new VeBuild()
       .setCSrc("m_c", "int from_c(void) { return 1; }")
       .setCppSrc("m_cpp", 'extern "C" int from_cpp() { return 20; }')
-      .setFtnSrc("m_f", "integer(c_int) function from_f() bind(c)\n use iso_c_binding\n from_f = 300\nend function\n")
+      .setFtnSrc(
+        "m_f",
+        "integer(c_int) function from_f() bind(c)\n use iso_c_binding\n from_f = 300\nend function\n",
+      )
       .buildSo({ label: "mixed" });
     const proc = newProc();
     const lib = proc.loadLibrary(so);
@@ -192,8 +195,14 @@ uint64_t static_fib(int n)
 describe("static helpers from several languages", () => {
   it("buildVeorun() links C++ and Fortran objects with their runtimes", async () => {
     const veorun = await new VeBuild()
-      .setCppSrc("s_cpp", '#include <vector>\nextern "C" int vlen(int n) { std::vector<int> v(n); return (int)v.size(); }')
-      .setFtnSrc("s_ftn", "integer(c_int) function twice(x) bind(c)\n use iso_c_binding\n integer(c_int), value :: x\n twice = 2 * x\nend function\n")
+      .setCppSrc(
+        "s_cpp",
+        '#include <vector>\nextern "C" int vlen(int n) { std::vector<int> v(n); return (int)v.size(); }',
+      )
+      .setFtnSrc(
+        "s_ftn",
+        "integer(c_int) function twice(x) bind(c)\n use iso_c_binding\n integer(c_int), value :: x\n twice = 2 * x\nend function\n",
+      )
       .buildVeorun({ label: "mixed_static" });
     const proc = newProc({ veorun });
     const lib = proc.staticLibrary();

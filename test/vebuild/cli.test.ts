@@ -1,12 +1,12 @@
 /*
- * `veo build` (src/build/cli.ts) with fake NEC compilers: the path on stdout, the steps on
+ * `veo build` (src/vebuild/cli.ts) with fake NEC compilers: the path on stdout, the steps on
  * stderr, labels from file names, and exit codes for bad usage and failed builds.
  */
 
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { buildCommand } from "../../src/build/cli.js";
+import { buildCommand } from "../../src/vebuild/cli.js";
 import { openNecSandbox, tempDir, type FakeNec, type NecSandbox } from "./fake-tools.js";
 
 let sandbox: NecSandbox;
@@ -34,19 +34,41 @@ describe("veo build", () => {
   it("builds the files into one library, prints its path on stdout and each step on stderr", async () => {
     fs.writeFileSync(path.join(work, "kern.c"), "int f(void){return 1;}");
     fs.writeFileSync(path.join(work, "algo.cpp"), 'extern "C" int g(){return 2;}');
-    const r = await run(path.join(work, "kern.c"), path.join(work, "algo.cpp"), "-o", path.join(work, "out"), "--lib=-lm");
+    const r = await run(
+      path.join(work, "kern.c"),
+      path.join(work, "algo.cpp"),
+      "-o",
+      path.join(work, "out"),
+      "--lib=-lm",
+    );
     expect(r.code).toBe(0);
     expect(r.out).toBe(path.join(work, "out", "kern.so") + "\n");
     expect(r.err).toMatch(/vebuild: compile kern: .*ncc .*-c kern\.c -o kern\.o/);
     expect(r.err).toMatch(/vebuild: compile algo: ok in/);
     expect(r.err).toMatch(/vebuild: link kern: ok in/);
     const link = nec.calls().at(-1)!;
-    expect([link.tool, ...link.args]).toEqual(["nc++", "-shared", "-pthread", "-o", "kern.so", "kern.o", "algo.o", "-lm"]);
+    expect([link.tool, ...link.args]).toEqual([
+      "nc++",
+      "-shared",
+      "-pthread",
+      "-o",
+      "kern.so",
+      "kern.o",
+      "algo.o",
+      "-lm",
+    ]);
   });
 
   it("--veorun --label --quiet builds a static helper and prints only the path", async () => {
     fs.writeFileSync(path.join(work, "k.c"), "int x;");
-    const r = await run("--veorun", "--label", "helper", "-q", "--link-flags=-O2 -fpic", path.join(work, "k.c"));
+    const r = await run(
+      "--veorun",
+      "--label",
+      "helper",
+      "-q",
+      "--link-flags=-O2 -fpic",
+      path.join(work, "k.c"),
+    );
     expect(r.code).toBe(0);
     expect(r.err).toBe("");
     expect(path.basename(r.out.trim())).toBe("helper.veorun");
