@@ -93,7 +93,8 @@ describe("close and lost", () => {
       const a = new Float64Array([1, 2]);
       const scale = await module.kernel("void scale(double *a, long n, double f)");
       const running = spin(1, 10_000);
-      const queued = scale(a, 2, 3);
+      const queued = scale(a, 2, 3); // waits for memory behind the running kernel
+      await new Promise((r) => setTimeout(r, 300)); // let the kernel start
       const pid = (device.proc as unknown as { _helperPid(): number | undefined })._helperPid();
       expect(pid).toBeGreaterThan(0);
       process.kill(pid!, "SIGKILL");

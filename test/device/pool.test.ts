@@ -153,6 +153,7 @@ describe("DevicePool", () => {
         const run = spin.on(slot.device)(i, slot.device === victim && !killed ? 10_000 : 5);
         if (slot.device === victim && !killed) {
           killed = true;
+          await new Promise((r) => setTimeout(r, 300)); // let the kernel start
           process.kill((victim.proc as unknown as { _helperPid(): number })._helperPid(), "SIGKILL");
         }
         return run;
