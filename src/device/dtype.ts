@@ -80,3 +80,24 @@ export function dtypeOfCType(pointee: string): DType | undefined {
   for (const d of DTYPES) if (TABLE[d].ctypes.includes(pointee)) return d;
   return undefined;
 }
+
+/** The dtype of a host array type. */
+export type DTypeOf<A> = A extends Int8Array
+  ? "int8"
+  : A extends Uint8Array
+    ? "uint8"
+    : A extends Int16Array
+      ? "int16"
+      : A extends Uint16Array
+        ? "uint16"
+        : A extends Int32Array
+          ? "int32"
+          : A extends Uint32Array
+            ? "uint32"
+            : A extends BigInt64Array
+              ? "int64"
+              : A extends BigUint64Array
+                ? "uint64"
+                : A extends Float32Array
+                  ? "float32"
+                  : "float64";

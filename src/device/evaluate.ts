@@ -144,15 +144,20 @@ export async function evaluate(
 
   const ctx = o.context;
   let s: Staged | undefined;
-  await device._serial(
-    ctx,
-    () => allocateBlocks(device, m),
-    (blocks) => {
-      s = staged(sig, m, blocks);
-      device._checkOpen("evaluate");
-      stageIn(device, ctx, sig, m, s);
-    },
-  );
+  try {
+    await device._serial(
+      ctx,
+      () => allocateBlocks(device, m),
+      (blocks) => {
+        s = staged(sig, m, blocks);
+        device._checkOpen("evaluate");
+        stageIn(device, ctx, sig, m, s);
+      },
+    );
+  } catch (err) {
+    if (s) await settleAndRelease(device, s).catch(() => undefined);
+    throw err;
+  }
   const st = s!;
   const fn = kernel.fn;
   const once = (): PromiseLike<unknown> => device._submitCall(ctx, fn, st.values);

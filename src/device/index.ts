@@ -5,11 +5,12 @@
  */
 export { listDevices, emulatorNodeCount, type ListDevicesOptions } from "./list.js";
 export type { DeviceInfo, DeviceState } from "./info.js";
-export { openDevice, VeDevice, type OpenDeviceOptions, type DTypeOf } from "./device.js";
+export { VeDevice } from "./device.js";
+export { openDevice, type OpenDeviceOptions } from "./open.js";
 export { DeviceModule } from "./module.js";
 export type { DeviceKernel } from "./kernel.js";
 export { DeviceArray } from "./array.js";
-export { DTYPES, type DType, type HostArray, type HostArrayOf } from "./dtype.js";
+export { DTYPES, type DType, type DTypeOf, type HostArray, type HostArrayOf } from "./dtype.js";
 export { DeviceMemory, type MemoryStats } from "./memory-pool.js";
 export type { EvaluateOptions, EvaluateResult } from "./evaluate.js";
 export { DeviceTrace, type TraceEvent, type TraceKind } from "./trace.js";

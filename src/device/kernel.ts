@@ -82,7 +82,7 @@ async function runKernel(
       },
     );
   } catch (err) {
-    if (staged) await settleAndRelease(device, staged).catch(() => undefined);
+    if (staged) await settleAndRelease(device, staged, call).catch(() => undefined);
     device._noticeFailure(err);
     throw err;
   }

@@ -10,7 +10,8 @@
 import { describeValue } from "../ctypes.js";
 import { VeoProcessDead } from "../errors.js";
 import type { SoOptions } from "../vebuild/index.js";
-import { openDevice, type OpenDeviceOptions, type VeDevice } from "./device.js";
+import type { VeDevice } from "./device.js";
+import { openDevice, type OpenDeviceOptions } from "./open.js";
 import type { DeviceKernel } from "./kernel.js";
 import type { DeviceModule } from "./module.js";
 import { listDevices } from "./list.js";
