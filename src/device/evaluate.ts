@@ -15,7 +15,7 @@ import type { VeDevice } from "./device.js";
 import { DeviceArray } from "./array.js";
 import type { HostArray } from "./dtype.js";
 import { isDeviceKernel, describeKernel, type DeviceKernel } from "./kernel.js";
-import { allocateBlocks, settleAndRelease, staged, stageIn, stageOut, type Staged } from "./staging.js";
+import { settleAndRelease, stageOut, submitStaged, type Staged } from "./staging.js";
 import type { KernelSignature } from "./signature.js";
 import { deviceTimer } from "./timer.js";
 
@@ -143,22 +143,7 @@ export async function evaluate(
   }
 
   const ctx = o.context;
-  let s: Staged | undefined;
-  try {
-    await device._serial(
-      ctx,
-      () => allocateBlocks(device, m),
-      (blocks) => {
-        s = staged(sig, m, blocks);
-        device._checkOpen("evaluate");
-        stageIn(device, ctx, sig, m, s);
-      },
-    );
-  } catch (err) {
-    if (s) await settleAndRelease(device, s).catch(() => undefined);
-    throw err;
-  }
-  const st = s!;
+  const { staged: st } = await submitStaged(device, ctx, sig, m, "evaluate");
   const fn = kernel.fn;
   const once = (): PromiseLike<unknown> => device._submitCall(ctx, fn, st.values);
   const runs = async (n: number): Promise<number> => {

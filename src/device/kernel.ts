@@ -11,14 +11,7 @@ import type { VeoFunction } from "../function.js";
 import { checkArgs } from "./args.js";
 import type { VeDevice } from "./device.js";
 import type { KernelSignature } from "./signature.js";
-import {
-  allocateBlocks,
-  settleAndRelease,
-  staged as stagedArgs,
-  stageIn,
-  stageOut,
-  type Staged,
-} from "./staging.js";
+import { settleAndRelease, submitStaged } from "./staging.js";
 
 export interface DeviceKernel {
   /** Runs the kernel on the device's first context; resolves with its result. */
@@ -67,26 +60,10 @@ async function runKernel(
 ): Promise<any> {
   device._checkOpen(sig.proto.name);
   const m = checkArgs(device, sig, args);
-  let staged: Staged | undefined;
-  let call: PromiseLike<unknown> | undefined;
-  try {
-    await device._serial(
-      ctx,
-      () => allocateBlocks(device, m),
-      (blocks) => {
-        staged = stagedArgs(sig, m, blocks);
-        device._checkOpen(sig.proto.name);
-        stageIn(device, ctx, sig, m, staged);
-        call = device._submitCall(ctx, fn, staged.values);
-        stageOut(device, ctx, staged);
-      },
-    );
-  } catch (err) {
-    if (staged) await settleAndRelease(device, staged, call).catch(() => undefined);
-    device._noticeFailure(err);
-    throw err;
-  }
-  return settleAndRelease(device, staged!, call);
+  const { staged, call } = await submitStaged(device, ctx, sig, m, sig.proto.name, (s) =>
+    device._submitCall(ctx, fn, s.values),
+  );
+  return settleAndRelease(device, staged, call);
 }
 
 /** @internal For error messages. */

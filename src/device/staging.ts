@@ -22,8 +22,45 @@ export interface Staged {
   readonly pending: PromiseLike<unknown>[];
 }
 
+/**
+ * In call order on context `ctx`: allocates the blocks (which may wait), then queues the
+ * writes and, with `call`, the call (which it returns) and the reads back. On a failure
+ * everything submitted settles and the blocks go back before the error is thrown.
+ */
+export async function submitStaged(
+  device: VeDevice,
+  ctx: number,
+  sig: KernelSignature,
+  m: Marshalled,
+  what: string,
+  call?: (s: Staged) => PromiseLike<unknown>,
+): Promise<{ staged: Staged; call: PromiseLike<unknown> | undefined }> {
+  let s: Staged | undefined;
+  let submitted: PromiseLike<unknown> | undefined;
+  try {
+    await device._serial(
+      ctx,
+      () => allocateBlocks(device, m),
+      (blocks) => {
+        s = staged(sig, m, blocks);
+        device._checkOpen(what);
+        stageIn(device, ctx, sig, m, s);
+        if (call) {
+          submitted = call(s);
+          stageOut(device, ctx, s);
+        }
+      },
+    );
+  } catch (err) {
+    if (s) await settleAndRelease(device, s, submitted).catch(() => undefined);
+    device._noticeFailure(err);
+    throw err;
+  }
+  return { staged: s!, call: submitted };
+}
+
 /** A pool block for every host array of `m` (may wait for memory; submits nothing). */
-export async function allocateBlocks(device: VeDevice, m: Marshalled): Promise<VeMemPtr[]> {
+async function allocateBlocks(device: VeDevice, m: Marshalled): Promise<VeMemPtr[]> {
   const blocks: VeMemPtr[] = [];
   try {
     for (const [, host] of m.uploads) blocks.push(await device._allocate(host.byteLength));
@@ -35,7 +72,7 @@ export async function allocateBlocks(device: VeDevice, m: Marshalled): Promise<V
 }
 
 /** The call's arguments with host arrays replaced by `blocks` (nothing submitted yet). */
-export function staged(sig: KernelSignature, m: Marshalled, blocks: VeMemPtr[]): Staged {
+function staged(sig: KernelSignature, m: Marshalled, blocks: VeMemPtr[]): Staged {
   const values = m.values.slice();
   const readbacks: Array<readonly [VeMemPtr, HostArray, string]> = [];
   m.uploads.forEach(([i, host], k) => {
@@ -46,7 +83,7 @@ export function staged(sig: KernelSignature, m: Marshalled, blocks: VeMemPtr[]):
 }
 
 /** Queues the writes of every host array of `m` on context `ctx` (recorded in `s.pending`). */
-export function stageIn(device: VeDevice, ctx: number, sig: KernelSignature, m: Marshalled, s: Staged): void {
+function stageIn(device: VeDevice, ctx: number, sig: KernelSignature, m: Marshalled, s: Staged): void {
   m.uploads.forEach(([i, host], k) => {
     if (host.byteLength > 0) s.pending.push(device._submitWrite(ctx, s.blocks[k], host, sig.params[i].name));
   });
