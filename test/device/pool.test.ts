@@ -187,6 +187,28 @@ describe("DevicePool", () => {
     );
   });
 
+  it("uses every context of every device (contexts: 2, VE_OMP_NUM_THREADS=1)", async () => {
+    const saved = process.env.VE_OMP_NUM_THREADS;
+    process.env.VE_OMP_NUM_THREADS = "1";
+    try {
+      pool = await DevicePool.open({ nodes: [0, 1], contexts: 2 });
+    } finally {
+      if (saved === undefined) delete process.env.VE_OMP_NUM_THREADS;
+      else process.env.VE_OMP_NUM_THREADS = saved;
+    }
+    const spin = await (await pool.compile(DEVICE_KERNELS)).kernel("long spin_item(long i, double ms)");
+    const slots = new Set<string>();
+    const out = await pool.map(
+      Array.from({ length: 16 }, (_, i) => i),
+      (i, slot) => {
+        slots.add(`${slot.device.node}:${slot.context}`);
+        return spin.on(slot.device).on(slot.context)(i, 2);
+      },
+    );
+    expect(out).toEqual(Array.from({ length: 16 }, (_, i) => BigInt(i * i)));
+    expect([...slots].sort()).toEqual(["0:0", "0:1", "1:0", "1:1"]);
+  });
+
   it("bad arguments are typed errors naming them", async () => {
     expect(() => new DevicePool([])).toThrow(
       /Argument 0 \(devices\) of DevicePool must be a non-empty array/,
