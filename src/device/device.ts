@@ -24,7 +24,7 @@ import { DeviceArray, newDeviceArray } from "./array.js";
 import { checkDType, dtypeOf, itemSize, type DType, type DTypeOf, type HostArray } from "./dtype.js";
 import { evaluate, type EvaluateOptions, type EvaluateResult } from "./evaluate.js";
 import type { DeviceKernel } from "./kernel.js";
-import { LostSignal, type VeoProcLost } from "./lost.js";
+import { LostSignal, type DeviceLost } from "./lost.js";
 import { DeviceMemory } from "./memory-pool.js";
 import { DeviceModule } from "./module.js";
 import { DeviceTrace } from "./trace.js";
@@ -60,7 +60,7 @@ export class VeDevice {
   }
 
   /** Resolves once, when the VE process ends: `{ reason, message, signal?, exitCode? }`. */
-  get lost(): Promise<VeoProcLost> {
+  get lost(): Promise<DeviceLost> {
     return this.lostSignal.promise;
   }
 

@@ -14,7 +14,7 @@ export { DTYPES, type DType, type DTypeOf, type HostArray, type HostArrayOf } fr
 export { DeviceMemory, type MemoryStats } from "./memory-pool.js";
 export type { EvaluateOptions, EvaluateResult } from "./evaluate.js";
 export { DeviceTrace, type TraceEvent, type TraceKind } from "./trace.js";
-export type { VeoProcLost } from "./lost.js";
+export type { DeviceLost } from "./lost.js";
 export type { KernelSignature, ParamInfo, Direction } from "./signature.js";
 export {
   DevicePool,

@@ -8,7 +8,11 @@
 import { VeoKernelException, VeoProcessDead } from "../errors.js";
 import type { VeoProc } from "../proc.js";
 
-/** Why a VE process ended (the contract of VeoProc#lost). */
+/**
+ * Why a VE process ended: the contract of VeoProc#lost. (When the object model exports its
+ * own VeoProcLost, this interface becomes an import of it; DeviceLost stays the name the
+ * device layer exports, so the two never clash in src/index.ts.)
+ */
 export interface VeoProcLost {
   reason: "destroyed" | "exited" | "signaled" | "fault";
   message: string;
@@ -61,3 +65,6 @@ export class LostSignal {
     r(v);
   }
 }
+
+/** What device.lost resolves with. */
+export type DeviceLost = VeoProcLost;
