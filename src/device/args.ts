@@ -21,6 +21,8 @@ export interface Marshalled {
   readonly values: unknown[];
   /** Host arrays to upload: [parameter index, host array]. */
   readonly uploads: ReadonlyArray<readonly [number, HostArray]>;
+  /** The DeviceArrays passed (pinned while the call is pending). */
+  readonly arrays: readonly DeviceArray[];
 }
 
 /** The label of parameter `i`, numbered as in the object model (ctx is argument 0). */
@@ -51,6 +53,7 @@ export function checkArgs(device: VeDevice, sig: KernelSignature, args: readonly
   const scalar = scalarCheckers(sig);
   const values: unknown[] = new Array(n);
   const uploads: Array<readonly [number, HostArray]> = [];
+  const arrays: DeviceArray[] = [];
   for (let i = 0; i < n; i++) {
     const v = args[i];
     const p = sig.params[i];
@@ -71,6 +74,7 @@ export function checkArgs(device: VeDevice, sig: KernelSignature, args: readonly
         throw new TypeError(`${argLabel(sig, i)} must hold ${p.dtype}, got a DeviceArray of ${v.dtype}`);
       }
       values[i] = v.ptr;
+      arrays.push(v as DeviceArray);
     } else if (ArrayBuffer.isView(v)) {
       if (p.direction === undefined) {
         throw new TypeError(
@@ -98,7 +102,7 @@ export function checkArgs(device: VeDevice, sig: KernelSignature, args: readonly
       );
     }
   }
-  return { values, uploads };
+  return { values, uploads, arrays };
 }
 
 function isVeMemPtr(v: unknown): v is VeMemPtr {

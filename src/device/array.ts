@@ -14,6 +14,9 @@ import type { VeDevice } from "./device.js";
 interface Block {
   readonly ptr: VeMemPtr;
   freed: boolean;
+  /** Requests in flight that use the block: free() returns it to the pool after the last. */
+  pins: number;
+  released: boolean;
 }
 
 export class DeviceArray<D extends DType = DType> {
@@ -76,7 +79,7 @@ export class DeviceArray<D extends DType = DType> {
       }
       dst = out;
     }
-    if (this.length > 0) await this.device._read(0, dst, this.ptr, "toHost");
+    if (this.length > 0) await pinned(this, () => this.device._read(0, dst, this.ptr, "toHost"));
     return dst;
   }
 
@@ -91,7 +94,9 @@ export class DeviceArray<D extends DType = DType> {
       );
     }
     if (src.length > 0)
-      await this.device._write(0, this.ptr.offset(offset * itemSize(this.dtype)), src, "write");
+      await pinned(this, () =>
+        this.device._write(0, this.ptr.offset(offset * itemSize(this.dtype)), src, "write"),
+      );
   }
 
   /** Sets every element to `value` (a number, or a bigint for int64/uint64). */
@@ -109,7 +114,7 @@ export class DeviceArray<D extends DType = DType> {
     }
     const host = newHostArray(this.dtype, this.length) as { fill(v: unknown): unknown };
     host.fill(value);
-    if (this.length > 0) await this.device._write(0, this.ptr, host as HostArray, "fill");
+    if (this.length > 0) await pinned(this, () => this.device._write(0, this.ptr, host as HostArray, "fill"));
   }
 
   /** A view of elements [begin, end) on the same device memory (no copy). */
@@ -147,16 +152,32 @@ export class DeviceArray<D extends DType = DType> {
     }
     if (this.length === 0) return;
     const host = await this.toHost();
-    await dst.device._write(0, dst.ptr, host, "copyTo");
+    await pinned(dst, () => dst.device._write(0, dst.ptr, host, "copyTo"));
   }
 
-  /** Returns the memory to the device's pool. Idempotent; subarrays cannot be freed themselves. */
+  /**
+   * Returns the memory to the device's pool (once no pending request uses it). Idempotent;
+   * subarrays cannot be freed themselves.
+   */
   free(): void {
     if (!this._owner)
       throw new TypeError("DeviceArray.free: this is a subarray; free the array it was taken from");
     if (this._block.freed) return;
     this._block.freed = true;
-    if (!this.device.closed) this.device.memory.release(this._block.ptr);
+    releaseIfDone(this.device, this._block);
+  }
+
+  /** @internal Marks the block in use by a request until the returned function is called. */
+  _pin(): () => void {
+    const b = this._block;
+    b.pins++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      b.pins--;
+      releaseIfDone(this.device, b);
+    };
   }
 
   toString(): string {
@@ -175,7 +196,23 @@ export function newDeviceArray<D extends DType>(
   length: number,
   ptr: VeMemPtr,
 ): DeviceArray<D> {
-  return new DeviceArray(device, dtype, length, { ptr, freed: false }, 0, true);
+  return new DeviceArray(device, dtype, length, { ptr, freed: false, pins: 0, released: false }, 0, true);
+}
+
+/** Runs `transfer` with `arr`'s block pinned. */
+async function pinned(arr: DeviceArray, transfer: () => Promise<void>): Promise<void> {
+  const unpin = arr._pin();
+  try {
+    await transfer();
+  } finally {
+    unpin();
+  }
+}
+
+function releaseIfDone(device: VeDevice, b: Block): void {
+  if (!b.freed || b.pins > 0 || b.released) return;
+  b.released = true;
+  if (!device.closed) device.memory.release(b.ptr);
 }
 
 function checkHostArray(v: unknown, dtype: DType, label: string): asserts v is HostArray {

@@ -5,6 +5,7 @@
  * order makes the kernel see the data and the host see the results. Blocks go back to
  * the pool only once every request using them has settled.
  */
+import { VeoClosedError } from "../errors.js";
 import type { VeMemPtr } from "../memory.js";
 import type { VeDevice } from "./device.js";
 import type { HostArray } from "./dtype.js";
@@ -20,6 +21,8 @@ export interface Staged {
   readonly readbacks: ReadonlyArray<readonly [VeMemPtr, HostArray, string]>;
   /** Requests submitted so far (the writes). */
   readonly pending: PromiseLike<unknown>[];
+  /** Unpins the DeviceArray arguments (see DeviceArray._pin). */
+  readonly unpin: Array<() => void>;
 }
 
 /**
@@ -35,6 +38,9 @@ export async function submitStaged(
   what: string,
   call?: (s: Staged) => PromiseLike<unknown>,
 ): Promise<{ staged: Staged; call: PromiseLike<unknown> | undefined }> {
+  // DeviceArray arguments stay pinned (free() waits) from here until the call settled.
+  if (m.arrays.some((a) => a.freed)) throw new VeoClosedError(`${what}: a DeviceArray argument was freed`);
+  const unpin = m.arrays.map((a) => a._pin());
   let s: Staged | undefined;
   let submitted: PromiseLike<unknown> | undefined;
   try {
@@ -42,7 +48,7 @@ export async function submitStaged(
       ctx,
       () => allocateBlocks(device, m),
       (blocks) => {
-        s = staged(sig, m, blocks);
+        s = staged(sig, m, blocks, unpin);
         device._checkOpen(what);
         stageIn(device, ctx, sig, m, s);
         if (call) {
@@ -53,6 +59,7 @@ export async function submitStaged(
     );
   } catch (err) {
     if (s) await settleAndRelease(device, s, submitted).catch(() => undefined);
+    else for (const u of unpin) u();
     device._noticeFailure(err);
     throw err;
   }
@@ -72,14 +79,14 @@ async function allocateBlocks(device: VeDevice, m: Marshalled): Promise<VeMemPtr
 }
 
 /** The call's arguments with host arrays replaced by `blocks` (nothing submitted yet). */
-function staged(sig: KernelSignature, m: Marshalled, blocks: VeMemPtr[]): Staged {
+function staged(sig: KernelSignature, m: Marshalled, blocks: VeMemPtr[], unpin: Array<() => void>): Staged {
   const values = m.values.slice();
   const readbacks: Array<readonly [VeMemPtr, HostArray, string]> = [];
   m.uploads.forEach(([i, host], k) => {
     values[i] = blocks[k];
     if (sig.params[i].direction === "inout") readbacks.push([blocks[k], host, sig.params[i].name]);
   });
-  return { values, blocks, readbacks, pending: [] };
+  return { values, blocks, readbacks, pending: [], unpin };
 }
 
 /** Queues the writes of every host array of `m` on context `ctx` (recorded in `s.pending`). */
@@ -110,6 +117,7 @@ export async function settleAndRelease(
   for (const b of s.blocks) {
     if (!device.closed) device.memory.release(b);
   }
+  for (const unpin of s.unpin) unpin();
   // The call's own failure says most (a later read fails only because of it).
   const last = outcomes.at(-1);
   const failed =

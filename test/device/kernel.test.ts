@@ -211,3 +211,24 @@ describe("order on a context", () => {
     }
   });
 });
+
+describe("a DeviceArray freed while a call uses it", () => {
+  it("goes back to the pool only once the call settled", async () => {
+    const spin = await module.kernel("long spin_item(long i, double ms)");
+    const scale = await module.kernel("void scale(double *a, long n, double f)");
+    await device.memory.trim();
+    const arr = await device.upload(new Float64Array([1, 2]));
+    (await device.upload(new Float64Array(2))).free();
+    expect(device.memory.stats()).toMatchObject({ inUse: 64, cached: 64 });
+    const busy = spin(0, 200); // the call below stays queued behind this one
+    const call = scale(arr, 2, 10);
+    arr.free();
+    expect(arr.freed).toBe(true);
+    // still held by the pending call: a new upload cannot be handed its memory
+    expect(device.memory.stats()).toMatchObject({ inUse: 64, cached: 64 });
+    await Promise.all([busy, call]);
+    expect(device.memory.stats()).toMatchObject({ inUse: 0, cached: 128 });
+    await expect(scale(arr, 2, 1)).rejects.toThrow(VeoClosedError);
+    await expect(arr.toHost()).rejects.toThrow(/the array was freed/);
+  });
+});
