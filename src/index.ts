@@ -34,3 +34,4 @@ export {
 } from "./ctypes.js";
 export * from "./errors.js";
 export * from "./vebuild/index.js";
+export * from "./device/index.js";
