@@ -15,7 +15,7 @@ One line per VE node of the library in use: state, architecture, memory, cores, 
 (emulator helpers of this user on that node) and sensor readings.
 
 options:
-  --json       print {nodes: [{node, state, arch, emulated, memoryBytes, cores, procs, sensors}]}
+  --json       print {nodes: [...]}: each node as listDevices() describes it, plus procs
   -h, --help   this text
 
 exit: 0 listed (also when there are no nodes), 1 no VEO library could be loaded, 2 bad usage.
