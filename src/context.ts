@@ -4,7 +4,15 @@
  */
 import { ContextState, REQUEST_ID_INVALID } from "./constants.js";
 import { VeoClosedError, VeoFailedError, VeoProcessDead } from "./errors.js";
-import { byteCount, checkVeExtent, hostBuffer, vePointer, type HostBuffer, type VeMemPtr } from "./memory.js";
+import {
+  byteCount,
+  checkVeExtent,
+  holdHostBuffer,
+  hostBuffer,
+  vePointer,
+  type HostBuffer,
+  type VeMemPtr,
+} from "./memory.js";
 import type { CtxHandle, U64, VeoApi } from "./native/api.js";
 import { logEnabled, logInfo } from "./logging.js";
 import type { VeoProc } from "./proc.js";
@@ -32,6 +40,13 @@ export class VeoCtxt {
   _closeError: VeoClosedError | undefined = undefined;
   /** @internal veo_context_close still owed (deferred while a pool thread waits on us). */
   private closeOwed = false;
+  /**
+   * @internal The host buffers of requests VEO may still write or read, by request id: held
+   * here (not only by the request) so that a request nobody keeps cannot let its buffer be
+   * collected while the VE side uses it. Dropped as each request settles on a usable
+   * context, or with the context.
+   */
+  readonly _held = new Map<number, unknown>();
 
   /** @internal Use proc.openContext(). */
   constructor(proc: VeoProc, handle: CtxHandle, api: VeoApi) {
@@ -81,6 +96,7 @@ export class VeoCtxt {
       id = Number(id);
     }
     const req = new VeoRequest(this, id, call, keep);
+    if (keep !== undefined) this._held.set(id, keep);
     this._pump.last = req;
     this._pump.opened(id);
     if (logEnabled) {
@@ -101,7 +117,13 @@ export class VeoCtxt {
         `${what}: ${cfunc} refused the request: the VE process on node ${this.proc.nodeid} is dead`,
       );
     }
-    return new VeoFailedError(cfunc, `${what}: ${cfunc} returned VEO_REQUEST_ID_INVALID`);
+    return new VeoFailedError(
+      cfunc,
+      `${what}: ${cfunc} returned VEO_REQUEST_ID_INVALID although the VE process is alive` +
+        (cfunc === "veo_call_async"
+          ? " (VEO refused the call: its stack arguments may not fit this context's VE stack)"
+          : ""),
+    );
   }
 
   /** Copies `size` bytes (default: all of `dst`) from VE memory at `src` into `dst`. */
@@ -111,6 +133,7 @@ export class VeoCtxt {
     const addr = vePointer(this.proc, src, "Argument 1 (src) of asyncReadMem");
     const n = byteCount(size, "Argument 2 (size) of asyncReadMem", len, "dst", len);
     checkVeExtent(src, n, "asyncReadMem");
+    holdHostBuffer(dst, "Argument 0 (dst) of asyncReadMem");
     const id = this._api.veo_async_read_mem(this._handle, dst, addr, n);
     return this._submitted(id, READ_CALL, dst, "veo_async_read_mem");
   }
@@ -122,6 +145,7 @@ export class VeoCtxt {
     const len = hostBuffer(src, "Argument 1 (src) of asyncWriteMem");
     const n = byteCount(size, "Argument 2 (size) of asyncWriteMem", len, "src", len);
     checkVeExtent(dst, n, "asyncWriteMem");
+    holdHostBuffer(src, "Argument 1 (src) of asyncWriteMem");
     const id = this._api.veo_async_write_mem(this._handle, addr, src, n);
     return this._submitted(id, WRITE_CALL, src, "veo_async_write_mem");
   }
@@ -158,6 +182,7 @@ export class VeoCtxt {
     this.closeOwed = false;
     if (!this.proc._alive) return;
     const rc = this._api.veo_context_close(this._handle);
+    this._held.clear();
     if (rc !== 0) throw new VeoFailedError("veo_context_close", `veo_context_close failed (${rc})`);
   }
 

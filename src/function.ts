@@ -26,7 +26,16 @@ import {
 } from "./errors.js";
 import { vePointer } from "./memory.js";
 import type { ArgsHandle, U64, VeoApi } from "./native/api.js";
-import { OnStack } from "./onstack.js";
+import {
+  checkStackArg,
+  isOnStack,
+  OnStack,
+  STACK_ARGS_MAX,
+  stackBuffer,
+  stackImageBase,
+  stackIntent,
+  stackSize,
+} from "./onstack.js";
 import { REGISTER } from "./pump.js";
 import { signalName, type CallInfo, type VeoRequest } from "./request.js";
 import { VeoCtxt } from "./context.js";
@@ -298,14 +307,42 @@ function checkArgs(s: FnState, plan: Plan, args: unknown[]): unknown[] {
   }
   const vals = s.vals;
   const checkers = plan.checkers;
+  let stack = 0;
   for (let i = 0; i < plan.n; i++) {
     const chk = checkers[i];
     const v = args[i];
     if (chk !== null) vals[i] = chk(v);
-    else if (v instanceof OnStack || v === null) vals[i] = v === null ? 0 : v;
-    else vals[i] = vePointer(s.lib.proc, v, plan.labels[i]);
+    else if (v === null) vals[i] = 0;
+    else if (isOnStack(v)) {
+      stack += checkStackArg(v, plan.labels[i]);
+      vals[i] = v;
+    } else if (v instanceof OnStack) {
+      throw new TypeError(
+        `${plan.labels[i]} is not a genuine OnStack (made with Object.create?); use new OnStack(buffer, options)`,
+      );
+    } else vals[i] = vePointer(s.lib.proc, v, plan.labels[i]);
   }
+  if (stack > 0 && stack + stackImageBase(plan.n) > STACK_ARGS_MAX) stackTooLarge(plan, args, stack);
   return vals;
+}
+
+/** Names the stack argument that took a call's stack image over the VE stack limit. */
+function stackTooLarge(plan: Plan, args: unknown[], total: number): never {
+  let sum = stackImageBase(plan.n);
+  let at = plan.n - 1;
+  for (let i = 0; i < plan.n; i++) {
+    const v = args[i];
+    if (isOnStack(v)) sum += Math.ceil(stackSize(v) / 8) * 8;
+    if (sum > STACK_ARGS_MAX) {
+      at = i;
+      break;
+    }
+  }
+  throw new RangeError(
+    `${plan.labels[at]}: the call's stack arguments (${total} bytes with ${stackImageBase(plan.n)} bytes of ` +
+      `register save and parameter area) exceed the VE stack limit of ${STACK_ARGS_MAX} bytes (63 MiB); ` +
+      "pass large data through allocMem and writeMem instead",
+  );
 }
 
 /** Sets every argument; returns the buffers VEO still needs after submission. */
@@ -316,14 +353,11 @@ function fillArgs(s: FnState, plan: Plan, ca: ArgsHandle, vals: unknown[]): unkn
     const v = vals[i];
     if (typeof v === "object") {
       const st = v as OnStack;
-      s.api.veo_args_set_stack(ca, st.intent, i, st.buffer, st.size);
-      if (st.intent !== Intent.IN || s.perRequestArgs) {
-        keep =
-          keep === undefined
-            ? st.buffer
-            : Array.isArray(keep)
-              ? (keep.push(st.buffer), keep)
-              : [keep, st.buffer];
+      const intent = stackIntent(st);
+      const buffer = stackBuffer(st);
+      s.api.veo_args_set_stack(ca, intent, i, buffer, stackSize(st));
+      if (intent !== Intent.IN || s.perRequestArgs) {
+        keep = keep === undefined ? buffer : Array.isArray(keep) ? (keep.push(buffer), keep) : [keep, buffer];
       }
       vals[i] = undefined;
     } else {

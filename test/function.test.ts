@@ -249,11 +249,19 @@ describe("OnStack", () => {
     for (const o of outs) expect([...o]).toEqual([0, 1, 4]);
   });
 
-  it("stack arguments larger than the VE stack fail the call, and the proc lives on", async () => {
+  it("stack arguments larger than the VE stack are a RangeError, and the proc lives on", async () => {
     const f = lib.declare("long stack_in(const int *p, int n)");
     const big = new Int32Array((80 << 20) >> 2);
-    expect(() => f(ctx, new OnStack(big), 4)).toThrow(/VEO_REQUEST_ID_INVALID/);
-    expect(() => f.callSync(new OnStack(big), 4)).toThrow(/veo_call_sync failed/);
+    expect(() => new OnStack(big)).toThrow(RangeError);
+    expect(() => new OnStack(big)).toThrow(/options\.size of OnStack .*VE stack limit/);
+    const g = lib.declare("long mod_buff(const long *a, long *b, int n)");
+    const half = new BigInt64Array((40 << 20) >> 3);
+    const call = (): unknown => g(ctx, new OnStack(half), new OnStack(half, { intent: Intent.OUT }), 1);
+    expect(call).toThrow(RangeError);
+    expect(call).toThrow(/^Argument 2 \(b: long \*\) of mod_buff: .*exceed the VE stack limit/);
+    expect(() => g.callSync(new OnStack(half), new OnStack(half, { intent: Intent.OUT }), 1)).toThrow(
+      /Argument 2 \(b: long \*\) of mod_buff/,
+    );
     expect(await f(ctx, new OnStack(new Int32Array([1, 2, 3, 4])), 4)).toBe(10n);
     expect(proc.dead).toBe(false);
   });
