@@ -71,7 +71,8 @@ export function allocMem(proc: VeoProc, size: number): VeMemPtr {
 /**
  * Registers VE memory the binding did not allocate (a kernel's malloc, an address from
  * py-veo-style code) as a live block of `size` bytes, so that freeMem accepts it and
- * transfers through the returned pointer are bounds-checked.
+ * transfers through the returned pointer are bounds-checked. An address already in the
+ * table was freed on the VE behind the binding's back and reused: the new block replaces it.
  */
 export function adoptMem(proc: VeoProc, addr: bigint | number, size: number): VeMemPtr {
   proc._check();
@@ -91,11 +92,13 @@ export function adoptMem(proc: VeoProc, addr: bigint | number, size: number): Ve
     throw new TypeError("Argument 1 (size) of adoptMem must be a number of bytes, got undefined");
   const n = byteCount(size, "Argument 1 (size) of adoptMem", Number.MAX_SAFE_INTEGER, "2**53-1", 0);
   const known = blockTable(proc).get(a);
-  if (known !== undefined && !known.freed) {
+  if (known?.kind === "hmem" && !known.freed) {
     throw new RangeError(
-      `Argument 0 (addr) of adoptMem (0x${a.toString(16)}) is already a live block of this proc`,
+      `Argument 0 (addr) of adoptMem (0x${a.toString(16)}) is a live allocHmem block; free it with freeHmem`,
     );
   }
+  // A live entry at that address means a kernel freed it and the VE handed it out again:
+  // the new block replaces it (pointers to the old one read as freed).
   return newBlock(proc, a, n, "adopted");
 }
 

@@ -378,3 +378,24 @@ describe("bad arguments never reach C", () => {
     }
   });
 });
+
+describe("float arguments", () => {
+  it("a finite value beyond FLT_MAX is a RangeError naming the argument; rounding is not", async () => {
+    const f = lib.declare("float id_float(float x)");
+    expect(() => f(ctx, 1e300)).toThrow(RangeError);
+    expect(() => f(ctx, 1e300)).toThrow(
+      /^Argument 1 \(x: float\) of id_float is 1e\+300, beyond the float range/,
+    );
+    expect(() => f(ctx, -3.5e38)).toThrow(RangeError);
+    expect(() => f.callSync(1e39)).toThrow(/^Argument 1 \(x: float\) of id_float/);
+    // Rounding to the nearest float (even up to FLT_MAX, or down to 0) is not an error.
+    expect(await f(ctx, 0.1)).toBe(Math.fround(0.1));
+    expect(await f(ctx, 3.4028235e38)).toBe(3.4028234663852886e38);
+    expect(await f(ctx, 1e-50)).toBe(0);
+    // Infinity and NaN are float values and pass as themselves.
+    expect(await f(ctx, -Infinity)).toBe(-Infinity);
+    expect(await f(ctx, NaN)).toBeNaN();
+    const d = lib.declare("double id_double(double x)");
+    expect(await d(ctx, 1e300)).toBe(1e300);
+  });
+});
