@@ -218,7 +218,7 @@ export class VeoFunction {
         `veo_call_sync is not available in this library (API ${proc._native.info.apiVersion})`,
       );
     }
-    const vals = checkArgs(s, plan, args);
+    const vals = checkArgs(s, plan, args, false);
     const ca = s.perRequestArgs ? newArgs(s) : (s.args as ArgsHandle);
     fillArgs(s, plan, ca, vals);
     REGISTER.u64[0] = UNSET;
@@ -298,7 +298,12 @@ function checkCallable(s: FnState): Plan {
   return plan;
 }
 
-function checkArgs(s: FnState, plan: Plan, args: unknown[]): unknown[] {
+/**
+ * Checks every argument (nothing reaches C on bad input). `async`: the call is submitted and
+ * returns before the kernel ran, so OUT/INOUT buffers (every stack buffer on VEO 1.x, which
+ * reads the args until completion) are pinned for the request.
+ */
+function checkArgs(s: FnState, plan: Plan, args: unknown[], async: boolean): unknown[] {
   if (args.length !== plan.n) {
     checkCallable(s);
     throw new TypeError(
@@ -314,7 +319,7 @@ function checkArgs(s: FnState, plan: Plan, args: unknown[]): unknown[] {
     if (chk !== null) vals[i] = chk(v);
     else if (v === null) vals[i] = 0;
     else if (isOnStack(v)) {
-      stack += checkStackArg(v, plan.labels[i]);
+      stack += checkStackArg(v, plan.labels[i], async, s.perRequestArgs);
       vals[i] = v;
     } else if (v instanceof OnStack) {
       throw new TypeError(
@@ -393,7 +398,7 @@ function submit(s: FnState, ctx: VeoCtxt, args: unknown[]): VeoRequest {
   const plan = s.plan;
   if (plan === undefined || s.lib._unloaded || ctx == null || ctx.proc !== s.lib.proc || !ctx._usable)
     refuse(s, ctx);
-  const vals = checkArgs(s, plan, args);
+  const vals = checkArgs(s, plan, args, true);
   if (s.perRequestArgs) {
     const ca = newArgs(s);
     const bufs = fillArgs(s, plan, ca, vals);

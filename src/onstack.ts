@@ -102,10 +102,11 @@ export function isOnStack(v: unknown): v is OnStack {
 
 /**
  * @internal Re-checks a genuine OnStack at call time: its buffer must still hold `size` bytes
- * (not detached, not shrunk), and an OUT/INOUT buffer is pinned for the request. Returns the
+ * (not detached, not shrunk), and for an asynchronous call an OUT/INOUT buffer (any buffer
+ * with `pinIn`) is pinned for the request. Returns the
  * bytes it adds to the VE stack image. `label` names the argument (position, declared type).
  */
-export function checkStackArg(s: OnStack, label: string): number {
+export function checkStackArg(s: OnStack, label: string, async: boolean, pinIn: boolean): number {
   const size = stackSize(s);
   const buffer = stackBuffer(s);
   const now = hostBuffer(buffer, `${label} (an OnStack)`);
@@ -114,7 +115,11 @@ export function checkStackArg(s: OnStack, label: string): number {
       `${label} (an OnStack of ${size} bytes) now has a buffer of only ${now} bytes (a resizable ArrayBuffer shrank)`,
     );
   }
-  if (stackIntent(s) !== Intent.IN) holdHostBuffer(buffer, `${label} (an OnStack with OUT/INOUT intent)`);
+  if (async && stackIntent(s) !== Intent.IN) {
+    holdHostBuffer(buffer, `${label} (an OnStack with OUT/INOUT intent)`);
+  } else if (async && pinIn) {
+    holdHostBuffer(buffer, `${label} (an OnStack, read until completion by VEO 1.x)`);
+  }
   return Math.ceil(size / 8) * 8;
 }
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 
 import { Intent, OnStack } from "../src/index.js";
 import { fileKernelProc } from "./support/fixture.js";
+import { resizableBuffer } from "./support/buffers.js";
 import { expectHostileOk } from "./support/hostile.js";
 
 const { proc, lib, ctx } = fileKernelProc();
@@ -92,6 +93,20 @@ describe("OnStack buffers at call time", () => {
     expect(await first).toBe(100);
     expect(await req).toBe(4);
     expect([...o]).toEqual([0, 1, 4, 9]);
+  });
+});
+
+describe("synchronous calls", () => {
+  it("callSync re-checks its OnStacks but pins nothing: the buffer stays transferable", () => {
+    const out = lib.declare("int stack_out(int *p, int n)");
+    const o = new Int32Array(resizableBuffer(16, 64));
+    expect(out.callSync(new OnStack(o, { intent: Intent.OUT }), 4)).toBe(4);
+    expect([...o]).toEqual([0, 1, 4, 9]);
+    const plain = new Int32Array(4);
+    expect(out.callSync(new OnStack(plain, { intent: Intent.OUT }), 4)).toBe(4);
+    structuredClone(plain.buffer, { transfer: [plain.buffer] });
+    expect(plain.byteLength).toBe(0);
+    expect(() => out.callSync(new OnStack(o, { intent: Intent.OUT, size: 16 }), 4)).not.toThrow();
   });
 });
 
