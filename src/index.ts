@@ -7,7 +7,7 @@ export { VeoLibrary } from "./library.js";
 export { VeoFunction } from "./function.js";
 export { VeoRequest, type PeekResult } from "./request.js";
 export { VeMemPtr, type HostBuffer } from "./memory.js";
-export { OnStack, type OnStackOptions } from "./onstack.js";
+export { OnStack, STACK_ARGS_MAX, type OnStackOptions } from "./onstack.js";
 export { setProcInitHook, delProcInitHook, type ProcInitHook } from "./hooks.js";
 export { Intent, CommandState, ContextState } from "./constants.js";
 export { veoVersion, veoApiVersion, getVeArch } from "./version.js";
