@@ -25,7 +25,21 @@ const WRITE_CALL: CallInfo = { kind: "void", what: "asyncWriteMem" };
 /** A VE address argument: a VeMemPtr of the same proc, or a raw bigint/number address. */
 export type VePointer = VeMemPtr | bigint | number;
 
+let isCtxt: (v: unknown) => v is VeoCtxt;
+
+/** @internal True for a context made by proc.openContext (not a forged look-alike). */
+export function isVeoCtxt(v: unknown): v is VeoCtxt {
+  return isCtxt(v);
+}
+
 export class VeoCtxt {
+  /** Brand: only genuine contexts have it (see isVeoCtxt). */
+  readonly #genuine = true;
+
+  static {
+    isCtxt = (v): v is VeoCtxt => typeof v === "object" && v !== null && #genuine in v;
+  }
+
   /** The proc this context belongs to. */
   readonly proc: VeoProc;
   /** @internal */
@@ -63,6 +77,7 @@ export class VeoCtxt {
 
   /** @internal Throws VeoClosedError / VeoProcessDead when the context cannot be used. */
   _checkUsable(): void {
+    if (!isCtxt(this)) throw new TypeError("This is not a genuine VeoCtxt (use proc.openContext())");
     if (this._closed) {
       this.proc._check();
       throw new VeoClosedError("This VeoCtxt is closed");

@@ -38,7 +38,7 @@ import {
 } from "./onstack.js";
 import { REGISTER } from "./pump.js";
 import { signalName, type CallInfo, type VeoRequest } from "./request.js";
-import { VeoCtxt } from "./context.js";
+import { isVeoCtxt, type VeoCtxt } from "./context.js";
 import type { VeoLibrary } from "./library.js";
 
 type Setter = (ca: ArgsHandle, argnum: number, v: number | bigint) => number;
@@ -382,8 +382,10 @@ function newArgs(s: FnState): ArgsHandle {
 /** Throws the right error for a call that failed the fast checks of `submit`. */
 function refuse(s: FnState, ctx: unknown): never {
   checkCallable(s);
-  if (!(ctx instanceof VeoCtxt)) {
-    throw new TypeError(`Argument 0 (ctx) of ${s.name} must be a VeoCtxt, got ${describeValue(ctx)}`);
+  if (!isVeoCtxt(ctx)) {
+    throw new TypeError(
+      `Argument 0 (ctx) of ${s.name} must be a VeoCtxt from proc.openContext(), got ${describeValue(ctx)}`,
+    );
   }
   if (ctx.proc !== s.lib.proc) {
     if (ctx.proc.destroyed)
@@ -396,7 +398,7 @@ function refuse(s: FnState, ctx: unknown): never {
 
 function submit(s: FnState, ctx: VeoCtxt, args: unknown[]): VeoRequest {
   const plan = s.plan;
-  if (plan === undefined || s.lib._unloaded || ctx == null || ctx.proc !== s.lib.proc || !ctx._usable)
+  if (plan === undefined || s.lib._unloaded || !isVeoCtxt(ctx) || ctx.proc !== s.lib.proc || !ctx._usable)
     refuse(s, ctx);
   const vals = checkArgs(s, plan, args, true);
   if (s.perRequestArgs) {

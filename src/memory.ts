@@ -33,6 +33,9 @@ export interface Block {
   freed: boolean;
 }
 
+/** Every Block veo-ts made (a VeMemPtr's constructor accepts no other). */
+const blockSet = new WeakSet<Block>();
+
 /** @internal The live blocks of every proc, keyed by their (untagged) VE address. */
 const tables = new WeakMap<VeoProc, Map<bigint, Block>>();
 
@@ -85,6 +88,19 @@ export class VeMemPtr {
 
   /** @internal Use proc.allocMem, proc.adoptMem, lib.getSymbol or VeMemPtr.offset. */
   constructor(proc: VeoProc, addr: bigint, size: number, block?: Block) {
+    if (typeof addr !== "bigint" || addr < 0n || addr > MAX_U64) {
+      throw new TypeError(
+        `Argument 1 (addr) of VeMemPtr must be a bigint in [0, 2**64-1], got ${describeValue(addr)}`,
+      );
+    }
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new TypeError(
+        `Argument 2 (size) of VeMemPtr must be a non-negative safe integer, got ${describeValue(size)}`,
+      );
+    }
+    if (block !== undefined && (typeof block !== "object" || !blockSet.has(block))) {
+      throw new TypeError("Argument 3 of VeMemPtr is internal; use proc.allocMem or proc.adoptMem");
+    }
     this.#proc = proc;
     this.#addr = addr;
     this.#a = addr <= MAX_SAFE ? Number(addr) : addr;
@@ -179,6 +195,7 @@ export function newBlock(proc: VeoProc, addr: bigint, size: number, kind: BlockK
   const old = table.get(addr);
   if (old !== undefined) old.freed = true;
   const block: Block = { addr, size, kind, freed: false };
+  blockSet.add(block);
   table.set(addr, block);
   return new VeMemPtr(proc, addr, size, block);
 }

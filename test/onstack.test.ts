@@ -35,6 +35,10 @@ describe("OnStack state", () => {
     expectOk("onstack-forged");
   });
 
+  it("forged contexts and hand-made VeMemPtrs are TypeErrors (in a child process)", () => {
+    expectOk("forged-objects");
+  });
+
   it("a forged OnStack is a TypeError in this process too, and the proc lives on", async () => {
     const f = lib.declare("long stack_in(const int *p, int n)");
     const forged = Object.create(OnStack.prototype) as OnStack;

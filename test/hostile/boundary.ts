@@ -5,7 +5,7 @@
  */
 import { MessageChannel } from "node:worker_threads";
 
-import { Intent, OnStack, VeoHmem, VeoProc, type VeoCtxt, type VeoLibrary } from "../../src/index.js";
+import { Intent, OnStack, VeMemPtr, VeoCtxt, VeoHmem, VeoProc, type VeoLibrary } from "../../src/index.js";
 import { resizableBuffer } from "../support/buffers.js";
 import { kernel } from "../support/kernels.js";
 
@@ -178,6 +178,66 @@ const scenarios: Record<string, (proc: VeoProc, lib: VeoLibrary, ctx: VeoCtxt) =
       TypeError,
       /not a genuine OnStack/,
     );
+    await stillUsable(proc, lib, ctx);
+  },
+
+  async "forged-objects"(proc, lib, ctx) {
+    const add = lib.declare("int add_one(int x)");
+    const fake = Object.create(VeoCtxt.prototype) as VeoCtxt;
+    Object.defineProperties(fake, {
+      proc: { value: proc },
+      _handle: { value: 0xdead0 },
+      _api: { value: proc._api },
+      _usable: { value: true },
+      _closed: { value: false },
+      _pump: { value: ctx._pump },
+    });
+    expectThrow(
+      "a forged context",
+      () => add(fake, 1),
+      TypeError,
+      /^Argument 0 \(ctx\) of add_one must be a VeoCtxt from proc\.openContext\(\)/,
+    );
+    const m = proc.allocMem(8);
+    expectThrow(
+      "a method called on a forged context",
+      () => VeoCtxt.prototype.asyncReadMem.call(fake, new Uint8Array(8), m),
+      TypeError,
+      /not a genuine VeoCtxt/,
+    );
+    expectThrow(
+      "sync on a forged context",
+      () => VeoCtxt.prototype.sync.call(fake),
+      TypeError,
+      /not a genuine VeoCtxt/,
+    );
+    const Ptr = VeMemPtr as unknown as new (...a: unknown[]) => VeMemPtr;
+    expectThrow(
+      "VeMemPtr with a string address",
+      () => new Ptr(proc, "0x10", 8),
+      TypeError,
+      /^Argument 1 \(addr\) of VeMemPtr/,
+    );
+    expectThrow(
+      "VeMemPtr with a NaN size",
+      () => new Ptr(proc, 16n, NaN),
+      TypeError,
+      /^Argument 2 \(size\) of VeMemPtr/,
+    );
+    expectThrow(
+      "VeMemPtr with a forged block",
+      () => new Ptr(proc, 16n, 8, { addr: 16n, size: 8, kind: "mem", freed: false }),
+      TypeError,
+      /^Argument 3 of VeMemPtr is internal/,
+    );
+    const loose = new Ptr(proc, m.addr, 1 << 30);
+    expectThrow(
+      "freeMem of a hand-made VeMemPtr",
+      () => proc.freeMem(loose),
+      TypeError,
+      /^Argument 0 \(ptr\) of freeMem .*not memory from/,
+    );
+    proc.freeMem(m);
     await stillUsable(proc, lib, ctx);
   },
 
