@@ -4,18 +4,16 @@
  */
 import { describe, expect, it } from "vitest";
 
-import { VeoBusyError, VeoError, VeoProc } from "../src/index.js";
+import { VeoBusyError, VeoError } from "../src/index.js";
 import { kernel } from "./support/kernels.js";
-import { fileKernelProc } from "./support/fixture.js";
+import { fileKernelProc, openKernelProc } from "./support/fixture.js";
 
 const { proc, lib, ctx } = fileKernelProc();
 
 describe("unload with requests in flight", () => {
   it("throws VeoBusyError while a kernel runs, and works once it finished", async () => {
-    const p = new VeoProc(0);
+    const { proc: p, lib: l, ctx: c } = openKernelProc();
     try {
-      const l = p.loadLibrary(kernel("basic"));
-      const c = p.openContext();
       const sleep = l.declare("int do_sleep(int ms)");
       const req = sleep(c, 300);
       expect(() => l.unload()).toThrow(VeoBusyError);
@@ -44,10 +42,8 @@ describe("unload with requests in flight", () => {
   });
 
   it("a finished request nobody collected does not block the unload, and keeps its result", async () => {
-    const p = new VeoProc(0);
+    const { proc: p, lib: l, ctx: c } = openKernelProc();
     try {
-      const l = p.loadLibrary(kernel("basic"));
-      const c = p.openContext();
       const req = l.declare("int add_one(int x)")(c, 41);
       c.sync();
       l.unload();
