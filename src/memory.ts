@@ -269,14 +269,6 @@ export function blockContaining(proc: VeoProc, addr: bigint, size: number): Bloc
   return undefined;
 }
 
-/** @internal The proc is gone: every pointer into it is freed. */
-export function releaseAllBlocks(proc: VeoProc): void {
-  const table = tables.get(proc);
-  if (table === undefined) return;
-  for (const b of table.values()) b.freed = true;
-  table.clear();
-}
-
 /**
  * @internal Checks a VE pointer argument: a VeMemPtr of `proc` (not freed, not of a destroyed
  * proc), or a raw address as bigint or non-negative safe-integer number. Returns the address.
