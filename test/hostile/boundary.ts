@@ -1,6 +1,6 @@
 /*
  * Hostile calls at the C boundary that used to crash Node (run by test/support/hostile.ts in
- * a child process, one scenario per process). Each scenario checks that every call gets its
+ * a child process; the scenarios named on the command line run in order, each on a new proc). Each scenario checks that every call gets its
  * typed error naming the argument and that the proc stays usable, then prints "ok <name>".
  */
 import { MessageChannel } from "node:worker_threads";
@@ -338,17 +338,18 @@ const scenarios: Record<string, (proc: VeoProc, lib: VeoLibrary, ctx: VeoCtxt) =
 };
 
 async function main(): Promise<void> {
-  const name = process.argv[2];
-  const run = scenarios[name];
-  if (!run) throw new Error(`unknown scenario ${name}`);
-  const proc = new VeoProc(0);
-  try {
-    const lib = proc.loadLibrary(kernel("basic"));
-    await run(proc, lib, proc.openContext());
-  } finally {
-    proc.destroy();
+  const names = process.argv.slice(2);
+  for (const name of names) if (!scenarios[name]) throw new Error(`unknown scenario ${name}`);
+  for (const name of names) {
+    const proc = new VeoProc(0);
+    try {
+      const lib = proc.loadLibrary(kernel("basic"));
+      await scenarios[name](proc, lib, proc.openContext());
+    } finally {
+      proc.destroy();
+    }
+    process.stdout.write(`ok ${name}\n`);
   }
-  process.stdout.write(`ok ${name}\n`);
 }
 
 await main();

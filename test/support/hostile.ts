@@ -19,20 +19,23 @@ export interface ChildRun {
   stderr: string;
 }
 
-/** Runs test/hostile/<file>.ts with `scenario` as its argument (tsx, no shell). */
-export function runHostile(file: string, scenario: string): ChildRun {
+/** Runs test/hostile/<file>.ts with the scenarios as arguments, in order (tsx, no shell). */
+export function runHostile(file: string, ...scenarios: string[]): ChildRun {
   const r = spawnSync(
     process.execPath,
-    ["--expose-gc", "--import", "tsx", path.join(ROOT, "test/hostile", `${file}.ts`), scenario],
+    ["--expose-gc", "--import", "tsx", path.join(ROOT, "test/hostile", `${file}.ts`), ...scenarios],
     { cwd: ROOT, encoding: "utf8", timeout: 90_000, killSignal: "SIGKILL" },
   );
   return { status: r.status, signal: r.signal, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
 
-/** Runs a scenario and asserts it finished cleanly (no signal, exit 0, "ok <scenario>"). */
-export function expectHostileOk(file: string, scenario: string): void {
-  const r = runHostile(file, scenario);
+/**
+ * Runs scenarios in one child (each on a fresh proc) and asserts every one finished cleanly:
+ * no signal, exit 0, "ok <scenario>" for each.
+ */
+export function expectHostileOk(file: string, ...scenarios: string[]): void {
+  const r = runHostile(file, ...scenarios);
   expect(r.signal, r.stderr).toBeNull();
   expect(r.status, r.stderr).toBe(0);
-  expect(r.stdout).toContain(`ok ${scenario}`);
+  for (const s of scenarios) expect(r.stdout).toContain(`ok ${s}`);
 }
