@@ -38,11 +38,14 @@ export function hmemPlain(addr: bigint): bigint {
 
 const identifiers = new WeakMap<VeoProc, number>();
 
-/** @internal veo_proc_identifier, asked once per proc (it never changes while the proc lives). */
+/**
+ * @internal The proc's VEO identifier: learnt from its first HMEM address, else asked once
+ * (veo_proc_identifier, API >= 11; -1 without it). It never changes while the proc lives.
+ */
 export function procIdentifier(proc: VeoProc): number {
   let id = identifiers.get(proc);
   if (id === undefined) {
-    id = proc.identifier;
+    id = proc._api.veo_proc_identifier ? proc.identifier : -1;
     identifiers.set(proc, id);
   }
   return id;
@@ -109,7 +112,6 @@ export function allocHmem(proc: VeoProc, size: number): bigint {
   const n = byteCount(size, "Argument 0 (size) of allocHmem", Number.MAX_SAFE_INTEGER, "2**53-1", 0);
   proc._check();
   const f = requireFunction(proc._native, "veo_alloc_hmem");
-  procIdentifier(proc);
   const out = new BigUint64Array(1);
   const rc = f(proc._handle, out, n);
   if (rc !== 0 || out[0] === 0n) {
@@ -117,6 +119,7 @@ export function allocHmem(proc: VeoProc, size: number): bigint {
     throw new VeoFailedError("veo_alloc_hmem", `veo_alloc_hmem(${n}) failed (${rc})`);
   }
   newBlock(proc, hmemPlain(out[0]), n, "hmem");
+  identifiers.set(proc, hmemIdentifier(out[0]));
   if (logEnabled) logInfo(`veo_alloc_hmem: nodeid=${proc.nodeid}, addr=${hex(out[0])}, size=${n}`);
   return out[0];
 }
