@@ -128,6 +128,27 @@ describe("bad frees are typed errors and the VE process survives them", () => {
   });
 });
 
+describe("freeMemAsync checks the same table", () => {
+  it("refuses an interior pointer, a freed or unknown address; frees a block from allocMemAsync", async () => {
+    const p = await ctx.allocMemAsync(32);
+    expect(() => ctx.freeMemAsync(p.offset(8))).toThrow(
+      /^Argument 0 \(ptr\) of freeMemAsync .*points 8 bytes into the block/,
+    );
+    expect(() => ctx.freeMemAsync(0x1234_5678n)).toThrow(RangeError);
+    await ctx.freeMemAsync(p);
+    expect(p.freed).toBe(true);
+    expect(() => ctx.freeMemAsync(p.addr)).toThrow(
+      /^Argument 0 \(ptr\) of freeMemAsync .*not the start of a live block/,
+    );
+    expect(() => proc.freeMem(p.addr)).toThrow(RangeError);
+    const q = proc.allocMem(8);
+    await ctx.freeMemAsync(q.addr);
+    expect(q.freed).toBe(true);
+    await ctx.freeMemAsync(0n);
+    await usable();
+  });
+});
+
 describe("zero-size blocks and VeMemPtr's private state", () => {
   it("allocMem(0) gives a zero-byte block: every transfer of more than 0 bytes is a RangeError", async () => {
     const z = proc.allocMem(0);

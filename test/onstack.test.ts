@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 
 import { Intent, OnStack } from "../src/index.js";
-import { fileKernelProc } from "./support/fixture.js";
+import { fileKernelProc, openKernelProc } from "./support/fixture.js";
 import { resizableBuffer } from "./support/buffers.js";
 import { expectHostileOk } from "./support/hostile.js";
 
@@ -87,6 +87,27 @@ describe("OnStack buffers at call time", () => {
     expect(await first).toBe(100);
     expect(await req).toBe(4);
     expect([...o]).toEqual([0, 1, 4, 9]);
+  });
+});
+
+describe("callByName", () => {
+  it("re-checks OnStacks by brand in the undeclared (loose) form too", async () => {
+    const k = openKernelProc(); // stack_in not declared there: the loose form
+    try {
+      const forged = Object.create(OnStack.prototype) as OnStack;
+      const call = (v: unknown): unknown => k.ctx.callByName(k.lib, "stack_in", v, 4);
+      expect(() => call(forged)).toThrow(TypeError);
+      expect(() => call(forged)).toThrow(/^Argument 2 of callByName\(stack_in\) is not a genuine OnStack/);
+      const a = new Int32Array([1, 2, 3, 4]);
+      const st = new OnStack(a);
+      Object.defineProperty(st, "size", { value: 1 << 30 });
+      expect(await (call(st) as Promise<number>)).toBe(10);
+      structuredClone(a.buffer, { transfer: [a.buffer] });
+      expect(() => call(st)).toThrow(/^Argument 2 of callByName\(stack_in\) \(an OnStack\) is detached/);
+      expect(k.proc.dead).toBe(false);
+    } finally {
+      k.proc.destroy();
+    }
   });
 });
 
