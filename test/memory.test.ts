@@ -97,7 +97,7 @@ describe("bad frees are typed errors and the VE process survives them", () => {
   it("memory a kernel allocated is adopted with adoptMem, then freed (or freed by a kernel)", async () => {
     const malloc = lib.declare("void *ve_malloc(long n)");
     const free = lib.declare("void ve_free(void *p)");
-    const raw = (await malloc(ctx, 24)) as bigint;
+    const raw = await malloc(ctx, 24);
     expect(() => proc.freeMem(raw)).toThrow(/proc\.adoptMem/);
     const p = proc.adoptMem(raw, 24);
     expect(p.size).toBe(24);
@@ -109,7 +109,7 @@ describe("bad frees are typed errors and the VE process survives them", () => {
     // again, and the new block replaces the stale entry.
     const q = proc.allocMem(40);
     await free(ctx, q);
-    const raw2 = (await malloc(ctx, 40)) as bigint;
+    const raw2 = await malloc(ctx, 40);
     const again = proc.adoptMem(raw2, 40);
     expect(q.freed).toBe(raw2 === q.addr);
     expect(again.freed).toBe(false);
