@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { VeBuildError } from "../errors.js";
-import { ensureEmulator, type EmulatorBuild } from "../native/emulator-build.js";
+import { ensureEmulatorAsync, type EmulatorBuild } from "../native/emulator-build.js";
 import { runTool } from "./spawn.js";
 
 export type ToolchainName = "nec" | "host";
@@ -197,21 +197,21 @@ const HOST_PACKAGE: Readonly<Record<Lang, string>> = { c: "gcc", "c++": "g++", f
 let emulatorMemo: EmulatorBuild | undefined;
 
 /** The emulator build kernels are compiled against (built on first use, then memoised). */
-function emulatorForKernels(): EmulatorBuild {
-  emulatorMemo ??= ensureEmulator();
+async function emulatorForKernels(): Promise<EmulatorBuild> {
+  emulatorMemo ??= await ensureEmulatorAsync();
   return emulatorMemo;
 }
 
 /**
- * Internal (tests): use this emulator build instead of ensureEmulator()'s, or go back to
+ * Internal (tests): use this emulator build instead of ensureEmulatorAsync()'s, or go back to
  * it with undefined. Lets unit tests of the host toolchain run without building the emulator.
  */
 export function setEmulatorForKernels(build: EmulatorBuild | undefined): void {
   emulatorMemo = build;
 }
 
-function hostToolchain(env: NodeJS.ProcessEnv): Toolchain {
-  const emu = emulatorForKernels();
+async function hostToolchain(env: NodeJS.ProcessEnv): Promise<Toolchain> {
+  const emu = await emulatorForKernels();
   return {
     name: "host",
     compiler: compilers(env, { c: "cc", "c++": "c++", fortran: "gfortran" }),
@@ -234,7 +234,10 @@ function hostToolchain(env: NodeJS.ProcessEnv): Toolchain {
   };
 }
 
-export function getToolchain(name: ToolchainName, env: NodeJS.ProcessEnv = process.env): Toolchain {
+export async function getToolchain(
+  name: ToolchainName,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Toolchain> {
   return name === "nec" ? necToolchain(env) : hostToolchain(env);
 }
 

@@ -28,6 +28,7 @@ beforeAll(() => {
     includeDir: "",
     kernelIncludeDir: kernelInclude,
     mkVeorunStatic: "/fake-emulator/bin/mk_veorun_static",
+    prebuilt: false,
   });
 });
 afterAll(() => {
