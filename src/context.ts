@@ -17,6 +17,10 @@ const WRITE_CALL: CallInfo = { kind: "void", what: "asyncWriteMem" };
 /** A VE address argument: a VeMemPtr of the same proc, or a raw bigint/number address. */
 export type VePointer = VeMemPtr | bigint | number;
 
+/**
+ * A VEO thread context (py-veo's `VeoCtxt`): a queue on which kernel calls and asynchronous
+ * memory transfers run in order. Open one with `proc.openContext()`.
+ */
 export class VeoCtxt {
   /** The proc this context belongs to. */
   readonly proc: VeoProc;
@@ -189,6 +193,7 @@ export class VeoCtxt {
     return this.toString();
   }
 
+  /** A short description for logs. */
   toString(): string {
     return `VeoCtxt(node ${this.proc.nodeid}${this._closed ? ", closed" : ""})`;
   }

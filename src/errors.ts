@@ -4,6 +4,7 @@
  * (with the argument named), as Node's own APIs do.
  */
 
+/** The stable `code` of each VeoError subclass, for `switch` and logs. */
 export type VeoErrorCode =
   | "VEO_LIBRARY_NOT_FOUND"
   | "VEO_CALL_ERROR"
@@ -13,9 +14,12 @@ export type VeoErrorCode =
   | "VEO_FAILED"
   | "VE_BUILD_FAILED";
 
+/** Base class of every error veo-ts throws on purpose (bad arguments aside). */
 export class VeoError extends Error {
+  /** What kind of failure this is; stable across versions. */
   readonly code: VeoErrorCode;
 
+  /** @param code - the subclass's code; @param message - what failed and how to fix it */
   constructor(code: VeoErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
@@ -25,6 +29,7 @@ export class VeoError extends Error {
 
 /** No usable libveo could be loaded; `tried` lists every candidate and why it was rejected. */
 export class VeoLibraryNotFound extends VeoError {
+  /** Every candidate tried, each with why it was rejected. */
   readonly tried: readonly string[];
 
   constructor(message: string, tried: readonly string[], options?: { cause?: unknown }) {

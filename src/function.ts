@@ -81,6 +81,11 @@ export interface VeoFunction {
   (ctx: VeoCtxt, ...args: unknown[]): VeoRequest;
 }
 
+/**
+ * A kernel function of a VeoLibrary, callable: `f(ctx, ...args)` submits the call and returns
+ * a VeoRequest. Arguments are checked and converted by the declared C types
+ * (`lib.declare(...)`, `f.setArgs(...)`).
+ */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class VeoFunction {
   /** The library the function was found in. */
@@ -241,13 +246,16 @@ export class VeoFunction {
     return this.toString();
   }
 
+  /** The C signature, for logs. */
   toString(): string {
     return `VeoFunction(${this.signature})`;
   }
 
   /** The plain function's call/apply/bind stay available. */
   declare call: CallableFunction["call"];
+  /** Function.prototype.apply. */
   declare apply: CallableFunction["apply"];
+  /** Function.prototype.bind. */
   declare bind: CallableFunction["bind"];
 }
 Object.setPrototypeOf(VeoFunction.prototype, Function.prototype);

@@ -29,6 +29,7 @@ function pointer(v: unknown, label: string): { ptr: bigint | HostBuffer; max: nu
   return { ptr: address(v, label), max: Number.MAX_SAFE_INTEGER };
 }
 
+/** HMEM address helpers (py-veo's `VeoHmem`): tags, plain addresses, copies. */
 export const VeoHmem = Object.freeze({
   /** True if `addr` is tagged as a VE (HMEM) address (bit 63). */
   isVeAddr(addr: bigint): boolean {

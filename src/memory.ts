@@ -63,6 +63,7 @@ export class VeMemPtr {
     return this.toString();
   }
 
+  /** The address and size, for logs. */
   toString(): string {
     return `VeMemPtr(0x${this.addr.toString(16)}${this.size ? `, ${this.size} bytes` : ""})`;
   }

@@ -10,6 +10,7 @@ import { VeoFailedError } from "./errors.js";
 import type { ProcHandle } from "./native/api.js";
 import { getNative, getNativeAsync, type VeoNative } from "./native/library.js";
 
+/** Options of `new VeoProc(node, options)` and `VeoProc.create(node, options)`. */
 export interface VeoProcOptions {
   /** A helper binary (mk_veorun_static output) to run instead of the default veorun. */
   veorun?: string;

@@ -16,6 +16,7 @@ import {
   type EmulatorBuild,
 } from "./emulator-build.js";
 
+/** Which kind of libveo is loaded. */
 export type VeoLibraryKind = "aveo" | "veo1" | "emulator";
 
 /** Which library was chosen, and why. */
@@ -32,6 +33,7 @@ export interface VeoLibraryInfo {
   version: string;
 }
 
+/** Options of loadVeo(). */
 export interface LoadVeoOptions {
   /** Path of the library to load; skips discovery. */
   library?: string;
