@@ -13,6 +13,7 @@ import { VeBuild, VeBuildError } from "../../src/index.js";
 import { reportWarnings } from "../../src/vebuild/progress.js";
 import { runChild } from "../support/child.js";
 import { openNecSandbox, tempDir, withEnv, type NecSandbox } from "./fake-tools.js";
+import { itNeeds } from "../support/compilers.js";
 
 let dir: string;
 let restore: () => void;
@@ -51,7 +52,7 @@ describe("sources in files", () => {
     expect((err as VeBuildError).output).toContain(`${file}:2`);
   });
 
-  it("setSrcFile: label and lang options, C++ by extension", async () => {
+  itNeeds("g++")("setSrcFile: label and lang options, C++ by extension", async () => {
     const cpp = write("k.cc", 'extern "C" int k(void) { return 1; }\n');
     const b = new VeBuild().setSrcFile(cpp, { label: "mine" });
     expect(b.labels).toEqual(["mine"]);
