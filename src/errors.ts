@@ -19,7 +19,7 @@ export class VeoError extends Error {
   /** What kind of failure this is; stable across versions. */
   readonly code: VeoErrorCode;
 
-  /** @param code - the subclass's code; @param message - what failed and how to fix it */
+  /** An error with its `code` and a message that says what failed and how to fix it. */
   constructor(code: VeoErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
@@ -32,6 +32,7 @@ export class VeoLibraryNotFound extends VeoError {
   /** Every candidate tried, each with why it was rejected. */
   readonly tried: readonly string[];
 
+  /** `tried`: every candidate, with why it was rejected. */
   constructor(message: string, tried: readonly string[], options?: { cause?: unknown }) {
     super("VEO_LIBRARY_NOT_FOUND", message, options);
     this.tried = tried;
@@ -43,6 +44,7 @@ export class VeoFailedError extends VeoError {
   /** The C function that failed, e.g. "veo_alloc_mem". */
   readonly func: string;
 
+  /** `func`: the C function that failed. */
   constructor(func: string, message: string, options?: { cause?: unknown }) {
     super("VEO_FAILED", message, options);
     this.func = func;
@@ -51,6 +53,7 @@ export class VeoFailedError extends VeoError {
 
 /** A request completed with VEO_COMMAND_ERROR. */
 export class VeoCallError extends VeoError {
+  /** A request that completed with VEO_COMMAND_ERROR. */
   constructor(message: string, options?: { cause?: unknown }) {
     super("VEO_CALL_ERROR", message, options);
   }
@@ -61,6 +64,7 @@ export class VeoKernelException extends VeoError {
   /** Signal number the VE process caught (11 = SIGSEGV, 8 = SIGFPE, ...). */
   readonly signal: number;
 
+  /** `signal`: the signal the kernel died of. */
   constructor(message: string, signal: number, options?: { cause?: unknown }) {
     super("VEO_KERNEL_EXCEPTION", message, options);
     this.signal = signal;
@@ -69,6 +73,7 @@ export class VeoKernelException extends VeoError {
 
 /** The VE process behind a proc is gone; the proc cannot be used any more. */
 export class VeoProcessDead extends VeoError {
+  /** The VE process is gone. */
   constructor(message: string, options?: { cause?: unknown }) {
     super("VEO_PROCESS_DEAD", message, options);
   }
@@ -76,6 +81,7 @@ export class VeoProcessDead extends VeoError {
 
 /** Use of a proc, context, library or memory after close()/destroy(). */
 export class VeoClosedError extends VeoError {
+  /** Use after close() or destroy(). */
   constructor(message: string, options?: { cause?: unknown }) {
     super("VEO_CLOSED", message, options);
   }
@@ -92,6 +98,7 @@ export class VeBuildError extends VeoError {
   /** Where the source that failed is kept for inspection, if any. */
   readonly sourcePath: string | undefined;
 
+  /** `details`: the failing command, its exit code and output, and the kept source. */
   constructor(
     message: string,
     details: {
