@@ -10,14 +10,13 @@
  * `ensureEmulator` (new VeoProc()) blocks while it builds, and says so. Both drive the one
  * recipe of emulator-recipe.ts. Never imports koffi: this file only runs the C compiler.
  */
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { VeBuildError } from "../errors.js";
-import { runTool } from "../vebuild/spawn.js";
 import { acquireLock } from "./build-lock.js";
 import {
   BUILD_FILES,
@@ -436,16 +435,15 @@ function runSync(s: RunStep): Reply {
   return { stdout: res.stdout, output };
 }
 
-async function runAsync(s: RunStep): Promise<Reply> {
-  let run;
-  try {
-    run = await runTool(s.argv, { cwd: process.cwd() });
-  } catch (err) {
-    const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-    throw toolFailure(s, "", cause instanceof Error ? cause.message : String(cause), null, cause);
-  }
-  if (run.exitCode !== 0) {
-    throw toolFailure(s, run.output, `exit code ${run.exitCode ?? run.signal}`, run.exitCode);
-  }
-  return { stdout: run.stdout, output: run.output };
+function runAsync(s: RunStep): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    execFile(s.argv[0], s.argv.slice(1), { encoding: "utf8", maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const output = `${stdout}${stderr}`;
+      if (!err) return resolve({ stdout, output });
+      // execFile's error: `code` is the exit code, or an errno string when it did not start.
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === "number") reject(toolFailure(s, output, `exit code ${code}`, code));
+      else reject(toolFailure(s, output, err.signal ? `signal ${err.signal}` : err.message, null, err));
+    });
+  });
 }

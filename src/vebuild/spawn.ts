@@ -15,8 +15,6 @@ export interface ToolRun {
   signal: NodeJS.Signals | null;
   /** Everything the tool wrote to stdout and stderr, interleaved as received. */
   output: string;
-  /** What it wrote to stdout alone. */
-  stdout: string;
   durationMs: number;
 }
 
@@ -63,7 +61,6 @@ export function runTool(argv: readonly string[], opts: RunOptions): Promise<Tool
   return new Promise<ToolRun>((resolve, reject) => {
     const started = performance.now();
     let output = "";
-    let stdout = "";
     let aborted = false;
     let timedOut = false;
     const child = spawn(file, args, {
@@ -73,19 +70,24 @@ export function runTool(argv: readonly string[], opts: RunOptions): Promise<Tool
       stdio: ["ignore", "pipe", "pipe"],
     });
 
-    const collect = (stream: NodeJS.ReadableStream, isStdout: boolean) => {
+    const collect = (stream: NodeJS.ReadableStream) => {
       const decoder = new StringDecoder("utf8");
-      const add = (text: string) => {
+      stream.on("data", (chunk: Buffer) => {
+        const text = decoder.write(chunk);
         if (text === "") return;
         output += text;
-        if (isStdout) stdout += text;
         opts.onOutput?.(text);
-      };
-      stream.on("data", (chunk: Buffer) => add(decoder.write(chunk)));
-      stream.on("end", () => add(decoder.end()));
+      });
+      stream.on("end", () => {
+        const rest = decoder.end();
+        if (rest !== "") {
+          output += rest;
+          opts.onOutput?.(rest);
+        }
+      });
     };
-    collect(child.stdout, true);
-    collect(child.stderr, false);
+    collect(child.stdout);
+    collect(child.stderr);
 
     let killTimer: NodeJS.Timeout | undefined;
     const kill = () => {
@@ -138,7 +140,7 @@ export function runTool(argv: readonly string[], opts: RunOptions): Promise<Tool
       finish();
       if (aborted && signal) return reject(abortError(signal));
       if (timedOut) output += `\n[veo-ts: killed after ${opts.timeoutMs} ms]\n`;
-      resolve({ exitCode: code, signal: sig, output, stdout, durationMs: performance.now() - started });
+      resolve({ exitCode: code, signal: sig, output, durationMs: performance.now() - started });
     });
   });
 }

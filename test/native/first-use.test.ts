@@ -75,6 +75,32 @@ describe("the asynchronous build", () => {
     expect(again).toEqual([]);
   }, 120_000);
 
+  it("rejects with VeBuildError: a missing compiler, or a compile error with its output", async () => {
+    const missing = await ensureEmulatorAsync({
+      sourceDir: src,
+      cacheDir: path.join(tmp, "async-nocc"),
+      prebuiltDir: false,
+      cc: path.join(tmp, "no-such-cc"),
+    }).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(VeBuildError);
+    expect((missing as VeBuildError).exitCode).toBeNull();
+    expect((missing as VeBuildError).command[0]).toBe(path.join(tmp, "no-such-cc"));
+
+    const broken = path.join(tmp, "emulator-broken");
+    fs.cpSync(src, broken, { recursive: true });
+    fs.appendFileSync(path.join(broken, "src", "lib", "emu_log.c"), "\nthis is not C;\n");
+    const failed = await ensureEmulatorAsync({
+      sourceDir: broken,
+      cacheDir: path.join(tmp, "async-broken"),
+      prebuiltDir: false,
+    }).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(VeBuildError);
+    expect((failed as VeBuildError).exitCode).not.toBe(0);
+    expect((failed as VeBuildError).output).toMatch(/emu_log\.c/);
+    // Nothing half-built is left in the cache, and the lock is released.
+    expect(fs.readdirSync(path.join(tmp, "async-broken", "emulator"))).toEqual([]);
+  }, 120_000);
+
   it("the synchronous build says that it blocks", () => {
     const lines: string[] = [];
     ensureEmulator({
