@@ -97,14 +97,7 @@ function driveSync<T>(steps: Steps<T>, notify: (text: string) => void): T {
   while (!step.done) {
     const s = step.value;
     if (s.type === "run") {
-      let reply: Reply;
-      try {
-        reply = runSync(s);
-      } catch (err) {
-        step = steps.throw(err);
-        continue;
-      }
-      step = steps.next(reply);
+      step = resume(steps, outcomeSync(s));
       continue;
     }
     if (s.type === "sleep") Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, s.ms);
@@ -141,14 +134,7 @@ async function driveAsync(options: EnsureEmulatorOptions): Promise<EmulatorBuild
     while (!step.done) {
       const s = step.value;
       if (s.type === "run") {
-        let reply: Reply;
-        try {
-          reply = await runAsync(s);
-        } catch (err) {
-          step = steps.throw(err);
-          continue;
-        }
-        step = steps.next(reply);
+        step = resume(steps, await outcomeAsync(s));
         continue;
       }
       if (s.type === "sleep") {
@@ -424,6 +410,28 @@ function toolFailure(
     `emulator build failed: could not ${s.what} (${reason})\n$ ${s.argv.join(" ")}\n${output}`,
     { command: s.argv, exitCode, output },
     cause === undefined ? undefined : { cause },
+  );
+}
+
+/** A tool run's reply, or why it failed: what the recipe is resumed with. */
+type Outcome = { reply: Reply } | { error: unknown };
+
+function resume<T>(steps: Steps<T>, outcome: Outcome): IteratorResult<Step, T> {
+  return "error" in outcome ? steps.throw(outcome.error) : steps.next(outcome.reply);
+}
+
+function outcomeSync(s: RunStep): Outcome {
+  try {
+    return { reply: runSync(s) };
+  } catch (error) {
+    return { error };
+  }
+}
+
+function outcomeAsync(s: RunStep): Promise<Outcome> {
+  return runAsync(s).then(
+    (reply) => ({ reply }),
+    (error: unknown) => ({ error }),
   );
 }
 

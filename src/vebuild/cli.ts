@@ -12,7 +12,8 @@ import { parseArgs } from "node:util";
 import { VeoError } from "../errors.js";
 import { stderrReporter } from "./progress.js";
 import { VeBuild } from "./vebuild.js";
-import { checkToolchainName, type Lang } from "./toolchain.js";
+import { BY_EXTENSION } from "./source-file.js";
+import { checkToolchainName } from "./toolchain.js";
 
 const BUILD_USAGE = `usage: veo build [options] <source>...
 
@@ -34,19 +35,6 @@ options:
 
 A value that starts with "-" is given with "=": --flags="-O3 -fpic", --lib=-lm.
 `;
-
-const EXT_LANG: Readonly<Record<string, Lang>> = {
-  ".c": "c",
-  ".cpp": "c++",
-  ".cc": "c++",
-  ".cxx": "c++",
-  ".C": "c++",
-  ".f90": "fortran",
-  ".f95": "fortran",
-  ".f03": "fortran",
-  ".f": "fortran",
-  ".F90": "fortran",
-};
 
 /** Runs `veo build` with `args` (after "build"); resolves to the process exit code. */
 export async function buildCommand(
@@ -95,7 +83,7 @@ export async function buildCommand(
     const bld = new VeBuild({ toolchain: o.toolchain, buildDir: o["build-dir"], cache: !o["no-cache"] });
     for (const file of files) {
       const ext = path.extname(file);
-      const lang = EXT_LANG[ext];
+      const lang = BY_EXTENSION[ext];
       if (!lang) throw new TypeError(`${file}: unknown source type "${ext}" (expected .c, .cpp, .f90, ...)`);
       const text = await fsp.readFile(file, "utf8");
       const label = path.basename(file, ext);

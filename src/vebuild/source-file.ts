@@ -18,7 +18,8 @@ export interface SourceFile {
   text: string;
 }
 
-const BY_EXTENSION: Readonly<Record<string, Lang>> = {
+/** The language of each source file extension VeBuild knows. */
+export const BY_EXTENSION: Readonly<Record<string, Lang>> = {
   ".c": "c",
   ".cpp": "c++",
   ".cc": "c++",
