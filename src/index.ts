@@ -3,6 +3,8 @@
  */
 export { VeoProc, type VeoProcOptions } from "./proc.js";
 export { VeoCtxt, type VePointer } from "./context.js";
+export type { VhFunction } from "./callbacks.js";
+export type { VeoHookEvent, VeoHookEventType, VeoHookListener } from "./veo-hooks.js";
 export { VeoLibrary } from "./library.js";
 export { VeoFunction } from "./function.js";
 export { VeoRequest, type PeekResult } from "./request.js";
@@ -10,7 +12,8 @@ export { VeMemPtr, type HostBuffer } from "./memory.js";
 export { OnStack, type OnStackOptions } from "./onstack.js";
 export { setProcInitHook, delProcInitHook, type ProcInitHook } from "./hooks.js";
 export { Intent, CommandState, ContextState } from "./constants.js";
-export { veoVersion, veoApiVersion, getVeArch } from "./version.js";
+export { veoVersion, veoApiVersion, getVeArch, veoCapabilities } from "./version.js";
+export type { VeoCapabilities } from "./native/library.js";
 export { VeoHmem, type HmemPointer } from "./hmem.js";
 export { logging, type LogLevel, type LogSink } from "./logging.js";
 export { loadVeo, type LoadVeoOptions, type VeoLibraryInfo, type VeoLibraryKind } from "./native/library.js";
