@@ -372,9 +372,11 @@ export function buildPrebuilt(outDir: string, options: { sourceDir?: string; cc?
   if (glibc === null || process.platform !== "linux" || process.arch !== "x64") {
     throw new Error(`the prebuilt emulator is made on ${PREBUILT_PLATFORM} only`);
   }
-  const target = path.resolve(outDir);
-  fs.rmSync(target, { recursive: true, force: true });
-  fs.mkdirSync(target, { recursive: true });
+  const final = path.resolve(outDir);
+  // Built beside its place and swapped in, so a program using the previous one never sees
+  // a half-built directory.
+  fs.mkdirSync(path.dirname(final), { recursive: true });
+  const target = fs.mkdtempSync(`${final}.tmp-`);
   const quiet = () => {};
   const identity = driveSync(compilerIdentity(cc), quiet);
   driveSync(logged(buildRecipe(target, sourceDir, cc, { staticFfi: true }), target), quiet);
@@ -392,7 +394,11 @@ export function buildPrebuilt(outDir: string, options: { sourceDir?: string; cc?
     files,
   };
   fs.writeFileSync(path.join(target, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
-  return target;
+  const old = `${final}.old-${process.pid}`;
+  if (fs.existsSync(final)) fs.renameSync(final, old);
+  fs.renameSync(target, final);
+  fs.rmSync(old, { recursive: true, force: true });
+  return final;
 }
 
 // ---- running one tool ----

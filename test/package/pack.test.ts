@@ -26,8 +26,20 @@ let names: Set<string>;
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "veo-ts-pack-"));
+  // Packed from a copy of the tracked files: prepack rebuilds dist/ and prebuilt/, which
+  // other test files running meanwhile may be using in the work tree.
+  const copy = path.join(tmp, "repo");
+  const tracked = spawnSync("git", ["ls-files", "-z"], { cwd: ROOT, encoding: "utf8" });
+  if (tracked.status !== 0) throw new Error(`git ls-files failed: ${tracked.stderr}`);
+  for (const rel of tracked.stdout.split("\0").filter(Boolean)) {
+    if (!fs.existsSync(path.join(ROOT, rel))) continue; // deleted, not yet committed
+    fs.mkdirSync(path.dirname(path.join(copy, rel)), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, rel), path.join(copy, rel));
+    fs.chmodSync(path.join(copy, rel), fs.statSync(path.join(ROOT, rel)).mode);
+  }
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(copy, "node_modules"));
   const r = spawnSync("npm", ["pack", "--json", "--pack-destination", tmp], {
-    cwd: ROOT,
+    cwd: copy,
     encoding: "utf8",
     timeout: 300_000,
     env: { ...process.env, VEO_LIBRARY: undefined },
