@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     const all = await a.empty("float64", n);
     await xa.copyTo(all.subarray(0, half));
     await xb.copyTo(all.subarray(half));
-    const total = await sumA(all, n);
+    const total = (await sumA(all, n)) as number;
     a.trace.stop();
     const expected = x.reduce((s, v) => s + 3 * v * v, 0);
     show("sum of 3x² over both devices", total.toFixed(6));

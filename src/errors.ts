@@ -12,6 +12,7 @@ export type VeoErrorCode =
   | "VEO_PROCESS_DEAD"
   | "VEO_CLOSED"
   | "VEO_FAILED"
+  | "VEO_BUSY"
   | "VEO_UNSUPPORTED"
   | "VEO_DEADLOCK"
   | "VE_BUILD_FAILED";
@@ -146,5 +147,12 @@ export class VeBuildError extends VeoError {
     this.exitCode = details.exitCode;
     this.output = details.output;
     this.sourcePath = details.sourcePath;
+  }
+}
+
+/** The operation would pull something out from under a request still running (lib.unload). */
+export class VeoBusyError extends VeoError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("VEO_BUSY", message, options);
   }
 }
