@@ -6,9 +6,10 @@
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 
-import { VeBuild, type Lang } from "../index.js";
+import { VeBuild } from "../index.js";
 // The same step-by-step progress lines VeBuild prints with `verbose`, but to `io.err`.
 import { stderrReporter } from "../vebuild/progress.js";
+import { BY_EXTENSION } from "../vebuild/source-file.js";
 import { EXIT, processIo, toJson, UsageError, defineCommand, type CliIo, type Parsed } from "./io.js";
 
 const SUMMARY = "compile C/C++/Fortran files into a VE library (or helper)";
@@ -37,24 +38,11 @@ A value that starts with "-" is given with "=": --flags="-O3 -fpic", --lib=-lm.
 exit: 0 built, 1 the build failed (the compiler's message on stderr), 2 bad usage.
 `;
 
-const EXT_LANG: Readonly<Record<string, Lang>> = {
-  ".c": "c",
-  ".cpp": "c++",
-  ".cc": "c++",
-  ".cxx": "c++",
-  ".C": "c++",
-  ".f90": "fortran",
-  ".f95": "fortran",
-  ".f03": "fortran",
-  ".f": "fortran",
-  ".F90": "fortran",
-};
-
 /** Adds each file to `bld` as a source of the language its extension names. */
 export async function addSourceFiles(bld: VeBuild, files: readonly string[], flags?: string): Promise<void> {
   for (const file of files) {
     const ext = path.extname(file);
-    const lang = EXT_LANG[ext];
+    const lang = BY_EXTENSION[ext];
     if (!lang) throw new TypeError(`${file}: unknown source type "${ext}" (expected .c, .cpp, .f90, ...)`);
     const text = await fsp.readFile(file, "utf8");
     const label = path.basename(file, ext);
@@ -67,7 +55,7 @@ export async function addSourceFiles(bld: VeBuild, files: readonly string[], fla
 
 /** True when `file` is a source veo build compiles (by extension). */
 export function isSourceFile(file: string): boolean {
-  return EXT_LANG[path.extname(file)] !== undefined;
+  return BY_EXTENSION[path.extname(file)] !== undefined;
 }
 
 /** Ctrl-C aborts the build (the compiler is killed) instead of leaving it running. */

@@ -96,7 +96,7 @@ export async function compilersFact(): Promise<CompilersFact> {
   }
   let tc;
   try {
-    tc = getToolchain(toolchain.name);
+    tc = await getToolchain(toolchain.name);
   } catch (e) {
     return { toolchain, compilers: [], error: (e as Error).message };
   }
