@@ -8,11 +8,15 @@ import { byteCount, checkVeExtent, hostBuffer, vePointer, type HostBuffer, type 
 import type { CtxHandle, U64, VeoApi } from "./native/api.js";
 import { logEnabled, logInfo } from "./logging.js";
 import type { VeoProc } from "./proc.js";
+import { teardownDeadline } from "./proc-lifetime.js";
 import { Pump } from "./pump.js";
 import { VeoRequest, type CallInfo } from "./request.js";
+import { checkWaitOptions, raceWait, type WaitOptions } from "./timeouts.js";
 
 const READ_CALL: CallInfo = { kind: "void", what: "asyncReadMem" };
 const WRITE_CALL: CallInfo = { kind: "void", what: "asyncWriteMem" };
+
+function ignore(): void {}
 
 /** A VE address argument: a VeMemPtr of the same proc, or a raw bigint/number address. */
 export type VePointer = VeMemPtr | bigint | number;
@@ -127,7 +131,15 @@ export class VeoCtxt {
   }
 
   /** Blocks until every request submitted so far on this context has finished. */
-  sync(): void {
+  sync(): void;
+  /**
+   * Resolves once every request submitted so far on this context has finished (their own
+   * failures stay theirs); rejects with VeoTimeoutError after `timeoutMs`, with the signal's
+   * reason when `signal` aborts, or with VeoClosedError / VeoProcessDead. Never blocks.
+   */
+  sync(options: WaitOptions): Promise<void>;
+  sync(options?: WaitOptions): void | Promise<void> {
+    if (options !== undefined) return this.syncAsync(options);
     this._checkUsable();
     const sync = this._api.veo_context_sync;
     if (sync) {
@@ -138,12 +150,35 @@ export class VeoCtxt {
     if (last !== null && last._state === 0) this._pump.waitFor(last);
   }
 
+  private syncAsync(options: WaitOptions): Promise<void> {
+    let last: VeoRequest | null;
+    let opts: WaitOptions;
+    try {
+      opts = checkWaitOptions(options, "sync");
+      this._checkUsable();
+      last = this._pump.last;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // Requests finish in submission order: the last one finished means all did.
+    const allDone =
+      last === null || last._state !== 0
+        ? Promise.resolve()
+        : last.then(ignore, ignore).then(() => this._checkUsable());
+    return raceWait(allDone, opts, "sync");
+  }
+
   /**
-   * Closes the context: its pending requests reject with VeoClosedError at once. Idempotent.
+   * Closes the context: its pending requests reject with VeoClosedError at once. A kernel still
+   * running gets the grace period (options.killGraceMs), then the VE process is killed (the
+   * proc is lost). Idempotent.
    * (The proc's first context is VEO's main context; VEO keeps it until the proc goes.)
    */
   close(): void {
     if (this._closed) return;
+    // A kernel still running gets the proc's grace period, then its VE process is killed
+    // (VEO would wait for it, or hang on it, in veo_context_close).
+    this.proc._endBusy([this], teardownDeadline(this.proc._graceMs), "ctx.close()");
     this._shutdown(new VeoClosedError("The context was closed before the request finished"));
     this.proc._forgetContext(this);
     if (!this.proc._alive) return;

@@ -10,6 +10,7 @@ export type VeoErrorCode =
   | "VEO_KERNEL_EXCEPTION"
   | "VEO_PROCESS_DEAD"
   | "VEO_CLOSED"
+  | "VEO_TIMEOUT"
   | "VEO_FAILED"
   | "VE_BUILD_FAILED";
 
@@ -73,6 +74,17 @@ export class VeoProcessDead extends VeoError {
 export class VeoClosedError extends VeoError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("VEO_CLOSED", message, options);
+  }
+}
+
+/** A wait gave up after `timeoutMs`; what it waited for is untouched and can be waited for again. */
+export class VeoTimeoutError extends VeoError {
+  /** The limit that ran out, in milliseconds. */
+  readonly timeoutMs: number;
+
+  constructor(message: string, timeoutMs: number, options?: { cause?: unknown }) {
+    super("VEO_TIMEOUT", message, options);
+    this.timeoutMs = timeoutMs;
   }
 }
 

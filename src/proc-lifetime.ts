@@ -3,6 +3,8 @@
  * Node exits, and a FinalizationRegistry as the safety net for a proc dropped without
  * destroy(). VeoProc registers itself here on creation and unregisters in destroy().
  */
+import * as fs from "node:fs";
+
 import type { ProcHandle, VeoApi } from "./native/api.js";
 
 /** What must happen to a proc's native handle if its VeoProc is never destroyed. */
@@ -36,6 +38,7 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on("exit", () => {
+    exitDeadline = performance.now() + killGraceMs(undefined);
     for (const ref of [...live]) {
       try {
         ref.deref()?.destroy();
@@ -61,4 +64,121 @@ export function untrackProc(teardown: Teardown): void {
   if (teardown.ref) live.delete(teardown.ref);
   finalizer.unregister(teardown);
   teardown.done = true;
+}
+
+/** Why and how a VE process ended (what `proc.lost` resolves with), as WebGPU's device.lost. */
+export interface VeoProcLost {
+  /**
+   * "destroyed": destroy() (or exit) ended it; "fault": a kernel died of a signal (`signal`);
+   * "signaled": the VE process was killed by `signal`; "exited": it exited (`exitCode` when
+   * known).
+   */
+  reason: "destroyed" | "exited" | "signaled" | "fault";
+  /** A sentence saying what happened. */
+  message: string;
+  exitCode?: number;
+  signal?: number;
+}
+
+/** The teardown grace period when neither the option nor VEO_KILL_GRACE_MS says otherwise. */
+export const DEFAULT_KILL_GRACE_MS = 1000;
+
+/** The grace period a busy VE process gets at destroy/close/exit before it is killed. */
+export function killGraceMs(option: number | undefined): number {
+  if (option !== undefined) return option;
+  const env = Number(process.env.VEO_KILL_GRACE_MS);
+  return process.env.VEO_KILL_GRACE_MS !== undefined && Number.isFinite(env) && env >= 0
+    ? env
+    : DEFAULT_KILL_GRACE_MS;
+}
+
+/**
+ * At exit every proc shares one grace period (the whole exit waits at most that long); the
+ * deadline is set while the exit hook destroys them.
+ */
+let exitDeadline: number | undefined;
+
+/** The time (performance.now()) by which a teardown starting now must be done. */
+export function teardownDeadline(graceMs: number): number {
+  const own = performance.now() + graceMs;
+  return exitDeadline === undefined ? own : Math.min(own, exitDeadline);
+}
+
+/** What /proc says about a host process. */
+export interface HostProcess {
+  /** "R", "S", "Z" (zombie), ... or "gone". */
+  state: string;
+  ppid: number;
+  pgrp: number;
+  startTime: string;
+  /** The wait status, readable while a zombie (Linux >= 3.5), else undefined. */
+  waitStatus: number | undefined;
+}
+
+/** Reads /proc/<pid>/stat; undefined when the process does not exist. */
+export function hostProcess(pid: number): HostProcess | undefined {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
+  } catch {
+    return undefined;
+  }
+  // Fields after "(comm) ", from field 3 (state) on; comm may hold spaces and parentheses.
+  const f = stat
+    .slice(stat.lastIndexOf(")") + 2)
+    .trim()
+    .split(" ");
+  const status = f.length > 49 ? Number(f[49]) : NaN;
+  return {
+    state: f[0],
+    ppid: Number(f[1]),
+    pgrp: Number(f[2]),
+    startTime: f[19],
+    waitStatus: f[0] === "Z" && Number.isInteger(status) ? status : undefined,
+  };
+}
+
+/**
+ * The host process behind a VE process, once seen: its pid and start time (so that a reused
+ * pid is never taken for it). Only our own children count: libveo forks the VE process.
+ */
+export interface Helper {
+  pid: number;
+  startTime: string;
+}
+
+export function helperOf(pid: number | undefined): Helper | undefined {
+  if (pid === undefined || !Number.isInteger(pid) || pid <= 1) return undefined;
+  const p = hostProcess(pid);
+  if (!p || p.ppid !== process.pid) return undefined;
+  return { pid, startTime: p.startTime };
+}
+
+/** Is the helper still running (not exited, not a zombie, not replaced by another process)? */
+export function helperRunning(h: Helper): boolean {
+  const p = hostProcess(h.pid);
+  return p !== undefined && p.startTime === h.startTime && p.state !== "Z" && p.state !== "X";
+}
+
+/** How the helper ended, from its zombie's wait status when still readable. */
+export function helperEnd(h: Helper): Pick<VeoProcLost, "exitCode" | "signal"> {
+  const p = hostProcess(h.pid);
+  if (!p || p.startTime !== h.startTime || p.waitStatus === undefined) return {};
+  const st = p.waitStatus;
+  return (st & 0x7f) !== 0 ? { signal: st & 0x7f } : { exitCode: (st >> 8) & 0xff };
+}
+
+/**
+ * Kills the helper with SIGKILL: its whole process group when it leads one (its own children
+ * go too), else the process. Never anything that is not still our child.
+ */
+export function killHelper(h: Helper): boolean {
+  const p = hostProcess(h.pid);
+  if (!p || p.startTime !== h.startTime || p.ppid !== process.pid || p.state === "Z") return false;
+  try {
+    process.kill(p.pgrp === h.pid ? -h.pid : h.pid, "SIGKILL");
+    return true;
+  } catch {
+    return false;
+  }
 }

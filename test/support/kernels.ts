@@ -114,7 +114,7 @@ export function veo1Shim(): string {
   return so;
 }
 
-export type KernelName = "basic" | "examples" | "fortran" | "wide";
+export type KernelName = "basic" | "examples" | "fortran" | "lifetime" | "wide";
 
 /** Absolute path of a compiled test kernel library. */
 export function kernel(name: KernelName): string {
