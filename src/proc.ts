@@ -228,14 +228,18 @@ export class VeoProc {
    * killed (false: nothing ran, or the pid is unknown and the library must end it).
    */
   _endBusy(ctxs: readonly VeoCtxt[], deadline: number, who: string): boolean {
-    const how =
-      who === "destroy()" ? ({ reason: "destroyed" } as const) : ({ reason: "signaled", signal: 9 } as const);
     const open = ctxs.filter((c) => !c._closed);
     if (!this._alive || pollUntil(() => open.every((c) => !c._pump.running()), deadline)) return false;
     const helper = this.helper;
     if (helper === undefined || !killHelper(helper)) return false;
     pollUntil(() => !helperRunning(helper), performance.now() + 1000);
-    this._died(`${who} killed it: a kernel still ran after the grace period (${this.graceMs} ms)`, how);
+    // destroy() itself rejects what is pending (VeoClosedError) and tells proc.lost.
+    if (who !== "destroy()") {
+      this._died(`${who} killed it: a kernel still ran after the grace period (${this.graceMs} ms)`, {
+        reason: "signaled",
+        signal: 9,
+      });
+    }
     return true;
   }
 
@@ -482,7 +486,7 @@ export class VeoProc {
     const err = new VeoClosedError(
       `The VeoProc (node ${this.nodeid}) was destroyed before the request finished`,
     );
-    const wasAlive = this.deathReason === undefined;
+    const wasAlive = this.deathReason === undefined && !killed;
     for (const c of this.ctxs) c._shutdown(err);
     const ctxs = this.ctxs.splice(0);
     this.isDestroyed = true;

@@ -143,7 +143,9 @@ describe("ctx.sync({ timeoutMs, signal })", () => {
 
 describe("VeoProc.create(node, { timeoutMs, signal })", () => {
   it("checks its options; the constructor refuses the ones it cannot honour", async () => {
-    await expect(VeoProc.create(0, { timeoutMs: -1 })).rejects.toThrow(/options\.timeoutMs of VeoProc\.create/);
+    await expect(VeoProc.create(0, { timeoutMs: -1 })).rejects.toThrow(
+      /options\.timeoutMs of VeoProc\.create/,
+    );
     await expect(VeoProc.create(0, { signal: "x" as never })).rejects.toThrow(/options\.signal/);
     expect(() => new VeoProc(0, { timeoutMs: 100 })).toThrow(/apply to VeoProc\.create only/);
     expect(() => new VeoProc(0, { killGraceMs: -1 })).toThrow(/options\.killGraceMs/);
@@ -162,7 +164,7 @@ describe("VeoProc.create(node, { timeoutMs, signal })", () => {
     // A "helper" that never talks to the library: creation can only end by its own bound.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "veo-ts-noattach-"));
     const helper = path.join(dir, "veorun");
-    fs.writeFileSync(helper, "#!/bin/sh\necho $$ > \"$0.pid\"\nexec sleep 4\n", { mode: 0o755 });
+    fs.writeFileSync(helper, '#!/bin/sh\necho $$ > "$0.pid"\nexec sleep 4\n', { mode: 0o755 });
     const r = await runChild(
       `
       import { VeoProc } from "SRC";
@@ -186,7 +188,10 @@ describe("VeoProc.create(node, { timeoutMs, signal })", () => {
     fs.rmSync(dir, { recursive: true, force: true });
     expect(r.timedOut, r.stderr).toBe(false);
     expect(await waitGone([pid])).toEqual([]);
-    const lines = r.stdout.trim().split("\n").filter((l) => l.startsWith("{"));
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith("{"));
     expect(lines, r.stdout + r.stderr).toHaveLength(2);
     const timedOut = JSON.parse(lines[0]) as { name: string; code: string; ms: number };
     expect(timedOut).toMatchObject({ name: "VeoTimeoutError", code: "VEO_TIMEOUT" });
@@ -195,4 +200,3 @@ describe("VeoProc.create(node, { timeoutMs, signal })", () => {
     expect(JSON.parse(lines[1])).toMatchObject({ name: "AbortError" });
   });
 });
-

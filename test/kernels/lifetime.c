@@ -32,3 +32,11 @@ long fork_sleeper(int seconds) {
   }
   return pid;
 }
+
+/* Opens /dev/null and returns the fd it got (1 or 2 when the helper started without them). */
+#include <fcntl.h>
+int open_null(void) {
+  int fd = open("/dev/null", O_RDONLY);
+  if (fd >= 0) close(fd);
+  return fd;
+}
