@@ -1,11 +1,17 @@
 /*
  * Proc lifetime bookkeeping: which procs are alive, the exit hook that destroys them when
- * Node exits, and a FinalizationRegistry as the safety net for a proc dropped without
- * destroy(). VeoProc registers itself here on creation and unregisters in destroy().
+ * Node (or a worker) exits, the thread-exit command that kills a terminated worker's VE
+ * processes, and a FinalizationRegistry as the safety net for a proc dropped without
+ * destroy(). VeoProc registers itself here on creation and unregisters in destroy(). Also:
+ * what proc.lost says (VeoProcLost), the teardown grace period, and the host process behind
+ * a VE process (found in /proc, killed only while it is still our child).
  */
 import * as fs from "node:fs";
 
+import { isMainThread } from "node:worker_threads";
+
 import type { ProcHandle, VeoApi } from "./native/api.js";
+import { onThreadExit } from "./native/thread-exit.js";
 
 /** What must happen to a proc's native handle if its VeoProc is never destroyed. */
 export interface Teardown {
@@ -13,6 +19,8 @@ export interface Teardown {
   handle: ProcHandle;
   done: boolean;
   ref?: WeakRef<Destroyable>;
+  /** The VE process's host process, when known (a worker kills it at thread exit). */
+  helper?: Helper;
 }
 
 /** The part of a VeoProc this module needs. */
@@ -21,7 +29,7 @@ export interface Destroyable {
 }
 
 const finalizer = new FinalizationRegistry<Teardown>((t) => {
-  if (t.ref) live.delete(t.ref);
+  if (t.ref) forget(t);
   if (t.done) return;
   t.done = true;
   try {
@@ -50,20 +58,54 @@ function installExitHook(): void {
 }
 
 /** Starts tracking `proc`: destroyed at exit, its handle destroyed if it is collected alive. */
-export function trackProc(proc: Destroyable, api: VeoApi, handle: ProcHandle): Teardown {
-  const teardown: Teardown = { api, handle, done: false };
+export function trackProc(proc: Destroyable, api: VeoApi, handle: ProcHandle, helper?: Helper): Teardown {
+  const teardown: Teardown = { api, handle, done: false, helper };
   finalizer.register(proc, teardown, teardown);
   teardown.ref = new WeakRef(proc);
   live.add(teardown.ref);
   installExitHook();
+  if (helper !== undefined) updateThreadExit(teardown, true);
   return teardown;
 }
 
 /** Stops tracking: the caller destroys the handle itself, now. */
 export function untrackProc(teardown: Teardown): void {
-  if (teardown.ref) live.delete(teardown.ref);
+  if (teardown.ref) forget(teardown);
   finalizer.unregister(teardown);
   teardown.done = true;
+}
+
+function forget(teardown: Teardown): void {
+  if (teardown.ref) live.delete(teardown.ref);
+  if (teardown.helper !== undefined) updateThreadExit(teardown, false);
+}
+
+/*
+ * A worker thread ended by worker.terminate() runs none of its JavaScript, exit hook
+ * included; its thread still exits, and then kills the VE processes it still has (see
+ * native/thread-exit.ts). The command checks each pid's start time and parent first, so a
+ * reused pid is never hit.
+ */
+const threadHelpers = new Set<Teardown>();
+
+function updateThreadExit(teardown: Teardown, add: boolean): void {
+  if (isMainThread) return;
+  if (add) threadHelpers.add(teardown);
+  else if (!threadHelpers.delete(teardown)) return;
+  try {
+    onThreadExit(threadHelpers.size === 0 ? undefined : killCommand([...threadHelpers]));
+  } catch {
+    /* without it a terminated worker's VE processes live until the process exits */
+  }
+}
+
+function killCommand(teardowns: Teardown[]): string {
+  const list = teardowns.map((t) => `${t.helper?.pid}:${t.helper?.startTime}`).join(" ");
+  return (
+    `for e in ${list}; do p=\${e%%:*}; set -- $(sed 's/.*) //' /proc/$p/stat); ` +
+    `[ "\${20}" = "\${e#*:}" ] && [ "$2" = "${process.pid}" ] && { [ "$3" = "$p" ] && kill -9 -- "-$p"; kill -9 "$p"; }; ` +
+    "done 2>/dev/null"
+  );
 }
 
 /** Why and how a VE process ended (what `proc.lost` resolves with), as WebGPU's device.lost. */

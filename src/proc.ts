@@ -89,7 +89,7 @@ export class VeoProc {
     this.stderr = created.stderr ?? null;
     this.graceMs = killGraceMs(opts.killGraceMs);
     this.helper = helperOf(this.findHelperPid());
-    this.teardown = trackProc(this, this._api, this._handle);
+    this.teardown = trackProc(this, this._api, this._handle, this.helper);
     try {
       runProcInitHooks(this);
     } catch (err) {

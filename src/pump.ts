@@ -14,6 +14,8 @@
  * The request the pool thread waits on is never peeked from the main thread: whoever lost
  * that race would read "unknown request" and could not tell the real status.
  */
+import { isMainThread } from "node:worker_threads";
+
 import { CommandState, ContextState } from "./constants.js";
 import { ResultRegister } from "./ctypes.js";
 import { VeoCallError, VeoClosedError, VeoError, VeoProcessDead } from "./errors.js";
@@ -50,6 +52,11 @@ const SPIN_IDLE_MS = 0.05;
  * and crypto. A context that finds them all taken polls every millisecond instead.
  */
 const POOL_WAITS = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1);
+/*
+ * A worker thread never blocks a pool thread on a kernel: worker.terminate() waits for the
+ * worker's native calls in flight, so a kernel that never returns would hang it. Workers
+ * poll (every POLL_MS) instead.
+ */
 let poolWaits = 0;
 const POLL_MS = 1;
 
@@ -375,7 +382,7 @@ export class Pump {
       }
       const t = this.first();
       if (t === undefined || t._state !== 0) return;
-      if (poolWaits >= POOL_WAITS) {
+      if (poolWaits >= POOL_WAITS || !isMainThread) {
         this.scheduled = true;
         setTimeout(this.run, POLL_MS);
         return;
