@@ -176,11 +176,12 @@ export class VeoCtxt {
    */
   close(): void {
     if (this._closed) return;
-    // A kernel still running gets the proc's grace period, then its VE process is killed
-    // (VEO would wait for it, or hang on it, in veo_context_close).
-    this.proc._endBusy([this], teardownDeadline(this.proc._graceMs), "ctx.close()");
+    const work = this.proc._pendingWork([this]);
     this._shutdown(new VeoClosedError("The context was closed before the request finished"));
     this.proc._forgetContext(this);
+    // A kernel still running gets the grace period, then the VE process is killed (VEO would
+    // wait for it, or hang on it, in veo_context_close).
+    this.proc._endBusy(work, teardownDeadline(this.proc._graceMs), "ctx.close()");
     if (!this.proc._alive) return;
     if (this._pump.target !== null) {
       this.closeOwed = true;

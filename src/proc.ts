@@ -222,18 +222,31 @@ export class VeoProc {
     this.tellLost = undefined;
   }
 
+  /** @internal What may still run on `ctxs`: each one's newest pending request (see _endBusy). */
+  _pendingWork(ctxs: readonly VeoCtxt[]): Array<[VeoCtxt, number]> {
+    const work: Array<[VeoCtxt, number]> = [];
+    if (!this._alive) return work;
+    for (const c of ctxs) {
+      const id = c._closed ? undefined : c._pump.pendingId();
+      if (id !== undefined) work.push([c, id]);
+    }
+    return work;
+  }
+
   /**
-   * @internal Teardown of a context or the proc found kernels still running past the grace
-   * period: wait for them until `deadline`, then kill the VE process. Returns true if it was
-   * killed (false: nothing ran, or the pid is unknown and the library must end it).
+   * @internal Teardown (its requests already rejected): waits until `deadline` for the
+   * commands of `work` (from _pendingWork) to finish in the VE process, then kills the VE
+   * process. Returns true if it was killed (false: nothing ran on, or the pid is unknown and
+   * the library must end it). `who` names the teardown in messages.
    */
-  _endBusy(ctxs: readonly VeoCtxt[], deadline: number, who: string): boolean {
-    const open = ctxs.filter((c) => !c._closed);
-    if (!this._alive || pollUntil(() => open.every((c) => !c._pump.running()), deadline)) return false;
+  _endBusy(work: Array<[VeoCtxt, number]>, deadline: number, who: string): boolean {
+    let left = work;
+    const finished = (): boolean => (left = left.filter(([c, id]) => c._pump.stillRunning(id))).length === 0;
+    if (left.length === 0 || !this._alive || pollUntil(finished, deadline)) return false;
     const helper = this.helper;
     if (helper === undefined || !killHelper(helper)) return false;
     pollUntil(() => !helperRunning(helper), performance.now() + 1000);
-    // destroy() itself rejects what is pending (VeoClosedError) and tells proc.lost.
+    // destroy() tells proc.lost itself.
     if (who !== "destroy()") {
       this._died(`${who} killed it: a kernel still ran after the grace period (${this.graceMs} ms)`, {
         reason: "signaled",
@@ -482,12 +495,14 @@ export class VeoProc {
    */
   destroy(): void {
     if (this.isDestroyed) return;
-    const killed = this._endBusy(this.ctxs, teardownDeadline(this.graceMs), "destroy()");
+    const work = this._pendingWork(this.ctxs);
     const err = new VeoClosedError(
       `The VeoProc (node ${this.nodeid}) was destroyed before the request finished`,
     );
-    const wasAlive = this.deathReason === undefined && !killed;
     for (const c of this.ctxs) c._shutdown(err);
+    // Kernels still running get the grace period, then the VE process is killed.
+    const killed = this._endBusy(work, teardownDeadline(this.graceMs), "destroy()");
+    const wasAlive = this.deathReason === undefined && !killed;
     const ctxs = this.ctxs.splice(0);
     this.isDestroyed = true;
     untrackProc(this.teardown);

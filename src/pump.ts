@@ -497,16 +497,20 @@ export class Pump {
   }
 
   /**
-   * Teardown's question: does a request of this context still run? Collects the newest one
-   * when it finished (requests finish in submission order: then none runs). Never blocks.
+   * Teardown's first question: the id of the newest request if it is still pending (requests
+   * finish in submission order: when it is done, all are). Asked before the pending requests
+   * are rejected.
    */
-  running(): boolean {
+  pendingId(): number | undefined {
     const last = this.last;
-    if (last === null || last._state !== 0 || !this.ctx._usable) return false;
-    const rc = this.ctx._api.veo_call_peek_result(this.ctx._handle, last.id, REGISTER.addr);
-    if (rc === CommandState.UNFINISHED) return true;
-    completeRequest(last, rc, REGISTER);
-    return false;
+    return last !== null && last._state === 0 ? last.id : undefined;
+  }
+
+  /** Teardown's second question: does command `id` still run in the VE process? Never blocks. */
+  stillRunning(id: number): boolean {
+    return (
+      this.ctx._api.veo_call_peek_result(this.ctx._handle, id, REGISTER.addr) === CommandState.UNFINISHED
+    );
   }
 
   /** Collects `req` if it finished; false while it runs (never blocks). */
