@@ -19,6 +19,51 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },
+  // The layers' import rules (docs/internals.md, "The map"): data flows down, never back up.
+  {
+    files: ["src/**/*.ts"],
+    ignores: ["src/native/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { paths: [{ name: "koffi", message: "src/native/ is the only importer of koffi." }] },
+      ],
+    },
+  },
+  {
+    files: ["src/native/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "^\\.\\./(?!errors\\.js$)",
+              message: "src/native/ sits below the object model: it may import only ../errors.js.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["src/vebuild/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [{ name: "koffi", message: "src/native/ is the only importer of koffi." }],
+          patterns: [
+            {
+              regex: "^\\.\\./(?!errors\\.js$|native/emulator-build\\.js$)",
+              message:
+                "VeBuild knows nothing of procs: it may import ../errors.js and the emulator build only.",
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     // A thenable mirrors PromiseLike's own signatures, which use any.
     files: ["src/request.ts"],
