@@ -8,11 +8,11 @@ import * as net from "node:net";
 import type { Readable } from "node:stream";
 
 import { describeValue } from "./ctypes.js";
-import { VeoFailedError } from "./errors.js";
+import { VeoFailedError, VeoTimeoutError } from "./errors.js";
 import type { ProcHandle } from "./native/api.js";
 import { closeFd, openPipe, openStdioWindow } from "./native/fds.js";
 import { getNative, type VeoNative } from "./native/library.js";
-import { checkTimeout, checkWaitOptions, raceWait } from "./timeouts.js";
+import { checkTimeout, checkWaitOptions, raceWait, timeoutError } from "./timeouts.js";
 
 export interface VeoProcOptions {
   /** A helper binary (mk_veorun_static output) to run instead of the default veorun. */
@@ -193,14 +193,21 @@ export async function createHandleAsync(nodeid: number, opts: VeoProcOptions): P
   const api = native.api;
   const pipe = wantsPipe(opts);
   const timeoutMs = opts.timeoutMs ?? defaultCreateTimeout();
-  const waitOpts = { timeoutMs, signal: opts.signal };
+  const deadline = performance.now() + timeoutMs;
+  const what = `VeoProc.create(${nodeid})`;
   // Wait for the turn: a "pipe" window is exclusive (every fork in it would get the pipe).
   for (;;) {
     const before = pipe ? [...inFlight, pipeWindow] : [pipeWindow];
     const busy = before.filter((p) => p !== undefined);
     if (busy.length === 0) break;
-    await raceWait(Promise.allSettled(busy), waitOpts, `VeoProc.create(${nodeid})`);
+    const left = Math.max(0, deadline - performance.now());
+    try {
+      await raceWait(Promise.allSettled(busy), { timeoutMs: left, signal: opts.signal }, what);
+    } catch (err) {
+      throw err instanceof VeoTimeoutError ? timeoutError(what, timeoutMs) : err;
+    }
   }
+  const waitOpts = { timeoutMs: Math.max(0, deadline - performance.now()), signal: opts.signal };
   const outputs = openOutputs(opts);
   const release = pipe ? holdHostOutput() : undefined;
   const started = new Promise<ProcHandle>((resolve, reject) => {
@@ -222,7 +229,7 @@ export async function createHandleAsync(nodeid: number, opts: VeoProcOptions): P
   if (pipe) pipeWindow = window;
   let handle: ProcHandle;
   try {
-    handle = await raceWait(started, waitOpts, `VeoProc.create(${nodeid})`);
+    handle = await raceWait(started, waitOpts, what);
   } catch (err) {
     // Too late for the caller: whatever starts now is ended at once.
     void done.then(() =>
@@ -234,7 +241,7 @@ export async function createHandleAsync(nodeid: number, opts: VeoProcOptions): P
         () => outputs.abandon(),
       ),
     );
-    throw err;
+    throw err instanceof VeoTimeoutError ? timeoutError(what, timeoutMs) : err;
   }
   await done;
   if (!handle) {
