@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     }
   });
 
-  const workers = SHORT ? 2 : 20;
+  const workers = SHORT ? 1 : 20;
   await phase("workers ending normally", workers, async (n) => {
     for (let i = 0; i < n; i++) await runWorker(lib.name, false);
   });
