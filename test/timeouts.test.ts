@@ -17,6 +17,27 @@ const { lib, ctx } = fileKernelProc();
 const sleep = lib.declare("int do_sleep(int ms)");
 const addOne = lib.declare("int add_one(int x)");
 
+/** Live (non-zombie) child processes of this process. */
+function childPids(): number[] {
+  const pids: number[] = [];
+  for (const tid of fs.readdirSync("/proc/self/task")) {
+    let kids: string;
+    try {
+      kids = fs.readFileSync(`/proc/self/task/${tid}/children`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const pid of kids.split(" ").filter(Boolean).map(Number)) {
+      try {
+        if (!/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, "latin1"))) pids.push(pid);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return pids;
+}
+
 function caught(f: () => unknown): unknown {
   try {
     f();
@@ -158,6 +179,25 @@ describe("VeoProc.create(node, { timeoutMs, signal })", () => {
     const p = await VeoProc.create(0, { timeoutMs: 60_000 });
     expect(p.destroyed).toBe(false);
     p.destroy();
+  });
+
+  it("a VE process that starts after the caller gave up is destroyed", async () => {
+    const before = childPids();
+    const ac = new AbortController();
+    // "pipe": the next creation waits until this one's C call returned.
+    const made = VeoProc.create(0, { signal: ac.signal, stdout: "pipe" });
+    ac.abort(); // the creation is already running on the pool
+    await expect(made).rejects.toMatchObject({ name: "AbortError" });
+    const next = await VeoProc.create(0);
+    const mine = next._helperPid();
+    next.destroy();
+    const until = Date.now() + 20_000;
+    let extra = childPids().filter((p) => !before.includes(p) && p !== mine);
+    while (extra.length > 0 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      extra = childPids().filter((p) => !before.includes(p) && p !== mine);
+    }
+    expect(extra).toEqual([]);
   });
 
   it("a helper that never attaches: rejects at the limit, and the late VE process is ended", async () => {
