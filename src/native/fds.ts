@@ -5,7 +5,7 @@
  * calls (through koffi; this folder is its only importer) open a window in which 0-2 are
  * inheritable, optionally with 1 and/or 2 pointing at a pipe, and close it again.
  */
-import koffi from "koffi";
+import { libc } from "./libc.js";
 
 const F_DUPFD_CLOEXEC = 1030;
 const F_GETFD = 1;
@@ -13,35 +13,15 @@ const F_SETFD = 2;
 const FD_CLOEXEC = 1;
 const O_CLOEXEC = 0o2000000;
 
-interface Libc {
-  fcntl: (fd: number, cmd: number, ...rest: unknown[]) => number;
-  dup2: (from: number, to: number) => number;
-  close: (fd: number) => number;
-  pipe2: (fds: Int32Array, flags: number) => number;
-}
-
-let libc: Libc | undefined;
-function c(): Libc {
-  if (libc) return libc;
-  const lib = koffi.load("libc.so.6");
-  libc = {
-    fcntl: lib.func("int fcntl(int fd, int cmd, ...)") as Libc["fcntl"],
-    dup2: lib.func("int dup2(int oldfd, int newfd)") as Libc["dup2"],
-    close: lib.func("int close(int fd)") as Libc["close"],
-    pipe2: lib.func("int pipe2(_Out_ int *fds, int flags)") as Libc["pipe2"],
-  };
-  return libc;
-}
-
 /** A pipe, both ends close-on-exec: [read end, write end]. */
 export function openPipe(): [number, number] {
   const fds = new Int32Array(2);
-  if (c().pipe2(fds, O_CLOEXEC) !== 0) throw new Error("pipe2 failed");
+  if (libc().pipe2(fds, O_CLOEXEC) !== 0) throw new Error("pipe2 failed");
   return [fds[0], fds[1]];
 }
 
 export function closeFd(fd: number): void {
-  c().close(fd);
+  libc().close(fd);
 }
 
 /** Where the VE process's stdout (1) and stderr (2) go while a window is open. */
@@ -64,7 +44,7 @@ let cleared: number[] = [];
  * targets must not (the caller serialises them).
  */
 export function openStdioWindow(targets: OutputTargets = {}): CloseWindow {
-  const lc = c();
+  const lc = libc();
   const saved: Array<[fd: number, copy: number, cloexec: boolean]> = [];
   try {
     for (const fd of [1, 2] as const) {
@@ -103,7 +83,7 @@ export function openStdioWindow(targets: OutputTargets = {}): CloseWindow {
 }
 
 function putBack(saved: Array<[number, number, boolean]>): void {
-  const lc = c();
+  const lc = libc();
   for (const [fd, copy, cloexec] of saved) {
     lc.dup2(copy, fd);
     lc.close(copy);
@@ -114,13 +94,13 @@ function putBack(saved: Array<[number, number, boolean]>): void {
 }
 
 function setCloseOnExec(fd: number, on: boolean): void {
-  const lc = c();
+  const lc = libc();
   const flags = lc.fcntl(fd, F_GETFD, "int", 0);
   if (flags >= 0) lc.fcntl(fd, F_SETFD, "int", on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC);
 }
 
 /** True when `fd` is close-on-exec (for tests and `veo doctor`). */
 export function isCloseOnExec(fd: number): boolean {
-  const flags = c().fcntl(fd, F_GETFD, "int", 0);
+  const flags = libc().fcntl(fd, F_GETFD, "int", 0);
   return flags >= 0 && (flags & FD_CLOEXEC) !== 0;
 }
