@@ -71,8 +71,9 @@ export class VeoProc {
   private lostPromise: Promise<VeoProcLost> | undefined;
   private tellLost: ((info: VeoProcLost) => void) | undefined;
   private lostTimer: ReturnType<typeof setInterval> | undefined;
-  /** The kernel output pipes ("pipe" in the options), else null. */
+  /** What the kernels write to stdout, with `stdout: "pipe"` in the options; else null. */
   readonly stdout: Readable | null;
+  /** What the kernels write to stderr, with `stderr: "pipe"` in the options; else null. */
   readonly stderr: Readable | null;
 
   /** Creates a VE process on `nodeid` (blocks while it starts; see VeoProc.create). */
