@@ -2,10 +2,15 @@
  * VeoCtxt: a VEO context, i.e. one FIFO command queue (one VE thread). Kernel calls and async
  * transfers submitted to it complete in order; its pump turns them into promises.
  */
+import { beforeBlock, callVh, cancelQueued, progressCallbacks, type VhFunction } from "./callbacks.js";
 import { ContextState, REQUEST_ID_INVALID } from "./constants.js";
+import { describeValue } from "./ctypes.js";
 import { VeoClosedError, VeoFailedError, VeoProcessDead } from "./errors.js";
+import type { VeoLibrary } from "./library.js";
 import { byteCount, checkVeExtent, hostBuffer, vePointer, type HostBuffer, type VeMemPtr } from "./memory.js";
+import { allocMemAsync, freeMemAsync } from "./memory-async.js";
 import type { CtxHandle, U64, VeoApi } from "./native/api.js";
+import { requireFunction } from "./native/library.js";
 import { logEnabled, logInfo } from "./logging.js";
 import type { VeoProc } from "./proc.js";
 import { teardownDeadline } from "./proc-lifetime.js";
@@ -36,6 +41,8 @@ export class VeoCtxt {
   _closeError: VeoClosedError | undefined = undefined;
   /** @internal veo_context_close still owed (deferred while a pool thread waits on us). */
   private closeOwed = false;
+  /** @internal callVh functions queued on this context and not run yet (see callbacks.ts). */
+  _vh = 0;
 
   /** @internal Use proc.openContext(). */
   constructor(proc: VeoProc, handle: CtxHandle, api: VeoApi) {
@@ -91,7 +98,9 @@ export class VeoCtxt {
       logInfo(
         cfunc === "veo_call_async"
           ? `veo_call_async: name=${call.what}, reqid=${id}`
-          : `${cfunc}: nodeid=${this.proc.nodeid}, size=${(keep as ArrayBufferView).byteLength}, reqid=${id}`,
+          : ArrayBuffer.isView(keep) || keep instanceof ArrayBuffer
+            ? `${cfunc}: nodeid=${this.proc.nodeid}, size=${keep.byteLength}, reqid=${id}`
+            : `${cfunc}: nodeid=${this.proc.nodeid}, name=${call.what}, reqid=${id}`,
       );
     }
     return req;
@@ -130,6 +139,96 @@ export class VeoCtxt {
     return this._submitted(id, WRITE_CALL, src, "veo_async_write_mem");
   }
 
+  /**
+   * @internal Before a blocking call that waits for this context's requests up to id `upTo`
+   * (Infinity: all): runs the callVh functions it would wait behind (see callbacks.ts).
+   */
+  _beforeBlock(upTo: number, what: string): void {
+    if (this._vh !== 0) beforeBlock(this, upTo, what);
+  }
+
+  /** @internal peek(): runs the callVh functions up to `upTo` that are due (never blocks). */
+  _progress(upTo: number): void {
+    if (this._vh !== 0) progressCallbacks(this, upTo);
+  }
+
+  /**
+   * Runs `fn(arg)` on Node's main thread in this context's queue order (veo_call_async_vh):
+   * after every request submitted before it has finished, and before any submitted after it
+   * starts. The request resolves with what `fn` returned (a number or bigint), or rejects
+   * with what it threw; nothing else is affected. `fn` must be synchronous.
+   */
+  callVh<A, R extends number | bigint>(fn: VhFunction<A, R>, arg?: A): VeoRequest<R> {
+    return callVh(this, fn, arg) as VeoRequest<R>;
+  }
+
+  /**
+   * Allocates `size` bytes of VE memory in this context's queue order
+   * (veo_alloc_mem_async); the request resolves with the VeMemPtr, or rejects with
+   * VeoFailedError when the VE is out of memory.
+   */
+  allocMemAsync(size: number): VeoRequest<VeMemPtr> {
+    return allocMemAsync(this, size);
+  }
+
+  /**
+   * Frees VE memory in this context's queue order (veo_free_mem_async). A VeMemPtr counts
+   * as freed at once: requests submitted after this one must not use it.
+   */
+  freeMemAsync(ptr: VePointer): VeoRequest<void> {
+    return freeMemAsync(this, ptr);
+  }
+
+  /**
+   * Runs `body` with this context's submission lock held (veo_req_block_begin/end): the
+   * requests it submits are adjacent in the queue, whatever other threads submit. The block
+   * ends when `body` returns or throws. Blocks nest. `body` must be synchronous (a returned
+   * promise is a TypeError: the block would have ended at its first await).
+   */
+  block<R>(body: () => R): R {
+    if (typeof body !== "function") {
+      throw new TypeError(`Argument 0 (body) of block must be a function, got ${describeValue(body)}`);
+    }
+    this._checkUsable();
+    const begin = requireFunction(this.proc._native, "veo_req_block_begin");
+    const end = requireFunction(this.proc._native, "veo_req_block_end");
+    const h = this._handle;
+    begin(h);
+    let r: R;
+    try {
+      r = body();
+    } finally {
+      end(h);
+    }
+    if (typeof (r as { then?: unknown } | null)?.then === "function") {
+      throw new TypeError(
+        "The body of block must be synchronous: it returned a promise, and the block ended at its first await",
+      );
+    }
+    return r;
+  }
+
+  /**
+   * Calls `name` from `lib` through veo_call_async_by_name (VEO looks the symbol up on the
+   * proc's main context once, then caches it). Arguments follow the declared types of
+   * `lib`'s function of that name if it has one (lib.declare / argsType), else the loose
+   * rules: integer numbers → int64, other numbers → double, bigint → int64 (uint64 above
+   * 2**63-1), VeMemPtr → pointer, OnStack → stack, null → 0. The result is decoded as the
+   * declared result type, else as `int`.
+   */
+  callByName(lib: VeoLibrary, name: string, ...args: unknown[]): VeoRequest {
+    if (
+      typeof lib !== "object" ||
+      lib === null ||
+      this.proc.libs.get((lib as { name?: string }).name ?? "") !== lib
+    ) {
+      throw new TypeError(
+        `Argument 0 (lib) of callByName must be a loaded VeoLibrary of this context's proc, got ${describeValue(lib)}`,
+      );
+    }
+    return lib._callByName(this, name, args);
+  }
+
   /** Blocks until every request submitted so far on this context has finished. */
   sync(): void;
   /**
@@ -141,6 +240,7 @@ export class VeoCtxt {
   sync(options?: WaitOptions): void | Promise<void> {
     if (options !== undefined) return this.syncAsync(options);
     this._checkUsable();
+    this._beforeBlock(Infinity, "sync()");
     const sync = this._api.veo_context_sync;
     if (sync) {
       sync(this._handle);
@@ -150,7 +250,13 @@ export class VeoCtxt {
     if (last !== null && last._state === 0) this._pump.waitFor(last);
   }
 
-  private syncAsync(options: WaitOptions): Promise<void> {
+  /**
+   * Resolves once every request submitted so far on this context has finished, without
+   * blocking (the awaitable form of sync(); `sync(options)` is the same). Requests' own errors
+   * are not reported here. Rejects with VeoTimeoutError after `options.timeoutMs`, with the
+   * signal's reason when `options.signal` aborts, or with VeoClosedError / VeoProcessDead.
+   */
+  syncAsync(options?: WaitOptions): Promise<void> {
     let last: VeoRequest | null;
     let opts: WaitOptions;
     try {
@@ -160,7 +266,7 @@ export class VeoCtxt {
     } catch (err) {
       return Promise.reject(err);
     }
-    // Requests finish in submission order: the last one finished means all did.
+    // Requests complete in order: once the last one has, so has everything before it.
     const allDone =
       last === null || last._state !== 0
         ? Promise.resolve()
@@ -208,10 +314,16 @@ export class VeoCtxt {
     }
   }
 
+  /** @internal The proc died: its queued callVh functions will never run. */
+  _cancelCallbacks(): void {
+    cancelQueued(this);
+  }
+
   /** @internal Marks closed and rejects everything pending with `err` (no C call). */
   _shutdown(err: VeoClosedError): void {
     this._closed = true;
     this._closeError = err;
+    cancelQueued(this);
     this._pump.rejectAll(err);
   }
 

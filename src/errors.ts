@@ -12,6 +12,8 @@ export type VeoErrorCode =
   | "VEO_CLOSED"
   | "VEO_TIMEOUT"
   | "VEO_FAILED"
+  | "VEO_UNSUPPORTED"
+  | "VEO_DEADLOCK"
   | "VE_BUILD_FAILED";
 
 export class VeoError extends Error {
@@ -42,6 +44,34 @@ export class VeoFailedError extends VeoError {
   constructor(func: string, message: string, options?: { cause?: unknown }) {
     super("VEO_FAILED", message, options);
     this.func = func;
+  }
+}
+
+/**
+ * The loaded libveo lacks an optional function (too old an API version, or simply not
+ * exported): `function` names it, `sinceApi` is the AVEO API version that introduced it.
+ */
+export class VeoUnsupported extends VeoError {
+  /** The C function that is missing, e.g. "veo_alloc_mem_async". */
+  readonly function: string;
+  /** The VEO API version that introduced it (compare with veoApiVersion()). */
+  readonly sinceApi: number;
+
+  constructor(func: string, sinceApi: number, message: string, options?: { cause?: unknown }) {
+    super("VEO_UNSUPPORTED", message, options);
+    this.function = func;
+    this.sinceApi = sinceApi;
+  }
+}
+
+/**
+ * A blocking call would wait forever: it needs a ctx.callVh function to run first, and that
+ * function can only run on this (the main) thread, which the call would block. Thrown, for
+ * example, by `req.wait()` inside a callVh function for a request queued after it.
+ */
+export class VeoDeadlockError extends VeoError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("VEO_DEADLOCK", message, options);
   }
 }
 

@@ -24,8 +24,9 @@ import {
   VeoKernelException,
   VeoProcessDead,
 } from "./errors.js";
-import { vePointer } from "./memory.js";
+import { vePointer, VeMemPtr } from "./memory.js";
 import type { ArgsHandle, U64, VeoApi } from "./native/api.js";
+import { unsupported } from "./native/library.js";
 import { OnStack } from "./onstack.js";
 import { REGISTER } from "./pump.js";
 import { signalName, type CallInfo, type VeoRequest } from "./request.js";
@@ -203,12 +204,8 @@ export class VeoFunction {
     let plan = s.plan;
     if (plan === undefined || s.lib._unloaded || !proc._alive) plan = checkCallable(s);
     const callSync = s.api.veo_call_sync;
-    if (!callSync) {
-      throw new VeoFailedError(
-        "veo_call_sync",
-        `veo_call_sync is not available in this library (API ${proc._native.info.apiVersion})`,
-      );
-    }
+    if (!callSync) throw unsupported(proc._native, "veo_call_sync");
+    proc._syncPoint(`${s.name}.callSync`);
     const vals = checkArgs(s, plan, args);
     const ca = s.perRequestArgs ? newArgs(s) : (s.args as ArgsHandle);
     fillArgs(s, plan, ca, vals);
@@ -384,4 +381,97 @@ export function releaseFunction(f: VeoFunction): void {
     s.args = null;
     s.api.veo_args_free(ca);
   }
+}
+
+/** @internal ctx.callByName: a declared function's plan, else the loose rules (see there). */
+export function callByName(ctx: VeoCtxt, lib: VeoLibrary, name: string, args: unknown[]): VeoRequest {
+  const proc = ctx.proc;
+  if (typeof name !== "string" || name === "" || name.length > 255 || name.includes("\0")) {
+    throw new TypeError(
+      `Argument 1 (name) of callByName must be a non-empty function name without NUL, got ${describeValue(name)}`,
+    );
+  }
+  ctx._checkUsable();
+  lib._check();
+  const byName = proc._api.veo_call_async_by_name;
+  if (!byName) throw unsupported(proc._native, "veo_call_async_by_name");
+  // VEO looks the name up with a synchronous veo_get_sym on the main context first.
+  proc._syncPoint("callByName");
+  const declared = lib.func.get(name)?._s;
+  if (declared?.plan !== undefined) {
+    const s = declared;
+    const plan = declared.plan;
+    const vals = checkArgs(s, plan, args);
+    const ca = s.perRequestArgs ? newArgs(s) : (s.args as ArgsHandle);
+    const keep = fillArgs(s, plan, ca, vals);
+    const id = byName(ctx._handle, lib._handle, name, ca);
+    if (!s.perRequestArgs) return ctx._submitted(id, s.call, keep, "veo_call_async");
+    const holder = { bufs: keep };
+    argsFinalizer.register(holder, { api: s.api, ca });
+    return ctx._submitted(id, s.call, holder, "veo_call_async");
+  }
+  return looseByName(ctx, lib, name, args, byName);
+}
+
+const TWO63 = 1n << 63n;
+
+function looseByName(
+  ctx: VeoCtxt,
+  lib: VeoLibrary,
+  name: string,
+  args: unknown[],
+  byName: NonNullable<VeoApi["veo_call_async_by_name"]>,
+): VeoRequest {
+  const proc = ctx.proc;
+  const api = proc._api;
+  const max = proc._native.maxArgs;
+  if (args.length > max) {
+    throw new RangeError(
+      `callByName(${name}): ${args.length} arguments exceed this library's maximum of ${max}`,
+    );
+  }
+  // Check everything before C sees anything.
+  const plan: Array<[kind: "i64" | "u64" | "double" | "stack", v: unknown]> = args.map((v, i) => {
+    const label = `Argument ${i + 2} of callByName(${name})`;
+    if (typeof v === "number") return [Number.isSafeInteger(v) ? "i64" : "double", v];
+    if (typeof v === "bigint") {
+      if (v < -TWO63 || v >= 2n * TWO63) throw new RangeError(`${label} must fit in 64 bits, got ${v}n`);
+      return [v < TWO63 ? "i64" : "u64", v];
+    }
+    if (v === null) return ["u64", 0];
+    if (v instanceof OnStack) return ["stack", v];
+    if (v instanceof VeMemPtr) return ["u64", vePointer(proc, v, label)];
+    throw new TypeError(
+      `${label} must be a number, bigint, VeMemPtr, OnStack or null (declare the function for other types), got ${describeValue(v)}`,
+    );
+  });
+  const ca = api.veo_args_alloc();
+  if (!ca) throw new VeoFailedError("veo_args_alloc", "veo_args_alloc failed");
+  const perRequest = proc._native.info.apiVersion < 7;
+  const bufs: ArrayBuffer[] = [];
+  let id: U64;
+  try {
+    api.veo_emu_args_set_result_type?.(ca, EMU_RESULT_TYPE.i32);
+    plan.forEach(([kind, v], i) => {
+      if (kind === "stack") {
+        const st = v as OnStack;
+        api.veo_args_set_stack(ca, st.intent, i, st.buffer, st.size);
+        if (st.intent !== Intent.IN || perRequest) bufs.push(st.buffer as ArrayBuffer);
+      } else if (kind === "double") api.veo_args_set_double(ca, i, v as number);
+      else if (kind === "u64") api.veo_args_set_u64(ca, i, v as U64);
+      else api.veo_args_set_i64(ca, i, v as U64);
+    });
+    id = byName(ctx._handle, lib._handle, name, ca);
+  } catch (err) {
+    api.veo_args_free(ca);
+    throw err;
+  }
+  const call: CallInfo = { kind: "i32", what: name };
+  if (!perRequest) {
+    api.veo_args_free(ca); // AVEO copied the arguments at submission
+    return ctx._submitted(id, call, bufs.length > 0 ? bufs : undefined, "veo_call_async");
+  }
+  const holder = { bufs };
+  argsFinalizer.register(holder, { api, ca });
+  return ctx._submitted(id, call, holder, "veo_call_async");
 }

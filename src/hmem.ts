@@ -8,6 +8,8 @@ import { VeoFailedError } from "./errors.js";
 import { byteCount, isHostBuffer, type HostBuffer } from "./memory.js";
 import type { VeoApi } from "./native/api.js";
 import { getNative, requireFunction } from "./native/library.js";
+import type { VeoProc } from "./proc.js";
+import { liveProcs } from "./veo-hooks.js";
 
 /** An HMEM address (bigint) or a host buffer. */
 export type HmemPointer = bigint | HostBuffer;
@@ -46,6 +48,31 @@ export const VeoHmem = Object.freeze({
     return need("veo_get_proc_identifier_from_hmem")(
       address(addr, "Argument 0 (addr) of getProcIdentifierFromHmem"),
     );
+  },
+
+  /**
+   * The VeoProc an HMEM address belongs to (veo_get_proc_handle_from_hmem), or undefined
+   * for an untagged address or one whose proc is not a live proc of this process.
+   */
+  getProcHandleFromHmem(addr: bigint): VeoProc | undefined {
+    need("veo_get_proc_handle_from_hmem");
+    const a = address(addr, "Argument 0 (addr) of getProcHandleFromHmem");
+    if (a >> 63n === 0n) return undefined;
+    const ident = Number((a >> 59n) & 0xfn);
+    // Asked only about identifiers VEO knows: for one beyond its process list, AVEO throws
+    // a C++ exception nobody catches (the process would abort).
+    for (const p of liveProcs()) {
+      let id: number;
+      try {
+        id = p.identifier;
+      } catch {
+        continue;
+      }
+      if (id !== ident) continue;
+      const f = p._api.veo_get_proc_handle_from_hmem;
+      if (f === undefined || f(a) === p._handle) return p;
+    }
+    return undefined;
   },
 
   /** Copies `size` bytes between HMEM addresses and host buffers, in any direction. */

@@ -5,9 +5,11 @@
  */
 import { describeValue, parsePrototype } from "./ctypes.js";
 import { VeoClosedError, VeoFailedError } from "./errors.js";
-import { releaseFunction, VeoFunction } from "./function.js";
+import type { VeoCtxt } from "./context.js";
+import { callByName, releaseFunction, VeoFunction } from "./function.js";
 import { VeMemPtr } from "./memory.js";
 import type { U64 } from "./native/api.js";
+import type { VeoRequest } from "./request.js";
 import { requireFunction } from "./native/library.js";
 import type { VeoProc } from "./proc.js";
 
@@ -66,6 +68,7 @@ export class VeoLibrary {
       throw new RangeError(`Argument 0 (name) of ${method} is longer than ${SYMNAME_LEN_MAX} characters`);
     }
     this._check();
+    this.proc._syncPoint(method);
     const addr = this.proc._api.veo_get_sym(this.proc._handle, this._handle, name);
     if (addr === 0 || addr === 0n) {
       this.proc._checkAfterFailure();
@@ -106,6 +109,11 @@ export class VeoLibrary {
     return f;
   }
 
+  /** @internal ctx.callByName (the context module cannot import function.ts). */
+  _callByName(ctx: VeoCtxt, name: string, args: unknown[]): VeoRequest {
+    return callByName(ctx, this, name, args);
+  }
+
   /** Unloads the library from the proc (veo_unload_library). Idempotent. */
   unload(): void {
     if (this._unloaded || this.proc.destroyed) {
@@ -113,6 +121,7 @@ export class VeoLibrary {
       return;
     }
     this.proc._check();
+    this.proc._syncPoint("unload");
     if (this._handle !== 0 && this._handle !== 0n) {
       const rc = requireFunction(this.proc._native, "veo_unload_library")(this.proc._handle, this._handle);
       if (rc !== 0) {

@@ -25,6 +25,7 @@ export function allocMem(proc: VeoProc, size: number): VeMemPtr {
     throw new TypeError("Argument 0 (size) of allocMem must be a number of bytes, got undefined");
   const n = byteCount(size, "Argument 0 (size) of allocMem", Number.MAX_SAFE_INTEGER, "2**53-1", 0);
   proc._check();
+  proc._syncPoint("allocMem");
   const out = new BigUint64Array(1);
   const rc = proc._api.veo_alloc_mem(proc._handle, out, n);
   if (rc !== 0) {
@@ -41,6 +42,7 @@ export function allocHmem(proc: VeoProc, size: number): bigint {
     throw new TypeError("Argument 0 (size) of allocHmem must be a number of bytes, got undefined");
   const n = byteCount(size, "Argument 0 (size) of allocHmem", Number.MAX_SAFE_INTEGER, "2**53-1", 0);
   proc._check();
+  proc._syncPoint("allocHmem");
   const f = requireFunction(proc._native, "veo_alloc_hmem");
   const out = new BigUint64Array(1);
   const rc = f(proc._handle, out, n);
@@ -55,6 +57,7 @@ export function allocHmem(proc: VeoProc, size: number): bigint {
 /** Frees an HMEM address from allocHmem. */
 export function freeHmem(proc: VeoProc, addr: bigint): void {
   proc._check();
+  proc._syncPoint("freeHmem");
   if (typeof addr !== "bigint" || addr < 0n || addr > 0xffff_ffff_ffff_ffffn) {
     throw new TypeError(
       `Argument 0 (addr) of freeHmem must be an HMEM address (bigint), got ${describeValue(addr)}`,
@@ -70,6 +73,7 @@ export function freeHmem(proc: VeoProc, addr: bigint): void {
 /** Frees VE memory from allocMem (a VeMemPtr, or a raw address). */
 export function freeMem(proc: VeoProc, ptr: VePointer): void {
   proc._check();
+  proc._syncPoint("freeMem");
   const addr = vePointer(proc, ptr, "Argument 0 (ptr) of freeMem");
   const rc = proc._api.veo_free_mem(proc._handle, addr);
   if (rc !== 0)
@@ -81,6 +85,7 @@ export function freeMem(proc: VeoProc, ptr: VePointer): void {
 /** Copies `size` bytes (default: all of `dst`) from VE memory `src` into `dst`. */
 export function readMem(proc: VeoProc, dst: HostBuffer, src: VePointer, size?: number): void {
   proc._check();
+  proc._syncPoint("readMem");
   const len = hostBuffer(dst, "Argument 0 (dst) of readMem");
   const addr = vePointer(proc, src, "Argument 1 (src) of readMem");
   const n = byteCount(size, "Argument 2 (size) of readMem", len, "dst", len);
@@ -99,6 +104,7 @@ export function readMem(proc: VeoProc, dst: HostBuffer, src: VePointer, size?: n
 /** Copies `size` bytes (default: all of `src`) from `src` into VE memory `dst`. */
 export function writeMem(proc: VeoProc, dst: VePointer, src: HostBuffer, size?: number): void {
   proc._check();
+  proc._syncPoint("writeMem");
   const addr = vePointer(proc, dst, "Argument 0 (dst) of writeMem");
   const len = hostBuffer(src, "Argument 1 (src) of writeMem");
   const n = byteCount(size, "Argument 2 (size) of writeMem", len, "src", len);

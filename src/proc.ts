@@ -41,6 +41,14 @@ import {
 } from "./proc-lifetime.js";
 import { allocHmem, allocMem, freeHmem, freeMem, readMem, writeMem } from "./proc-memory.js";
 import { pollUntil } from "./timeouts.js";
+import {
+  addHookListener,
+  forgetProc,
+  rememberProc,
+  removeHookListener,
+  type VeoHookEventType,
+  type VeoHookListener,
+} from "./veo-hooks.js";
 import { loadSource, type SoOptions } from "./vebuild/index.js";
 
 /** How often proc.lost looks at the VE process while someone listens (an unref'd timer). */
@@ -91,6 +99,7 @@ export class VeoProc {
     this.graceMs = killGraceMs(opts.killGraceMs);
     this.helper = helperOf(this.findHelperPid());
     this.teardown = trackProc(this, this._api, this._handle, this.helper);
+    rememberProc(this);
     try {
       runProcInitHooks(this);
     } catch (err) {
@@ -153,6 +162,7 @@ export class VeoProc {
         /* whatever cannot be collected is rejected below */
       }
       c._pump.rejectAll(err, true);
+      c._cancelCallbacks();
     }
   }
 
@@ -275,9 +285,47 @@ export class VeoProc {
     return this._native.info;
   }
 
-  /** The open contexts, in opening order. */
+  /**
+   * The open contexts, in VEO's order (veo_num_contexts / veo_get_context where the library
+   * has them: the main context first, then in opening order), else in opening order.
+   */
   get contexts(): readonly VeoCtxt[] {
-    return this.ctxs.slice();
+    const api = this._api;
+    if (!this._alive || !api.veo_num_contexts || !api.veo_get_context) return this.ctxs.slice();
+    const n = api.veo_num_contexts(this._handle);
+    const out: VeoCtxt[] = [];
+    for (let i = 0; i < n; i++) {
+      const h = api.veo_get_context(this._handle, i);
+      const c = this.ctxs.find((x) => x._handle === h);
+      if (c) out.push(c);
+    }
+    return out;
+  }
+
+  /**
+   * @internal Before a synchronous call that VEO runs on the main context (memory, library,
+   * callSync): runs the callVh functions queued there, which it would otherwise wait behind.
+   */
+  _syncPoint(what: string): void {
+    if (this.mainCtx === undefined) return;
+    for (const c of this.ctxs) if (c._handle === this.mainCtx && c._vh !== 0) c._beforeBlock(Infinity, what);
+  }
+
+  /**
+   * Calls `listener` (on the main thread, asynchronously, in order) each time VE memory is
+   * allocated or freed on this proc: "alloc"/"free" (allocMem/freeMem, and the VE memory
+   * behind allocHmem/freeHmem), "allocHmem"/"freeHmem", "allocAsync"/"freeAsync" (the
+   * requests of ctx.allocMemAsync/freeMemAsync, when they complete). Chainable.
+   */
+  on(event: VeoHookEventType, listener: VeoHookListener): this {
+    addHookListener(this, event, listener);
+    return this;
+  }
+
+  /** Removes a listener added with on() (no-op if it is not registered). Chainable. */
+  off(event: VeoHookEventType, listener: VeoHookListener): this {
+    removeHookListener(this, event, listener);
+    return this;
   }
 
   /** Loaded libraries, by the name they were loaded with. */
@@ -314,6 +362,7 @@ export class VeoProc {
     this._check();
     const known = this.libMap.get(path);
     if (known) return known;
+    this._syncPoint("loadLibrary");
     const h = this._api.veo_load_library(this._handle, path);
     if (h === 0 || h === 0n) {
       this._checkAfterFailure();
@@ -408,11 +457,16 @@ export class VeoProc {
 
   /**
    * Opens a context. The first one is VEO's main context; more need VE_OMP_NUM_THREADS=1
-   * in the environment (a VEO rule).
+   * in the environment (a VEO rule). `stackSize` (bytes, at least 4 MiB; VEO's default is
+   * 128 MiB) sets the VE thread's stack (veo_context_open_with_attr); VEO ignores it for
+   * the main context, which the first open returns.
    */
-  openContext(): VeoCtxt {
+  openContext(options?: { stackSize?: number }): VeoCtxt {
+    const stackSize = checkContextOptions(options);
     this._check();
-    const h = this._api.veo_context_open(this._handle);
+    this._syncPoint("openContext");
+    const h =
+      stackSize === undefined ? this._api.veo_context_open(this._handle) : this.openWithAttr(stackSize);
     if (!h) {
       this._checkAfterFailure();
       const omp = process.env.VE_OMP_NUM_THREADS;
@@ -432,6 +486,28 @@ export class VeoProc {
     this.mainCtx ??= h;
     this.ctxs.push(ctx);
     return ctx;
+  }
+
+  private openWithAttr(stackSize: number): CtxHandle {
+    const n = this._native;
+    const alloc = requireFunction(n, "veo_alloc_thr_ctxt_attr");
+    const set = requireFunction(n, "veo_set_thr_ctxt_stacksize");
+    const free = requireFunction(n, "veo_free_thr_ctxt_attr");
+    const open = requireFunction(n, "veo_context_open_with_attr");
+    const attr = alloc();
+    if (!attr) throw new VeoFailedError("veo_alloc_thr_ctxt_attr", "veo_alloc_thr_ctxt_attr failed");
+    try {
+      const rc = set(attr, stackSize);
+      if (rc !== 0) {
+        throw new VeoFailedError(
+          "veo_set_thr_ctxt_stacksize",
+          `veo_set_thr_ctxt_stacksize(${stackSize}) failed (${rc})`,
+        );
+      }
+      return open(this._handle, attr);
+    } finally {
+      free(attr);
+    }
   }
 
   /** Closes `ctx` (same as ctx.close()). */
@@ -507,6 +583,7 @@ export class VeoProc {
     const ctxs = this.ctxs.splice(0);
     this.isDestroyed = true;
     untrackProc(this.teardown);
+    forgetProc(this);
     for (const lib of [...this.libMap.values()]) lib._release();
     if (wasAlive) {
       // VEO closes the main context (the first one opened) with the proc.
@@ -544,6 +621,25 @@ export class VeoProc {
   toString(): string {
     return `VeoProc(node ${this.nodeid}${this.isDestroyed ? ", destroyed" : this.dead ? ", dead" : ""})`;
   }
+}
+
+const MIN_STACK = 4 * 1024 * 1024;
+
+function checkContextOptions(options: unknown): number | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Argument 0 (options) of openContext must be an object, got ${describeValue(options)}`,
+    );
+  }
+  const size = (options as { stackSize?: unknown }).stackSize;
+  if (size === undefined) return undefined;
+  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < MIN_STACK) {
+    throw new RangeError(
+      `options.stackSize of openContext must be an integer number of bytes >= ${MIN_STACK} (4 MiB), got ${describeValue(size)}`,
+    );
+  }
+  return size;
 }
 
 export type { VeoProcOptions };

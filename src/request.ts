@@ -73,6 +73,12 @@ function settleNow(resolver: (v: unknown) => void, value: unknown): Promise<any>
 export interface CallInfo {
   readonly kind: CKind;
   readonly what: string;
+  /**
+   * Settles the request itself from a collected status (true), instead of the register's
+   * value (false: the usual handling follows). While it runs, `req._value` still holds what
+   * the request kept (callVh: its call; allocMemAsync: the size).
+   */
+  readonly finish?: (req: VeoRequest, rc: number, reg: ResultRegister) => boolean;
 }
 
 /**
@@ -214,14 +220,17 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
    */
   wait(options?: WaitOptions): T {
     if (this._state === PENDING) {
-      if (options === undefined) this.ctx._pump.waitFor(this);
-      else {
-        const { timeoutMs, signal } = checkWaitOptions(options, "wait");
-        if (signal?.aborted) throw abortError(signal);
-        if (timeoutMs === undefined || timeoutMs === Infinity) this.ctx._pump.waitFor(this);
-        else if (!this.ctx._pump.waitFor(this, performance.now() + timeoutMs)) {
-          throw timeoutError(`${this._what} (request ${this.id})`, timeoutMs);
-        }
+      let deadline = Infinity;
+      let timeoutMs: number | undefined;
+      if (options !== undefined) {
+        const o = checkWaitOptions(options, "wait");
+        if (o.signal?.aborted) throw abortError(o.signal);
+        timeoutMs = o.timeoutMs;
+        if (timeoutMs !== undefined && timeoutMs !== Infinity) deadline = performance.now() + timeoutMs;
+      }
+      this.ctx._beforeBlock(this.id, "wait()");
+      if (this._state === PENDING && !this.ctx._pump.waitFor(this, deadline)) {
+        throw timeoutError(`${this._what} (request ${this.id})`, timeoutMs as number);
       }
     }
     if (this._state === DONE) return this._value as T;
@@ -245,6 +254,7 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
 
   /** Never blocks: `{ done: false }` while running, else `{ done: true, value }` (or throws). */
   peek(): PeekResult<T> {
+    if (this._state === PENDING) this.ctx._progress(this.id);
     if (this._state === PENDING && !this.ctx._pump.peekFor(this) && this._state === PENDING) return NOT_DONE;
     if (this._state === DONE) return { done: true, value: this._value as T };
     throw this._value;
@@ -309,6 +319,8 @@ export function signalName(signal: number): string {
  * ERROR on a context that has exited does too; ERROR on a live context is a VeoCallError.
  */
 export function completeRequest(req: VeoRequest, rc: number, reg: ResultRegister): void {
+  const finish = req._call.finish;
+  if (finish !== undefined && finish(req, rc, reg)) return;
   if (rc === CommandState.OK) {
     resolveRequest(req, reg.decode(req._kind));
     return;

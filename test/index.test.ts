@@ -20,6 +20,7 @@ describe("veo-ts exports", () => {
       "veoVersion",
       "veoApiVersion",
       "getVeArch",
+      "veoCapabilities",
       "loadVeo",
       "parseType",
       "parsePrototype",
@@ -32,6 +33,8 @@ describe("veo-ts exports", () => {
       "VeoProcessDead",
       "VeoClosedError",
       "VeBuildError",
+      "VeoUnsupported",
+      "VeoDeadlockError",
     ]) {
       expect(typeof (veo as Record<string, unknown>)[name], name).toBe("function");
     }
@@ -51,5 +54,14 @@ describe("veo-ts exports", () => {
     expect(e.name).toBe("VeoKernelException");
     expect(new veo.VeoProcessDead("x").code).toBe("VEO_PROCESS_DEAD");
     expect(new veo.VeoClosedError("x").code).toBe("VEO_CLOSED");
+    const u = new veo.VeoUnsupported("veo_alloc_mem_async", 14, "x");
+    expect(u).toBeInstanceOf(veo.VeoError);
+    expect([u.code, u.function, u.sinceApi, u.name]).toEqual([
+      "VEO_UNSUPPORTED",
+      "veo_alloc_mem_async",
+      14,
+      "VeoUnsupported",
+    ]);
+    expect(new veo.VeoDeadlockError("x").code).toBe("VEO_DEADLOCK");
   });
 });

@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 
 import { VeoClosedError, VeoProc, VeoProcessDead, type VeoProcLost } from "../src/index.js";
-import { pidAlive, runChild, waitGone } from "./support/child.js";
+import { alive } from "./support/checks.js";
+import { runChild, waitGone } from "./support/child.js";
 import { kernel } from "./support/kernels.js";
 
 process.env.VE_OMP_NUM_THREADS = "1";
@@ -196,7 +197,7 @@ describe("exit with busy kernels", () => {
 it("helper pids seen here are ours and alive while the proc lives", () => {
   const p = new VeoProc(0);
   try {
-    expect(pidAlive(p._helperPid() as number)).toBe(true);
+    expect(alive(p._helperPid() as number)).toBe(true);
   } finally {
     p.destroy();
   }

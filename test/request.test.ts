@@ -47,14 +47,15 @@ describe("a request", () => {
       rejectOuter = rej;
     });
     void outer.then((v) => order.push(`outer ${String(v)}`));
-    const r = sleep(ctx, 30);
+    // Long enough that the 5 ms timer below fires first even on a loaded machine.
+    const r = sleep(ctx, 1000);
     const chained = r.then(resolveOuter, rejectOuter);
     const after = chained.then((v) => order.push(`chained ${String(v)}`));
     await new Promise((res) => setTimeout(res, 5));
     expect(r.settled).toBe(false);
     expect(order).toEqual([]);
     await after;
-    expect(order).toEqual(["outer 30", "chained undefined"]);
+    expect(order).toEqual(["outer 1000", "chained undefined"]);
 
     // A rejection handed to the promise's reject resolver is handled: the chain resolves.
     const crash = openKernelProc();

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 
-import { Intent, loadVeo, OnStack, VeoFailedError, VeoProc } from "../src/index.js";
+import { Intent, loadVeo, OnStack, veoCapabilities, VeoProc, VeoUnsupported } from "../src/index.js";
+import { expectUnsupported } from "./support/checks.js";
 import { kernel, veo1Shim } from "./support/kernels.js";
 
 describe("on a VEO 1.x library (API 4)", () => {
@@ -40,15 +41,37 @@ describe("on a VEO 1.x library (API 4)", () => {
     }
   });
 
-  it("what VEO 1.x lacks is a VeoFailedError naming it", () => {
+  it("what VEO 1.x lacks is a VeoUnsupported naming it and the API version that added it", () => {
     const p = new VeoProc(0, { library: veo1Shim() });
     try {
       const lib = p.loadLibrary(kernel("basic"));
+      const ctx = p.openContext();
       expect(() => lib.declare("int add_one(int)").callSync(1)).toThrow(/veo_call_sync is not available/);
-      expect(() => p.identifier).toThrow(VeoFailedError);
+      expect(() => p.identifier).toThrow(VeoUnsupported);
       expect(() => lib.unload()).toThrow(/veo_unload_library is not available/);
+      const cases: Array<[() => unknown, string, number]> = [
+        [() => ctx.callVh(() => 1), "veo_call_async_vh", 7],
+        [() => ctx.allocMemAsync(8), "veo_alloc_mem_async", 14],
+        [() => ctx.block(() => 0), "veo_req_block_begin", 14],
+        [() => p.openContext({ stackSize: 8 << 20 }), "veo_alloc_thr_ctxt_attr", 8],
+        [() => p.on("alloc", () => {}), "veo_register_hook", 13],
+      ];
+      expectUnsupported(cases, (_name, since) => new RegExp(`introduced in VEO API ${since}`));
+      // Still usable after all of that.
+      expect(lib.declare("int add_one(int)")(ctx, 1).wait()).toBe(2);
     } finally {
       p.destroy();
     }
+  });
+
+  it("veoCapabilities reports API 4 and every newer function as missing", () => {
+    const caps = veoCapabilities({ library: veo1Shim() });
+    expect(caps.apiVersion).toBe(4);
+    expect([...caps.available].sort()).toEqual(["veo_call_async_by_name", "veo_version_string"]);
+    const missing = new Map(caps.missing.map((m) => [m.function, m.sinceApi]));
+    expect(missing.get("veo_call_async_vh")).toBe(7);
+    expect(missing.get("veo_alloc_mem_async")).toBe(14);
+    expect(missing.get("veo_get_ve_arch")).toBe(15);
+    expect(caps.missing.every((m) => m.sinceApi > 4)).toBe(true);
   });
 });

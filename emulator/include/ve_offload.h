@@ -8,9 +8,11 @@
 #ifndef VEO_TS_VE_OFFLOAD_H
 #define VEO_TS_VE_OFFLOAD_H
 
+/* The same system headers as upstream's ve_offload.h, so a client relying on them compiles. */
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <unistd.h>
 #include "veo_hmem.h"
 
 #ifdef __cplusplus
@@ -22,6 +24,10 @@ extern "C" {
 #define VEO_LOG_CATEGORY "veos.veo.veo"
 #define VEO_MAX_NUM_ARGS (256)
 #define VEO_REQUEST_ID_INVALID (~0UL)
+
+/* Debugger commands AVEO uses with VEO_DEBUG (the emulator does not use them). */
+#define CMD_VEGDB "/opt/nec/ve/bin/ve-gdb"
+#define CMD_XTERM "/usr/bin/xterm"
 
 enum veo_context_state {
   VEO_STATE_UNKNOWN = 0,

@@ -88,7 +88,7 @@ export interface VeoApi {
   veo_call_sync?: Fn<[proc: ProcHandle, addr: U64, ca: ArgsHandle, result: RegAddr], number>;
   veo_call_async: Fn<[ctx: CtxHandle, addr: U64, ca: ArgsHandle], U64>;
   veo_call_async_by_name?: Fn<[ctx: CtxHandle, libhdl: U64, name: string, ca: ArgsHandle], U64>;
-  veo_call_async_vh?: Fn<[ctx: CtxHandle, func: bigint, arg: U64], U64>;
+  veo_call_async_vh?: Fn<[ctx: CtxHandle, func: U64, arg: U64], U64>;
 
   veo_call_peek_result: Fn<[ctx: CtxHandle, reqid: U64, retp: RegAddr], number>;
   veo_call_wait_result: Fn<[ctx: CtxHandle, reqid: U64, retp: RegAddr], number>;
@@ -101,9 +101,9 @@ export interface VeoApi {
   veo_req_block_begin?: Fn<[ctx: CtxHandle], void>;
   veo_req_block_end?: Fn<[ctx: CtxHandle], void>;
 
-  veo_register_hook?: Fn<[func: bigint, hook: bigint, payload: U64], void>;
-  veo_get_hook?: Fn<[func: bigint], bigint | null>;
-  veo_unregister_hook?: Fn<[func: bigint], void>;
+  veo_register_hook?: Fn<[func: U64, hook: U64, payload: U64], void>;
+  veo_get_hook?: Fn<[func: U64], bigint | null>;
+  veo_unregister_hook?: Fn<[func: U64], void>;
   veo_register_hmem_hook_functions?: Fn<[alloc: bigint | null, free: bigint | null], void>;
   veo_unregister_hmem_hook_functions?: Fn<[], void>;
 
@@ -184,7 +184,8 @@ const PROTOTYPES: ReadonlyArray<readonly [string, number]> = [
     "uint64_t veo_call_async_by_name(veots_ctx_p ctx, uint64_t libhdl, const char *symname, veots_args_p ca)",
     1,
   ],
-  ["uint64_t veo_call_async_vh(veots_ctx_p ctx, veots_vh_func *func, void *arg)", 7],
+  // The function is passed as a plain address (see callbacks.ts: it is a libc function).
+  ["uint64_t veo_call_async_vh(veots_ctx_p ctx, void *func, void *arg)", 7],
 
   ["int veo_call_peek_result(veots_ctx_p ctx, uint64_t reqid, veots_u64_p retp)", 0],
   ["int veo_call_wait_result(veots_ctx_p ctx, uint64_t reqid, veots_u64_p retp)", 0],
@@ -227,6 +228,14 @@ const PROTOTYPES: ReadonlyArray<readonly [string, number]> = [
 /** Names of every C function in the table (for tests and `veo info`). */
 export const API_FUNCTIONS: readonly string[] = PROTOTYPES.map(([p]) => functionName(p));
 
+/**
+ * The API version that introduced each function: 0 for the VEO 1.x core (always there), -1
+ * for the emulator's own extensions.
+ */
+export const API_SINCE: ReadonlyMap<string, number> = new Map(
+  PROTOTYPES.map(([p, since]) => [functionName(p), since] as const),
+);
+
 function functionName(proto: string): string {
   const m = /([A-Za-z_][A-Za-z0-9_]*)\s*\(/.exec(proto);
   if (!m) throw new Error(`bad prototype: ${proto}`);
@@ -249,7 +258,6 @@ function defineTypes(): void {
   for (const name of ["veots_proc_p", "veots_ctx_p", "veots_args_p", "veots_attr_p", "veots_u64_p"]) {
     namedType(name, () => koffi.alias(name, "uintptr_t"));
   }
-  namedType("veots_vh_func", () => koffi.proto("uint64_t veots_vh_func(void *arg)"));
   namedType("veots_hmem_alloc_hook", () =>
     koffi.proto("void veots_hmem_alloc_hook(void *hmem, size_t size)"),
   );
@@ -295,4 +303,72 @@ export function bindApi(lib: LibraryHandle): { api: VeoApi; apiVersion: number }
 /** Loads a shared library with koffi (RTLD_NOW | RTLD_LOCAL). */
 export function openLibrary(path: string): LibraryHandle {
   return koffi.load(path);
+}
+
+/**
+ * What veo-ts needs from the C library: symbol addresses (dlsym / dlopen with RTLD_NOLOAD)
+ * and POSIX semaphores (callbacks.ts). Bound once per process.
+ */
+export interface LibcApi {
+  /** dlsym(handle, name): the address of a symbol, 0 if absent (handle 0 = RTLD_DEFAULT). */
+  dlsym(handle: U64, name: string): number;
+  /** dlopen(path, RTLD_NOW | RTLD_NOLOAD): the handle of an already loaded library, or 0. */
+  dlopenLoaded(path: string): number;
+  sem_init: (sem: number, pshared: number, value: number) => number;
+  sem_post: (sem: number) => number;
+  /** `count` zeroed bytes on the C heap (never freed), as an address. */
+  alloc(count: number): number;
+}
+
+let libc: LibcApi | undefined;
+
+/** Binds the few libc functions veo-ts uses (glibc's libc.so.6). */
+export function bindLibc(): LibcApi {
+  if (libc) return libc;
+  const lib = koffi.load("libc.so.6");
+  const dlsym = lib.func("uintptr_t dlsym(uintptr_t handle, const char *name)") as (
+    h: U64,
+    n: string,
+  ) => number;
+  const dlopen = lib.func("uintptr_t dlopen(const char *path, int flags)") as (
+    p: string,
+    f: number,
+  ) => number;
+  const RTLD_NOW = 2;
+  const RTLD_NOLOAD = 4;
+  libc = {
+    dlsym: (h, n) => dlsym(h, n),
+    dlopenLoaded: (p) => dlopen(p, RTLD_NOW | RTLD_NOLOAD),
+    sem_init: lib.func("int sem_init(uintptr_t sem, int pshared, unsigned int value)") as LibcApi["sem_init"],
+    sem_post: lib.func("int sem_post(uintptr_t sem)") as LibcApi["sem_post"],
+    alloc: (count) => Number(koffi.alloc("uint8_t", count) as bigint),
+  };
+  return libc;
+}
+
+/** The signature of every VEO hook veo-ts registers (variadic in C; see spec §3.11). */
+export type HookFn = (
+  payload: number | bigint | null,
+  handle: number | bigint | null,
+  a: U64,
+  b: U64,
+) => void;
+
+let hookProto: TypeObject | undefined;
+
+/**
+ * A koffi-registered C function pointer that calls `fn`; `release` unregisters it (only once
+ * C can no longer call it).
+ */
+export function registerHook(fn: HookFn): { ptr: bigint; release(): void } {
+  hookProto ??= namedType("veots_hook", () =>
+    koffi.proto("void veots_hook(uintptr_t payload, uintptr_t handle, uint64_t a, uint64_t b)"),
+  );
+  const ptr = koffi.register(fn, koffi.pointer(hookProto));
+  return { ptr, release: () => koffi.unregister(ptr) };
+}
+
+/** Reads the uint64_t at a C address (a hook's `uint64_t *addr` argument). */
+export function readU64At(addr: U64): bigint {
+  return BigInt(koffi.decode(BigInt(addr), "uint64_t") as number | bigint);
 }

@@ -7,8 +7,8 @@
  */
 import * as fs from "node:fs";
 
-import { VeoFailedError, VeoLibraryNotFound } from "../errors.js";
-import { bindApi, openLibrary, type VeoApi } from "./api.js";
+import { VeoLibraryNotFound, VeoUnsupported } from "../errors.js";
+import { API_FUNCTIONS, API_SINCE, bindApi, bindLibc, openLibrary, type VeoApi } from "./api.js";
 import { ensureEmulator } from "./emulator-build.js";
 
 export type VeoLibraryKind = "aveo" | "veo1" | "emulator";
@@ -40,18 +40,75 @@ export interface VeoNative {
   readonly maxArgs: number;
 }
 
+/** The error for an optional function the library lacks (see requireFunction). */
+export function unsupported(native: VeoNative, name: keyof VeoApi): VeoUnsupported {
+  const since = API_SINCE.get(name) ?? -1;
+  const { apiVersion, path } = native.info;
+  const why =
+    since > apiVersion
+      ? `it was introduced in VEO API ${since} and this library implements API ${apiVersion}`
+      : `this library (API ${apiVersion}) does not export it`;
+  return new VeoUnsupported(
+    name,
+    since,
+    `${name} is not available: ${why} (${path}). See veoCapabilities() for what is missing.`,
+  );
+}
+
 /**
  * `native.api[name]` for an optional function (newer API, or VEO 1.x lacks it); throws
- * VeoFailedError naming it and the library's API version when absent.
+ * VeoUnsupported naming it and the API version that introduced it when absent.
  */
 export function requireFunction<K extends keyof VeoApi>(native: VeoNative, name: K): NonNullable<VeoApi[K]> {
   const f = native.api[name];
-  if (!f)
-    throw new VeoFailedError(
-      name,
-      `${name} is not available in this library (API ${native.info.apiVersion})`,
-    );
+  if (!f) throw unsupported(native, name);
   return f;
+}
+
+/** What the loaded library offers, as veoCapabilities() reports it. */
+export interface VeoCapabilities {
+  /** `veo_api_version()` of the library. */
+  readonly apiVersion: number;
+  /** `veo_version_string()`, or "" when the library does not export it. */
+  readonly version: string;
+  /** `emulator`, `aveo` or `veo1`. */
+  readonly kind: VeoLibraryKind;
+  /** The optional VEO functions (not emulator extensions) the library has. */
+  readonly available: readonly string[];
+  /**
+   * The optional VEO functions it lacks, each with the API version that introduced it;
+   * calling a method that needs one throws VeoUnsupported.
+   */
+  readonly missing: ReadonlyArray<{ readonly function: string; readonly sinceApi: number }>;
+}
+
+/** The capability report of a loaded library. */
+export function capabilities(native: VeoNative): VeoCapabilities {
+  const available: string[] = [];
+  const missing: Array<{ function: string; sinceApi: number }> = [];
+  for (const name of API_FUNCTIONS) {
+    const since = API_SINCE.get(name) ?? -1;
+    if (since <= 0) continue;
+    if (native.api[name as keyof VeoApi]) available.push(name);
+    else missing.push(Object.freeze({ function: name, sinceApi: since }));
+  }
+  return Object.freeze({
+    apiVersion: native.info.apiVersion,
+    version: native.info.version,
+    kind: native.info.kind,
+    available: Object.freeze(available),
+    missing: Object.freeze(missing),
+  });
+}
+
+/**
+ * The address of the library's own function `name` (a VEO hook key is the address of an API
+ * function as the library sees it), or 0.
+ */
+export function functionAddress(native: VeoNative, name: string): number {
+  const libc = bindLibc();
+  const h = libc.dlopenLoaded(native.info.path);
+  return h === 0 ? 0 : libc.dlsym(h, name);
 }
 
 const REAL_DIR = "/opt/nec/ve/veos/lib64";

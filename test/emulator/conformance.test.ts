@@ -21,11 +21,14 @@ import { ensureEmulator, type EmulatorBuild } from "../../src/native/emulator-bu
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CC = process.env.CC || "cc";
+/** The emulator source tree under test (see VEO_TEST_EMULATOR_SRC below). */
+const EMULATOR_SRC = process.env.VEO_TEST_EMULATOR_SRC ?? path.resolve(HERE, "../../emulator");
 
 /** Environment a developer might have set that would change what the programs see. */
 const SCRUBBED_ENV = [
   "VE_OMP_NUM_THREADS", "OMP_NUM_THREADS", "VE_NODE_NUMBER", "_VENODELIST", "VEORUN_BIN",
   "VEO_EMU_NODES", "VE_CORE_NUMBER", "VEO_LOG_DEBUG", "URPC_VE_BIN", "VEO_EMU_NO_VM_RW",
+  "VEO_EMU_KILL_GRACE_MS", "VEO_EMU_START_TIMEOUT_MS",
 ];
 
 /** The switch the emulator reads to disable process_vm_readv/writev (staging-buffer path). */
@@ -47,6 +50,8 @@ const KERNELS: Kernel[] = [
   { src: "k_hmem" },
   { src: "k_omp", flags: ["-fopenmp"] },
   { src: "k_broken" },
+  // Writes over the shared memory on purpose: needs the wire format.
+  { src: "k_robust", flags: [`-I${path.join(EMULATOR_SRC, "src", "common")}`] },
 ];
 
 interface StaticHelper {
@@ -70,6 +75,8 @@ interface Case {
   /** build products besides the kernels this case needs */
   needs?: string[];
   timeoutMs?: number;
+  /** compiler flags of the host program instead of the default -std=gnu11 */
+  cflags?: string[];
   /** strings the program's stdout must contain, in this order */
   stdoutHas?: string[];
   /** strings the program's stdout must contain, in any order */
@@ -79,7 +86,8 @@ interface Case {
 }
 
 const FAULTS = ["segv", "fpe", "abort", "ill", "bus", "segv-extra", "segv-sync", "kill",
-  "kill-idle", "exit", "double-free", "busy"];
+  "kill-idle", "exit", "busy"];
+const ROBUST = ["overrun-little", "overrun-lot", "overrun-slack", "ring", "done", "vh"];
 
 const CASES: Case[] = [
   { name: "exports: the API 16 symbol list, version, VE-SHM/DMA stubs", prog: "exports" },
@@ -105,6 +113,24 @@ const CASES: Case[] = [
   { name: "threads: many submitters, 20000 in flight, lifecycle in a thread", prog: "threads",
     timeoutMs: 90_000 },
   ...FAULTS.map((f) => ({ name: `faults: ${f}`, prog: "faults", args: [f] })),
+  ...ROBUST.map((r) => ({ name: `robust: ${r}`, prog: "robust", args: [r] })),
+  { name: "frees: bad frees and busy unloads fail, the proc lives", prog: "frees" },
+  { name: "grace: destroy with kernels that never return", prog: "grace", args: ["destroy"] },
+  { name: "grace: close of a context whose kernel never returns", prog: "grace", args: ["close"] },
+  { name: "grace: VEO_EMU_KILL_GRACE_MS=20000 lets a kernel finish", prog: "grace",
+    args: ["patient"], env: { VEO_EMU_KILL_GRACE_MS: "20000" } },
+  { name: "grace: VEO_EMU_KILL_GRACE_MS=0 does not wait", prog: "grace", args: ["impatient"],
+    env: { VEO_EMU_KILL_GRACE_MS: "0" } },
+  { name: "grace: a helper that never attaches", prog: "grace", args: ["attach"] },
+  { name: "grace: exit with busy kernels", prog: "grace", args: ["exit"] },
+  { name: "stdio: fd 1 close-on-exec in the host", prog: "stdio", args: ["cloexec"],
+    stdoutHas: ["stdio-cloexec: the kernel's line"] },
+  { name: "stdio: fd 1 closed in the host", prog: "stdio", args: ["closed"] },
+  { name: "leaks: 2000 context cycles", prog: "leaks", args: ["contexts"], timeoutMs: 90_000 },
+  { name: "leaks: host memory per proc", prog: "leaks", args: ["procs"], timeoutMs: 90_000 },
+  { name: "leaks: a kernel's forked child dies with its proc", prog: "leaks", args: ["fork"] },
+  { name: "dropin: an upstream client compiles with -std=c11", prog: "dropin",
+    cflags: ["-std=c11", "-Werror=implicit-function-declaration"] },
   { name: "noproc: the library alone loads and unloads cleanly", prog: "noproc" },
   { name: "orphan: the helper dies with its host", prog: "orphan" },
   { name: "output: kernel printf reaches the host's stdout", prog: "output",
@@ -239,9 +265,9 @@ beforeAll(async () => {
       await build(s.name, [emu.mkVeorunStatic, "-o", path.join(work, s.name), ...(s.flags ?? []), obj]);
     });
   }
-  const progs = [...new Set(CASES.map((c) => c.prog))];
-  for (const prog of progs) {
-    jobs.push(() => build(prog, [CC, "-std=gnu11", "-O1", "-g", "-pthread", "-Wall",
+  const progs = new Map(CASES.map((c) => [c.prog, c.cflags ?? ["-std=gnu11"]]));
+  for (const [prog, cflags] of progs) {
+    jobs.push(() => build(prog, [CC, ...cflags, "-O1", "-g", "-pthread", "-Wall",
       `-I${emu.includeDir}`, "-o", path.join(work, prog), path.join(HERE, "cases", `${prog}.c`),
       emu.library, `-Wl,-rpath,${path.dirname(emu.library)}`, "-ldl"]));
   }

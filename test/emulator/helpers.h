@@ -121,4 +121,46 @@ static inline struct veo_thr_ctxt *h_open_extra(const char *f, int l,
 }
 #define OPEN_EXTRA(proc) h_open_extra(__FILE__, __LINE__, (proc))
 
+/* Forks a child "host" that runs body(fd) (fd: the write end of a pipe; body never
+ * returns) and reads n bytes the child writes there into buf. Returns the child's pid. */
+static inline pid_t h_fork_host(const char *f, int l, void (*body)(int fd), void *buf,
+                                size_t n) {
+  int fds[2];
+  if (pipe(fds) != 0) H_FAIL_(f, l, "pipe: %s", strerror(errno));
+  pid_t child = fork();
+  if (child < 0) H_FAIL_(f, l, "fork: %s", strerror(errno));
+  if (child == 0) {
+    close(fds[0]);
+    body(fds[1]);
+    _exit(99);
+  }
+  close(fds[1]);
+  ssize_t got = read(fds[0], buf, n);
+  close(fds[0]);
+  if (got != (ssize_t)n) H_FAIL_(f, l, "the child host reported %zd of %zu bytes", got, n);
+  return child;
+}
+#define FORK_HOST(body, buf, n) h_fork_host(__FILE__, __LINE__, (body), (buf), (n))
+
+/* A program with several scenarios: runs the one named by argv[1] (default: the first)
+ * and prints "<prog> <scenario>: OK". */
+struct h_scenario {
+  const char *name;
+  void (*run)(void);
+};
+static inline int h_scenarios_run(const char *prog, int argc, char **argv,
+                                  const struct h_scenario *list, size_t n) {
+  const char *which = argc > 1 ? argv[1] : list[0].name;
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(which, list[i].name) != 0) continue;
+    list[i].run();
+    printf("%s %s: OK\n", prog, which);
+    return 0;
+  }
+  CHECK_FAIL_("unknown scenario %s", which);
+  return 1;
+}
+#define RUN_SCENARIOS(prog, argc, argv, list) \
+  h_scenarios_run((prog), (argc), (argv), (list), sizeof(list) / sizeof((list)[0]))
+
 #endif /* VEO_TEST_HELPERS_H */

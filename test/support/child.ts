@@ -10,6 +10,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { alive } from "./checks.js";
+
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "../..");
 
@@ -61,23 +63,12 @@ export function runChild(
   });
 }
 
-/** True while `pid` is a live (non-zombie) process. */
-export function pidAlive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
-}
-
 /** Waits (polling, up to `ms`) until none of `pids` is alive; returns the ones still alive. */
 export async function waitGone(pids: number[], ms = 10_000): Promise<number[]> {
   const until = Date.now() + ms;
   for (;;) {
-    const alive = pids.filter(pidAlive);
-    if (alive.length === 0 || Date.now() > until) return alive;
+    const live = pids.filter(alive);
+    if (live.length === 0 || Date.now() > until) return live;
     await new Promise((r) => setTimeout(r, 50));
   }
 }

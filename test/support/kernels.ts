@@ -114,7 +114,54 @@ export function veo1Shim(): string {
   return so;
 }
 
-export type KernelName = "basic" | "examples" | "fortran" | "lifetime" | "wide";
+/**
+ * A copy of the emulator's libveo.so.1 built from the same sources with a linker version
+ * script that makes `hidden` local, as a library lacking those functions would be. It sits
+ * in its own lib/ with the real build's libexec/ beside it (where it looks for veorun).
+ */
+export function partialEmulator(hidden: readonly string[]): string {
+  const key = `partial:${hidden.join(",")}`;
+  const cached = built.get(key);
+  if (cached) return cached;
+  const emu = ensureEmulator();
+  const src = path.resolve(HERE, "../../emulator");
+  const files = (dir: string): string[] =>
+    fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith(".c"))
+      .sort()
+      .map((f) => path.join(dir, f));
+  const common = path.join(src, "src", "common");
+  const sources = [...files(common), ...files(path.join(src, "src", "lib"))];
+  const digest = sources.map((f) => fs.readFileSync(f, "utf8")).join("\n");
+  const so = buildOnce("partial", `${key}\n${emu.library}\n${digest}`, "lib/libveo.so.1", (tmp) => {
+    const script = path.join(tmp, "hide.map");
+    fs.writeFileSync(script, `{\n  global: *;\n  local: ${hidden.map((h) => `${h};`).join(" ")}\n};\n`);
+    fs.mkdirSync(path.join(tmp, "lib"));
+    fs.symlinkSync(path.join(path.dirname(emu.library), "..", "libexec"), path.join(tmp, "libexec"));
+    run([
+      process.env.CC || "cc",
+      "-std=gnu11",
+      "-O1",
+      "-fPIC",
+      "-shared",
+      "-fvisibility=hidden",
+      "-pthread",
+      `-I${path.join(src, "include")}`,
+      `-I${common}`,
+      ...sources,
+      `-Wl,--version-script=${script}`,
+      "-o",
+      path.join(tmp, "lib", "libveo.so.1"),
+      "-ldl",
+      "-lpthread",
+    ]);
+  });
+  built.set(key, so);
+  return so;
+}
+
+export type KernelName = "basic" | "examples" | "fortran" | "lifetime" | "wide" | "aveo";
 
 /** Absolute path of a compiled test kernel library. */
 export function kernel(name: KernelName): string {

@@ -60,13 +60,24 @@ static void emu_fault_handle(int sig, siginfo_t *si, void *uc) {
   _exit(128 + sig);
 }
 
-int emu_altstack_install(void) {
+void *emu_altstack_install(void) {
   stack_t ss;
   ss.ss_sp = malloc(EMU_ALTSTACK_SIZE);
-  if (!ss.ss_sp) return -1;
+  if (!ss.ss_sp) return NULL;
   ss.ss_size = EMU_ALTSTACK_SIZE;
   ss.ss_flags = 0;
-  return sigaltstack(&ss, NULL);
+  if (sigaltstack(&ss, NULL) != 0) {
+    free(ss.ss_sp);
+    return NULL;
+  }
+  return ss.ss_sp;
+}
+
+void emu_altstack_remove(void *stack) {
+  if (!stack) return;
+  stack_t ss = {.ss_flags = SS_DISABLE};
+  if (sigaltstack(&ss, NULL) != 0) return; /* still in use: leave it */
+  free(stack);
 }
 
 int emu_fault_install(void) {
@@ -77,5 +88,5 @@ int emu_fault_install(void) {
   sigfillset(&sa.sa_mask);
   for (size_t i = 0; i < sizeof emu_fatal_signals / sizeof emu_fatal_signals[0]; i++)
     if (sigaction(emu_fatal_signals[i], &sa, NULL) != 0) return -1;
-  return emu_altstack_install();
+  return emu_altstack_install() ? 0 : -1;
 }

@@ -1,11 +1,17 @@
 /*
- * emu_ctx_serve.c - veorun's main() and the loop every context thread runs: wait for records
- * in its ring (spin briefly, then sleep on a futex), execute them in order, publish
- * completion and wake host waiters that asked for it. The helper also watches its parent:
- * PR_SET_PDEATHSIG plus a parent-pid check whenever it wakes from an idle sleep.
+ * emu_serve.c - veorun's main() and the loop every context thread runs: wait for records
+ * in its ring (spin briefly, then sleep on a futex), check each record's size and kind,
+ * execute it, publish completion and wake host waiters that asked for it. A record that
+ * cannot be right (the ring was overwritten) ends the helper with a message instead of
+ * executing garbage. The helper watches its parent: PR_SET_PDEATHSIG (a signal whose
+ * handler kills the helper's whole process group, so processes a kernel forked die too)
+ * plus a parent-pid check whenever it wakes from an idle sleep. It starts with fds 0-2
+ * open (/dev/null for any the host had closed), so a kernel's open() never becomes its
+ * stdout.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -23,6 +29,7 @@
 
 #define EMU_HELPER_SPIN_NS 100000ULL
 #define EMU_HELPER_SLEEP_NS 1000000000LL
+#define EMU_HOST_GONE_SIG (SIGRTMAX - 3) /* PR_SET_PDEATHSIG: the host died */
 
 char *emu_shm;
 struct emu_shm_hdr *emu_hdr;
@@ -32,8 +39,28 @@ __thread struct emu_thread *emu_self;
 
 static const uint64_t emu_probe_magic = EMU_SHM_MAGIC;
 
+/* Ends the helper and, when it leads its own process group, everything in it. */
+static void emu_group_exit(void) {
+  if (getpgrp() == getpid()) (void)kill(0, SIGKILL);
+  _exit(0);
+}
+
+static void emu_host_gone_handle(int sig) {
+  (void)sig;
+  emu_group_exit();
+}
+
 void emu_host_check(void) {
-  if (getppid() != emu_host_pid) _exit(0);
+  if (getppid() != emu_host_pid) emu_group_exit();
+}
+
+/* A ring record that cannot be right: executing it would run garbage. */
+static void emu_ring_corrupt_exit(struct emu_thread *t, uint64_t pos, uint32_t size, uint32_t kind) {
+  printf("[VE] ERROR: context %d: the command ring is corrupt at position %llu (record size "
+         "%u, kind %u; a kernel wrote over it?); the VE process exits\n", t->index,
+         (unsigned long long)pos, size, kind);
+  fflush(stdout);
+  _exit(70);
 }
 
 struct emu_thread *emu_thread_new(int index) {
@@ -98,8 +125,12 @@ void emu_ctx_serve(struct emu_thread *t) {
       continue;
     }
     struct emu_rec *rec = (struct emu_rec *)(t->ring + pos % EMU_RING_SIZE);
-    uint32_t size = rec->size;
-    int stop = rec->kind == EMU_K_PAD ? 0 : emu_rec_exec(t, rec, pos);
+    uint32_t size = rec->size, kind = rec->kind;
+    if (size < sizeof *rec || size % EMU_REC_ALIGN || size > head - pos ||
+        pos % EMU_RING_SIZE + size > EMU_RING_SIZE || kind > EMU_K_EXIT ||
+        size < emu_rec_hdr_size((int)kind))
+      emu_ring_corrupt_exit(t, pos, size, kind);
+    int stop = kind == EMU_K_PAD ? 0 : emu_rec_exec(t, rec, pos, size, kind);
     pos += size;
     if (stop) {
       atomic_store(&emu_threads[t->index], NULL);
@@ -122,9 +153,13 @@ static void emu_thread_pin(int core) {
 
 static void *emu_ctx_thread_run(void *arg) {
   struct emu_thread *t = arg;
-  if (emu_altstack_install() != 0) perror("veorun: sigaltstack");
+  t->altstack = emu_altstack_install();
+  if (!t->altstack) perror("veorun: sigaltstack");
   emu_thread_pin(t->ctl->core);
   emu_ctx_serve(t);
+  /* Everything this context had goes, so opening and closing contexts does not grow us. */
+  emu_thread_release(t);
+  emu_altstack_remove(t->altstack);
   free(t);
   return NULL;
 }
@@ -157,7 +192,22 @@ int main(void) {
   }
   int fd = atoi(fds);
   emu_host_pid = (pid_t)atoi(hps);
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) perror("veorun: prctl");
+  /* fds 0-2 open, so that no file a kernel opens becomes its stdout or stderr. */
+  for (int i = 0; i <= 2; i++) {
+    if (fcntl(i, F_GETFD) >= 0) continue;
+    int n = open("/dev/null", O_RDWR);
+    if (n >= 0 && n != i) {
+      if (dup2(n, i) < 0) perror("veorun: dup2");
+      if (close(n) != 0) perror("veorun: close");
+    }
+  }
+  struct sigaction gone;
+  memset(&gone, 0, sizeof gone);
+  gone.sa_handler = emu_host_gone_handle;
+  sigfillset(&gone.sa_mask);
+  if (sigaction(EMU_HOST_GONE_SIG, &gone, NULL) != 0 ||
+      prctl(PR_SET_PDEATHSIG, EMU_HOST_GONE_SIG) != 0)
+    perror("veorun: parent-death signal");
   emu_host_check();
   void *shm = mmap(NULL, EMU_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
                    fd, 0);

@@ -1,7 +1,8 @@
 /*
- * emu_api.c - the context, call, library and asynchronous-memory entry points of
- * ve_offload.h. Each builds one or more records for a context's ring (emu_ctx.c) and, for
- * the synchronous proc-level functions, waits on the main context as AVEO does.
+ * emu_api.c - the context, call and library entry points of ve_offload.h. Each builds one
+ * or more records for a context's ring (emu_ctx.c) and, for the synchronous proc-level
+ * functions, waits on the main context as AVEO does. Entry layer: calls emu_proc.c,
+ * emu_ctx.c and the transport; memory entry points live in emu_mem.c and emu_hmem.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,10 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "emu_futex.h"
 #include "emu_lib.h"
 #include "veo_emu.h"
-
-#define EMU_CLOSE_TIMEOUT_NS (20LL * 1000000000LL)
 
 /* ---- contexts ---- */
 
@@ -69,7 +69,7 @@ static struct veo_thr_ctxt *emu_ctx_open(struct veo_proc_handle *proc, size_t st
     pthread_mutex_lock(&proc->lock);
     proc->ctx[idx] = NULL;
     pthread_mutex_unlock(&proc->lock);
-    emu_ctx_destroy(nctx);
+    emu_ctx_free(nctx);
     goto out;
   }
   pthread_mutex_lock(&proc->lock);
@@ -96,27 +96,7 @@ EMU_EXPORT struct veo_thr_ctxt *veo_context_open_with_attr(struct veo_proc_handl
 
 EMU_EXPORT int veo_context_close(struct veo_thr_ctxt *ctx) {
   if (!ctx || ctx->index == 0 || atomic_load(&ctx->closed)) return 0;
-  struct veo_proc_handle *proc = ctx->proc;
-  struct veo_thr_ctxt *main_ctx = proc->ctx[0];
-  emu_ctx_lock(main_ctx);
-  int rc = emu_ctx_close(ctx, EMU_CLOSE_TIMEOUT_NS);
-  if (rc != 0)
-    emu_log_error("veo_context_close", "the context did not finish its requests in time; "
-                  "its VE thread is left running");
-  pthread_mutex_lock(&proc->lock);
-  /* A context whose thread did not exit keeps its index (and ring) reserved. */
-  if (rc == 0 && proc->ctx[ctx->index] == ctx) proc->ctx[ctx->index] = NULL;
-  for (int i = 0; i < proc->nopen; i++) {
-    if (proc->order[i] == ctx) {
-      memmove(&proc->order[i], &proc->order[i + 1],
-              (size_t)(proc->nopen - i - 1) * sizeof proc->order[0]);
-      proc->nopen--;
-      break;
-    }
-  }
-  pthread_mutex_unlock(&proc->lock);
-  emu_ctx_unlock(main_ctx);
-  return 0;
+  return emu_proc_ctx_close(ctx->proc, ctx, emu_now_ns() + emu_grace_ns_get());
 }
 
 EMU_EXPORT int veo_get_context_state(struct veo_thr_ctxt *ctx) {
@@ -174,7 +154,7 @@ EMU_EXPORT uint64_t veo_call_async(struct veo_thr_ctxt *ctx, uint64_t addr,
   }
   int nargs = ca ? ca->nargs : 0;
   uint64_t payload = emu_align_up((uint64_t)nargs * sizeof(struct emu_wire_arg), 16);
-  int has_out = 0;
+  uint32_t nout = 0;
   for (int i = 0; i < nargs; i++) {
     const struct emu_arg *a = &ca->args[i];
     if (a->type == EMU_A_NONE) {
@@ -183,12 +163,19 @@ EMU_EXPORT uint64_t veo_call_async(struct veo_thr_ctxt *ctx, uint64_t addr,
     }
     if (emu_arg_is_stack(a->type)) {
       payload += emu_align_up(a->len, 16);
-      if (a->type != EMU_A_STACK_IN) has_out = 1;
+      if (a->type != EMU_A_STACK_IN && a->len) nout++;
     }
   }
   if (payload + sizeof(struct emu_rec) > EMU_MAX_REC) {
     emu_log_error("veo_call_async", "stack arguments of %llu bytes exceed the %llu MiB "
                   "stack", (unsigned long long)payload, EMU_MAX_REC >> 20);
+    return VEO_REQUEST_ID_INVALID;
+  }
+  /* Where OUT/INOUT data goes when the call completes: kept here, never read back from
+   * the ring, which the kernel can write. */
+  struct emu_sidecar *side = NULL;
+  if (nout && !(side = emu_sidecar_new(nout))) {
+    emu_log_error("veo_call_async", "out of memory");
     return VEO_REQUEST_ID_INVALID;
   }
   emu_ctx_lock(ctx);
@@ -198,9 +185,10 @@ EMU_EXPORT uint64_t veo_call_async(struct veo_thr_ctxt *ctx, uint64_t addr,
     rec->a0 = addr;
     rec->rtype = ca ? (uint32_t)ca->result_type : 0;
     rec->nargs = (uint16_t)nargs;
-    if (has_out) rec->flags |= EMU_F_HAS_OUT;
+    if (nout) rec->flags |= EMU_F_HAS_OUT;
     struct emu_wire_arg *wa = emu_rec_payload(rec);
     char *data = (char *)wa + emu_align_up((uint64_t)nargs * sizeof *wa, 16);
+    uint32_t o = 0;
     for (int i = 0; i < nargs; i++) {
       const struct emu_arg *a = &ca->args[i];
       wa[i].value = a->value;
@@ -209,11 +197,15 @@ EMU_EXPORT uint64_t veo_call_async(struct veo_thr_ctxt *ctx, uint64_t addr,
       if (!emu_arg_is_stack(a->type)) continue;
       if (a->type != EMU_A_STACK_OUT && a->len)
         memcpy(data, (const void *)(uintptr_t)a->value, a->len);
+      if (a->type != EMU_A_STACK_IN && a->len)
+        side->out[o++] = (struct emu_copy_out){a->value, (uint32_t)(data - (char *)rec), a->len};
       data += emu_align_up(a->len, 16);
     }
-    id = emu_ctx_commit(ctx, rec);
+    id = emu_ctx_commit(ctx, rec, side);
+    side = NULL;
   }
   emu_ctx_unlock(ctx);
+  free(side);
   return id;
 }
 
@@ -228,18 +220,8 @@ EMU_EXPORT uint64_t veo_call_async_by_name(struct veo_thr_ctxt *ctx, uint64_t li
 EMU_EXPORT uint64_t veo_call_async_vh(struct veo_thr_ctxt *ctx, uint64_t (*func)(void *),
                                       void *arg) {
   if (!ctx || !func) return VEO_REQUEST_ID_INVALID;
-  emu_ctx_lock(ctx);
-  uint64_t id = VEO_REQUEST_ID_INVALID;
-  if (emu_ctx_ensure_vh(ctx) == 0) {
-    struct emu_rec *rec = emu_ctx_reserve(ctx, 0, EMU_K_VH);
-    if (rec) {
-      rec->a0 = (uint64_t)(uintptr_t)func;
-      emu_rec_ext(rec)->a1 = (uint64_t)(uintptr_t)arg;
-      id = emu_ctx_commit(ctx, rec);
-    }
-  }
-  emu_ctx_unlock(ctx);
-  return id;
+  return emu_ctx_submit_vh(ctx, EMU_K_VH, 0, (uint64_t)(uintptr_t)func,
+                           (uint64_t)(uintptr_t)arg, 0);
 }
 
 EMU_EXPORT int veo_call_peek_result(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *retp) {
@@ -279,7 +261,7 @@ static int emu_string_op_run(struct veo_proc_handle *proc, int kind, uint64_t a0
   if (rec) {
     rec->a0 = a0;
     memcpy(emu_rec_payload(rec), str, len);
-    id = emu_ctx_commit(main_ctx, rec);
+    id = emu_ctx_commit(main_ctx, rec, NULL);
   }
   int st = id == VEO_REQUEST_ID_INVALID ? -1 : emu_ctx_wait(main_ctx, id, result);
   emu_ctx_unlock(main_ctx);
@@ -359,93 +341,4 @@ EMU_EXPORT uint64_t veo_get_sym(struct veo_proc_handle *proc, uint64_t libhdl,
     pthread_mutex_unlock(&proc->lock);
   }
   return addr;
-}
-
-/* ---- asynchronous memory ---- */
-
-/* Queues a transfer on ctx; returns the id of its last fragment. */
-static uint64_t emu_xfer_submit(struct veo_thr_ctxt *ctx, int kind, uint64_t ve_addr,
-                                uint64_t host_addr, size_t size) {
-  if (!ctx) return VEO_REQUEST_ID_INVALID;
-  if (size == 0) return emu_ctx_submit(ctx, EMU_K_NOP, 0, 0, 0, 0);
-  struct emu_shm_hdr *hdr = ctx->proc->hdr;
-  if (atomic_load(&ctx->proc->dead) || !hdr) return VEO_REQUEST_ID_INVALID;
-  if (ctx->proc->host_vm_ok && size >= EMU_HOST_XFER_MIN) {
-    uint64_t id = VEO_REQUEST_ID_INVALID;
-    emu_ctx_lock(ctx);
-    if (emu_ctx_ensure_vh(ctx) == 0)
-      id = emu_ctx_submit(ctx, kind, EMU_F_HOST_XFER, ve_addr, size, host_addr);
-    emu_ctx_unlock(ctx);
-    return id;
-  }
-  if (atomic_load(&hdr->helper_vm_ok))
-    return emu_ctx_submit(ctx, kind, 0, ve_addr, size, host_addr);
-  /* Fallback: the data travels inside the ring, in fragments. */
-  uint64_t id = VEO_REQUEST_ID_INVALID;
-  emu_ctx_lock(ctx);
-  for (size_t off = 0; off < size;) {
-    size_t n = size - off < EMU_INLINE_XFER ? size - off : EMU_INLINE_XFER;
-    int last = off + n == size;
-    struct emu_rec *rec = emu_ctx_reserve(ctx, n, kind);
-    if (!rec) {
-      id = VEO_REQUEST_ID_INVALID;
-      break;
-    }
-    rec->flags = EMU_F_INLINE | EMU_F_FRAG | (last ? EMU_F_FRAG_LAST : EMU_F_INTERNAL);
-    rec->a0 = ve_addr + off;
-    emu_rec_ext(rec)->a1 = n;
-    emu_rec_ext(rec)->a2 = host_addr + off;
-    if (kind == EMU_K_WRITE)
-      memcpy(emu_rec_payload(rec), (const char *)(uintptr_t)(host_addr + off), n);
-    id = emu_ctx_commit(ctx, rec);
-    if (id == VEO_REQUEST_ID_INVALID) break;
-    off += n;
-  }
-  emu_ctx_unlock(ctx);
-  return id;
-}
-
-uint64_t emu_xfer_async_submit(struct veo_thr_ctxt *ctx, int kind, uint64_t ve_addr,
-                        uint64_t host_addr, size_t size) {
-  return emu_xfer_submit(ctx, kind, ve_addr, host_addr, size);
-}
-
-EMU_EXPORT uint64_t veo_async_read_mem(struct veo_thr_ctxt *ctx, void *dst, uint64_t src,
-                                       size_t size) {
-  return emu_xfer_submit(ctx, EMU_K_READ, src, (uint64_t)(uintptr_t)dst, size);
-}
-
-EMU_EXPORT uint64_t veo_async_write_mem(struct veo_thr_ctxt *ctx, uint64_t dst,
-                                        const void *src, size_t size) {
-  return emu_xfer_submit(ctx, EMU_K_WRITE, dst, (uint64_t)(uintptr_t)src, size);
-}
-
-static uint64_t emu_memop_submit(struct veo_thr_ctxt *ctx, int kind, void *key, uint64_t a0) {
-  if (!ctx) return VEO_REQUEST_ID_INVALID;
-  struct emu_hook hook;
-  int hooked = emu_hook_find(key, &hook) == 0;
-  emu_ctx_lock(ctx);
-  uint64_t id = VEO_REQUEST_ID_INVALID;
-  if (!hooked || emu_ctx_ensure_vh(ctx) == 0) {
-    struct emu_rec *rec = emu_ctx_reserve(ctx, 0, kind);
-    if (rec) {
-      rec->a0 = a0;
-      if (hooked) {
-        rec->flags |= EMU_F_VH_POST;
-        emu_rec_ext(rec)->a1 = (uint64_t)(uintptr_t)hook.hook;
-        emu_rec_ext(rec)->a2 = (uint64_t)(uintptr_t)hook.payload;
-      }
-      id = emu_ctx_commit(ctx, rec);
-    }
-  }
-  emu_ctx_unlock(ctx);
-  return id;
-}
-
-EMU_EXPORT uint64_t veo_alloc_mem_async(struct veo_thr_ctxt *ctx, const size_t size) {
-  return emu_memop_submit(ctx, EMU_K_ALLOC, (void *)veo_alloc_mem_async, size);
-}
-
-EMU_EXPORT uint64_t veo_free_mem_async(struct veo_thr_ctxt *ctx, uint64_t addr) {
-  return emu_memop_submit(ctx, EMU_K_FREE, (void *)veo_free_mem_async, addr);
 }

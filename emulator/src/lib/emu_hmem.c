@@ -1,7 +1,8 @@
 /*
- * emu_hmem.c - hooks (keyed by the address of an API function) and heterogeneous memory:
- * HMEM addresses are helper addresses tagged with bit 63 and the proc identifier in bits
- * 62:59 (helper addresses are canonical x86-64 user addresses, so those bits are free).
+ * emu_hmem.c - heterogeneous memory: HMEM addresses are helper addresses tagged with bit 63
+ * and the proc identifier in bits 62:59 (helper addresses are canonical x86-64 user
+ * addresses, so those bits are free), and the HMEM hook functions. An entry point above
+ * emu_mem.c: it allocates, frees and copies through it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,68 +12,6 @@
 
 #include "emu_hmem_addr.h"
 #include "emu_lib.h"
-
-#define EMU_MAX_HOOKS 32
-
-/* ---- hooks ---- */
-
-struct emu_hook_entry {
-  void *func;
-  struct emu_hook hook;
-};
-
-static pthread_mutex_t emu_hooks_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct emu_hook_entry emu_hooks[EMU_MAX_HOOKS];
-static int emu_nhooks;
-
-int emu_hook_find(void *func, struct emu_hook *out) {
-  int rc = -1;
-  pthread_mutex_lock(&emu_hooks_lock);
-  for (int i = 0; i < emu_nhooks; i++) {
-    if (emu_hooks[i].func == func) {
-      *out = emu_hooks[i].hook;
-      rc = 0;
-      break;
-    }
-  }
-  pthread_mutex_unlock(&emu_hooks_lock);
-  return rc;
-}
-
-EMU_EXPORT void veo_register_hook(void *func, void (*hook)(void *, ...), void *payload) {
-  pthread_mutex_lock(&emu_hooks_lock);
-  int i;
-  for (i = 0; i < emu_nhooks && emu_hooks[i].func != func; i++) {
-  }
-  if (i == emu_nhooks) {
-    if (emu_nhooks == EMU_MAX_HOOKS) {
-      pthread_mutex_unlock(&emu_hooks_lock);
-      emu_log_error("veo_register_hook", "too many hooks");
-      return;
-    }
-    emu_nhooks++;
-  }
-  emu_hooks[i].func = func;
-  emu_hooks[i].hook.hook = hook;
-  emu_hooks[i].hook.payload = payload;
-  pthread_mutex_unlock(&emu_hooks_lock);
-}
-
-EMU_EXPORT void *veo_get_hook(void *func) {
-  struct emu_hook h;
-  return emu_hook_find(func, &h) == 0 ? (void *)h.hook : NULL;
-}
-
-EMU_EXPORT void veo_unregister_hook(void *func) {
-  pthread_mutex_lock(&emu_hooks_lock);
-  for (int i = 0; i < emu_nhooks; i++) {
-    if (emu_hooks[i].func == func) {
-      emu_hooks[i] = emu_hooks[--emu_nhooks];
-      break;
-    }
-  }
-  pthread_mutex_unlock(&emu_hooks_lock);
-}
 
 /* ---- HMEM address helpers ---- */
 
@@ -151,8 +90,8 @@ EMU_EXPORT int veo_free_hmem(void *addr) {
     emu_log_error("veo_free_hmem", "no proc for HMEM address %p", addr);
     return -1;
   }
-  /* Nothing to check: veo_free_mem returns 0 even when the free failed, as AVEO's does. */
-  (void)veo_free_mem(proc, (uint64_t)(uintptr_t)veo_get_hmem_addr(addr));
+  /* -1 when the helper refused the free (not a live block, e.g. freed twice). */
+  if (veo_free_mem(proc, (uint64_t)(uintptr_t)veo_get_hmem_addr(addr)) != 0) return -1;
   struct emu_hook hook;
   if (emu_hook_find((void *)veo_free_hmem, &hook) == 0) hook.hook(hook.payload, proc, addr);
   return 0;

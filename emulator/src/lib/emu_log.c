@@ -1,8 +1,10 @@
 /*
  * emu_log.c - AVEO-style diagnostics: errors always go to stdout as
- * "[VH] [TID n] ERROR: <function>() <msg>", debug lines only when VEO_LOG_DEBUG is set.
+ * "[VH] [TID n] ERROR: <function>() <msg>", debug lines only when VEO_LOG_DEBUG is set;
+ * and the emulator's millisecond settings from the environment. A leaf.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,4 +35,18 @@ void emu_log_debug(const char *func, const char *fmt, ...) {
   va_start(ap, fmt);
   emu_log_write("DEBUG", func, fmt, ap);
   va_end(ap);
+}
+
+int64_t emu_env_ms(const char *name, int64_t dflt) {
+  const char *s = getenv(name);
+  if (!s || !*s) return dflt;
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (end == s || *end || errno != 0 || v < 0 || v > 3600LL * 1000) {
+    emu_log_error("veo_proc_create", "%s=%s is not a number of milliseconds (0..3600000); "
+                  "using %lld", name, s, (long long)dflt);
+    return dflt;
+  }
+  return (int64_t)v;
 }

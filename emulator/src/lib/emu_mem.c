@@ -1,23 +1,21 @@
 /*
- * emu_mem.c - synchronous VE memory: veo_alloc_mem/veo_free_mem (helper malloc/free on the
- * main context, then the registered hooks) and veo_read_mem/veo_write_mem. Transfers go
- * straight between the two address spaces with process_vm_readv/writev once the main
- * context's queue has drained (AVEO orders them behind it); when the kernel refuses that
- * (or VEO_EMU_NO_VM_RW=1), they go through the ring like asynchronous transfers. Large
- * copies are shared with a process-wide copy thread.
+ * emu_mem.c - VE memory entry points: veo_alloc_mem/veo_free_mem (helper malloc/free on the
+ * main context, then the registered hooks; the helper refuses to free anything that is not
+ * a live block and the call returns -1), veo_read_mem/veo_write_mem, and the asynchronous
+ * ones (veo_async_read_mem/write_mem, veo_alloc_mem_async/free_mem_async). Synchronous
+ * transfers go straight between the two address spaces with process_vm_readv/writev
+ * (emu_vm.c) once the main context's queue has drained (AVEO orders them behind it); when
+ * the kernel refuses that (or VEO_EMU_NO_VM_RW=1), they go through the ring like
+ * asynchronous transfers. Entry layer: calls emu_proc.c, emu_ctx.c and the transport.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "emu_futex.h"
 #include "emu_lib.h"
-
-uint64_t emu_xfer_async_submit(struct veo_thr_ctxt *ctx, int kind, uint64_t ve_addr,
-                        uint64_t host_addr, size_t size);
 
 EMU_EXPORT int veo_alloc_mem(struct veo_proc_handle *proc, uint64_t *addr, const size_t size) {
   if (!addr) return -1;
@@ -35,143 +33,92 @@ EMU_EXPORT int veo_alloc_mem(struct veo_proc_handle *proc, uint64_t *addr, const
   return 0;
 }
 
+/* 0, also when the proc is dead (AVEO); -1 when the helper refused the free because addr
+ * is not the start of a live block (AVEO's VE process would abort or corrupt its heap).
+ * The hook runs only after a free that happened. */
 EMU_EXPORT int veo_free_mem(struct veo_proc_handle *proc, uint64_t addr) {
   if (!emu_proc_alive(proc)) return 0;
   struct veo_thr_ctxt *main_ctx = proc->ctx[0];
   uint64_t id = emu_ctx_submit(main_ctx, EMU_K_FREE, 0, addr, 0, 0);
-  if (id != VEO_REQUEST_ID_INVALID) {
-    uint64_t res;
-    (void)emu_ctx_wait(main_ctx, id, &res);
+  if (id == VEO_REQUEST_ID_INVALID) return 0;
+  uint64_t res = 0;
+  int st = emu_ctx_wait(main_ctx, id, &res);
+  if (st == VEO_COMMAND_ERROR && !atomic_load(&proc->dead)) {
+    emu_log_error("veo_free_mem", "%#llx is not the start of a live VE memory block; nothing "
+                  "was freed", (unsigned long long)addr);
+    return -1;
   }
   struct emu_hook hook;
   if (emu_hook_find((void *)veo_free_mem, &hook) == 0) hook.hook(hook.payload, proc, addr);
   return 0;
 }
 
-/* Moves size bytes with process_vm_*; returns 0, -1 on a bad address, -2 if refused. */
-static int emu_vm_copy_one(pid_t pid, int write, char *host, uint64_t ve, size_t size) {
-  while (size > 0) {
-    struct iovec local = {host, size};
-    struct iovec remote = {(void *)(uintptr_t)ve, size};
-    ssize_t n = write ? process_vm_writev(pid, &local, 1, &remote, 1, 0)
-                      : process_vm_readv(pid, &local, 1, &remote, 1, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EFAULT) return -1;
-      if (errno == ESRCH) return -1;
-      return -2;
+/* Queues a transfer on ctx; returns the id of its last fragment. */
+static uint64_t emu_xfer_submit(struct veo_thr_ctxt *ctx, int kind, uint64_t ve_addr,
+                                uint64_t host_addr, size_t size) {
+  if (!ctx) return VEO_REQUEST_ID_INVALID;
+  if (size == 0) return emu_ctx_submit(ctx, EMU_K_NOP, 0, 0, 0, 0);
+  struct emu_shm_hdr *hdr = ctx->proc->hdr;
+  if (atomic_load(&ctx->proc->dead) || !hdr) return VEO_REQUEST_ID_INVALID;
+  if (ctx->proc->host_vm_ok && size >= EMU_HOST_XFER_MIN)
+    return emu_ctx_submit_vh(ctx, kind, EMU_F_HOST_XFER, ve_addr, size, host_addr);
+  if (atomic_load(&hdr->helper_vm_ok))
+    return emu_ctx_submit(ctx, kind, 0, ve_addr, size, host_addr);
+  /* Fallback: the data travels inside the ring, in fragments. */
+  uint64_t id = VEO_REQUEST_ID_INVALID;
+  emu_ctx_lock(ctx);
+  for (size_t off = 0; off < size;) {
+    size_t n = size - off < EMU_INLINE_XFER ? size - off : EMU_INLINE_XFER;
+    int last = off + n == size;
+    struct emu_sidecar *side = kind == EMU_K_READ ? emu_sidecar_new(1) : NULL;
+    struct emu_rec *rec = kind == EMU_K_READ && !side ? NULL : emu_ctx_reserve(ctx, n, kind);
+    if (!rec) {
+      free(side);
+      id = VEO_REQUEST_ID_INVALID;
+      break;
     }
-    if (n == 0) return -1;
-    host += n;
-    ve += (uint64_t)n;
-    size -= (size_t)n;
+    if (side)
+      side->out[0] = (struct emu_copy_out){host_addr + off, (uint32_t)emu_rec_hdr_size(kind),
+                                           (uint32_t)n};
+    rec->flags = EMU_F_INLINE | EMU_F_FRAG | (last ? EMU_F_FRAG_LAST : EMU_F_INTERNAL);
+    rec->a0 = ve_addr + off;
+    emu_rec_ext(rec)->a1 = n;
+    emu_rec_ext(rec)->a2 = host_addr + off;
+    if (kind == EMU_K_WRITE)
+      memcpy(emu_rec_payload(rec), (const char *)(uintptr_t)(host_addr + off), n);
+    id = emu_ctx_commit(ctx, rec, side);
+    if (id == VEO_REQUEST_ID_INVALID) break;
+    off += n;
   }
-  return 0;
+  emu_ctx_unlock(ctx);
+  return id;
 }
 
-/* Large transfers are shared, in chunks, between the calling thread and one process-wide
- * copy thread, so a transfer can use both CPUs of a small host. Chunks are claimed from a
- * counter: if the copy thread does not get a CPU, the caller simply does all the chunks
- * and cancels the thread's share; it never waits for more than one chunk in progress. */
-#define EMU_SPLIT_MIN (4u << 20)
-#define EMU_SPLIT_CHUNK (2u << 20)
-
-enum { EMU_JOB_IDLE, EMU_JOB_POSTED, EMU_JOB_RUNNING, EMU_JOB_DONE, EMU_JOB_CANCELLED };
-
-static struct {
-  pthread_mutex_t busy;       /* held by the one transfer using the copy thread */
-  pthread_mutex_t start_lock;
-  pid_t owner;                /* process that started the thread (fork: start a new one) */
-  _Atomic uint32_t seq;       /* futex: a job was posted */
-  _Atomic uint32_t state;     /* futex: EMU_JOB_* */
-  pid_t pid;
-  int write;
-  char *host;
-  uint64_t ve;
-  size_t size;
-  _Atomic size_t next;        /* next unclaimed offset */
-  _Atomic int rc;             /* worst result of any chunk */
-} emu_copier = {.busy = PTHREAD_MUTEX_INITIALIZER, .start_lock = PTHREAD_MUTEX_INITIALIZER};
-
-static void emu_copier_chunks(void) {
-  for (;;) {
-    size_t off = atomic_fetch_add(&emu_copier.next, EMU_SPLIT_CHUNK);
-    if (off >= emu_copier.size) return;
-    size_t n = emu_copier.size - off < EMU_SPLIT_CHUNK ? emu_copier.size - off : EMU_SPLIT_CHUNK;
-    int rc = emu_vm_copy_one(emu_copier.pid, emu_copier.write, emu_copier.host + off,
-                             emu_copier.ve + off, n);
-    if (rc == -1 || (rc == -2 && atomic_load(&emu_copier.rc) == 0)) atomic_store(&emu_copier.rc, rc);
-  }
+EMU_EXPORT uint64_t veo_async_read_mem(struct veo_thr_ctxt *ctx, void *dst, uint64_t src,
+                                       size_t size) {
+  return emu_xfer_submit(ctx, EMU_K_READ, src, (uint64_t)(uintptr_t)dst, size);
 }
 
-static void *emu_copier_run(void *arg) {
-  uint32_t seen = (uint32_t)(uintptr_t)arg;
-  for (;;) {
-    uint32_t seq = atomic_load(&emu_copier.seq);
-    if (seq == seen) {
-      emu_futex_wait(&emu_copier.seq, seq, -1);
-      continue;
-    }
-    seen = seq;
-    uint32_t posted = EMU_JOB_POSTED;
-    if (!atomic_compare_exchange_strong(&emu_copier.state, &posted, EMU_JOB_RUNNING)) continue;
-    emu_copier_chunks();
-    atomic_store(&emu_copier.state, EMU_JOB_DONE);
-    emu_futex_wake(&emu_copier.state, 1);
-  }
-  return NULL;
+EMU_EXPORT uint64_t veo_async_write_mem(struct veo_thr_ctxt *ctx, uint64_t dst,
+                                        const void *src, size_t size) {
+  return emu_xfer_submit(ctx, EMU_K_WRITE, dst, (uint64_t)(uintptr_t)src, size);
 }
 
-/* Called with emu_copier.busy held. Returns 0 when the copy thread is running. */
-static int emu_copier_ensure(void) {
-  int rc = 0;
-  pthread_mutex_lock(&emu_copier.start_lock);
-  if (emu_copier.owner != getpid()) {
-    pthread_attr_t attr;
-    pthread_t thr;
-    rc = pthread_attr_init(&attr);
-    if (rc == 0) rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (rc == 0) rc = pthread_attr_setstacksize(&attr, 64 * 1024);
-    uint32_t seen = atomic_load(&emu_copier.seq);
-    if (rc == 0) rc = pthread_create(&thr, &attr, emu_copier_run, (void *)(uintptr_t)seen);
-    pthread_attr_destroy(&attr);
-    if (rc == 0) emu_copier.owner = getpid();
-    else emu_log_debug("veo_read_mem", "no copy thread: %s", strerror(rc));
-  }
-  pthread_mutex_unlock(&emu_copier.start_lock);
-  return rc == 0 ? 0 : -1;
+/* An async alloc/free; with a hook registered the VH thread calls it afterwards. */
+static uint64_t emu_memop_submit(struct veo_thr_ctxt *ctx, int kind, void *key, uint64_t a0) {
+  if (!ctx) return VEO_REQUEST_ID_INVALID;
+  struct emu_hook hook;
+  if (emu_hook_find(key, &hook) != 0) return emu_ctx_submit(ctx, kind, 0, a0, 0, 0);
+  return emu_ctx_submit_vh(ctx, kind, EMU_F_VH_POST, a0, (uint64_t)(uintptr_t)hook.hook,
+                           (uint64_t)(uintptr_t)hook.payload);
 }
 
-int emu_mem_vm_copy(struct veo_proc_handle *proc, int write, void *host, uint64_t ve,
-                    size_t size) {
-  static long ncpus;
-  if (!ncpus) ncpus = sysconf(_SC_NPROCESSORS_ONLN);
-  if (size < EMU_SPLIT_MIN || ncpus < 2 || pthread_mutex_trylock(&emu_copier.busy) != 0)
-    return emu_vm_copy_one(proc->pid, write, host, ve, size);
-  if (emu_copier_ensure() != 0) {
-    pthread_mutex_unlock(&emu_copier.busy);
-    return emu_vm_copy_one(proc->pid, write, host, ve, size);
-  }
-  emu_copier.pid = proc->pid;
-  emu_copier.write = write;
-  emu_copier.host = host;
-  emu_copier.ve = ve;
-  emu_copier.size = size;
-  atomic_store(&emu_copier.next, 0);
-  atomic_store(&emu_copier.rc, 0);
-  atomic_store(&emu_copier.state, EMU_JOB_POSTED);
-  atomic_fetch_add(&emu_copier.seq, 1);
-  emu_futex_wake(&emu_copier.seq, 1);
-  emu_copier_chunks();
-  uint32_t posted = EMU_JOB_POSTED;
-  if (!atomic_compare_exchange_strong(&emu_copier.state, &posted, EMU_JOB_CANCELLED)) {
-    uint32_t st;
-    while ((st = atomic_load(&emu_copier.state)) != EMU_JOB_DONE)
-      emu_futex_wait(&emu_copier.state, st, -1);
-  }
-  int rc = atomic_load(&emu_copier.rc);
-  pthread_mutex_unlock(&emu_copier.busy);
-  return rc;
+EMU_EXPORT uint64_t veo_alloc_mem_async(struct veo_thr_ctxt *ctx, const size_t size) {
+  return emu_memop_submit(ctx, EMU_K_ALLOC, (void *)veo_alloc_mem_async, size);
+}
+
+EMU_EXPORT uint64_t veo_free_mem_async(struct veo_thr_ctxt *ctx, uint64_t addr) {
+  return emu_memop_submit(ctx, EMU_K_FREE, (void *)veo_free_mem_async, addr);
 }
 
 static int emu_mem_xfer(struct veo_proc_handle *proc, int write, void *host, uint64_t ve,
@@ -181,7 +128,7 @@ static int emu_mem_xfer(struct veo_proc_handle *proc, int write, void *host, uin
   struct veo_thr_ctxt *main_ctx = proc->ctx[0];
   if (proc->host_vm_ok) {
     if (emu_ctx_barrier(main_ctx) != 0) return -1;
-    int rc = emu_mem_vm_copy(proc, write, host, ve, size);
+    int rc = emu_vm_copy(proc->pid, write, host, ve, size);
     if (rc == 0) return 0;
     if (rc == -1) {
       emu_log_error(func, "cannot access VE memory at %#llx (%zu bytes)",
@@ -190,8 +137,8 @@ static int emu_mem_xfer(struct veo_proc_handle *proc, int write, void *host, uin
     }
     proc->host_vm_ok = 0; /* refused: use the ring from now on */
   }
-  uint64_t id = emu_xfer_async_submit(main_ctx, write ? EMU_K_WRITE : EMU_K_READ, ve,
-                               (uint64_t)(uintptr_t)host, size);
+  uint64_t id = emu_xfer_submit(main_ctx, write ? EMU_K_WRITE : EMU_K_READ, ve,
+                                (uint64_t)(uintptr_t)host, size);
   if (id == VEO_REQUEST_ID_INVALID) return -1;
   uint64_t res;
   return emu_ctx_wait(main_ctx, id, &res) == VEO_COMMAND_OK ? 0 : -1;

@@ -2,8 +2,14 @@
  * emu_proc.c - procs: resolving VE node numbers (VEO_EMU_NODES virtual nodes, _VENODELIST,
  * VE_NODE_NUMBER), starting the helper (fork+exec from a per-proc monitor thread, which
  * then reaps it, so PR_SET_PDEATHSIG follows the proc's lifetime rather than the creating
- * thread's), the global proc list (identifiers), destroy, and the library destructor that
- * ends every helper still alive at exit.
+ * thread's), the global proc list (identifiers), closing contexts and destroying procs
+ * within a grace period, and the library destructor that ends every helper still alive at
+ * exit. Core layer: calls emu_ctx.c and the transport, never an entry point.
+ *
+ * Nothing here waits forever: a helper that does not attach within VEO_EMU_START_TIMEOUT_MS
+ * is killed, and destroy, close and exit kill a helper whose kernels do not return within
+ * VEO_EMU_KILL_GRACE_MS. The helper runs in its own process group, which is killed with it,
+ * so processes a kernel forked never outlive their proc.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -30,8 +36,9 @@
 extern char **environ;
 
 #define EMU_DEFAULT_NODES 4
-#define EMU_ATTACH_TIMEOUT_NS (50ULL * 1000000000ULL)
-#define EMU_EXIT_TIMEOUT_S 20
+#define EMU_START_TIMEOUT_MS 5000 /* VEO_EMU_START_TIMEOUT_MS */
+#define EMU_KILL_GRACE_MS 1000    /* VEO_EMU_KILL_GRACE_MS */
+#define EMU_QUARANTINE 64         /* destroyed handles kept before they are freed */
 #define EMU_HELPER_FD 3
 #define EMU_SPAWN_STACK (64 * 1024)
 
@@ -230,6 +237,17 @@ static int emu_child_run(void *arg) {
     sp->exec_errno = errno;
     _exit(127);
   }
+  /* Its own process group: killing the group ends whatever a kernel forked, too. */
+  if (setpgid(0, 0) != 0) {
+    sp->exec_errno = errno;
+    _exit(127);
+  }
+  /* The helper inherits the host's stdin/stdout/stderr even where the host marked them
+   * close-on-exec (Node does). Closed ones stay closed (the helper opens /dev/null). */
+  for (int fd = 0; fd <= 2; fd++) {
+    int fl = fd == sp->fd ? -1 : fcntl(fd, F_GETFD);
+    if (fl >= 0 && (fl & FD_CLOEXEC)) (void)fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+  }
   sigset_t none;
   sigemptyset(&none);
   (void)sigprocmask(SIG_SETMASK, &none, NULL);
@@ -269,7 +287,7 @@ static pid_t emu_helper_spawn(struct veo_proc_handle *proc, int *err) {
   return pid;
 }
 
-void emu_proc_mark_dead(struct veo_proc_handle *proc) {
+static void emu_proc_mark_dead(struct veo_proc_handle *proc) {
   atomic_store(&proc->dead, 1);
   atomic_store(&proc->hdr->helper_state, EMU_HELPER_DEAD);
   emu_futex_wake(&proc->hdr->helper_state, INT_MAX);
@@ -303,7 +321,20 @@ static void *emu_monitor_run(void *arg) {
   }
   proc->exit_status = status;
   emu_proc_mark_dead(proc);
+  /* Processes a kernel forked are still in the helper's group. */
+  if (kill(-pid, SIGKILL) != 0 && errno != ESRCH)
+    emu_log_error("veo_proc_destroy", "kill: %s", strerror(errno));
   return NULL;
+}
+
+void emu_proc_kill(struct veo_proc_handle *proc) {
+  if (proc->pid <= 0) return;
+  if (kill(-proc->pid, SIGKILL) != 0 && kill(proc->pid, SIGKILL) != 0 && errno != ESRCH)
+    emu_log_error("veo_proc_destroy", "kill: %s", strerror(errno));
+}
+
+uint64_t emu_grace_ns_get(void) {
+  return (uint64_t)emu_env_ms("VEO_EMU_KILL_GRACE_MS", EMU_KILL_GRACE_MS) * 1000000ULL;
 }
 
 static int emu_proc_register(struct veo_proc_handle *proc) {
@@ -345,15 +376,60 @@ int emu_proc_alive(struct veo_proc_handle *proc) {
   return proc && !atomic_load(&proc->destroyed) && !atomic_load(&proc->dead);
 }
 
-/* Frees everything but the handle itself (kept so stale handles fail softly). */
-static void emu_proc_release(struct veo_proc_handle *proc) {
-  /* Context structs stay allocated (retired): a stale handle then fails instead of crashing. */
+/* ---- handle memory ---- */
+
+/* Destroyed procs and closed contexts are freed only after EMU_QUARANTINE later ones, so a
+ * stale handle used shortly after fails softly, while memory stays bounded. */
+static struct {
+  void *ptr;
+  int is_proc;
+} emu_quarantine[EMU_QUARANTINE];
+static unsigned emu_quarantine_next;
+
+static void emu_proc_free(struct veo_proc_handle *proc) {
+  pthread_mutex_destroy(&proc->lock);
+  pthread_mutex_destroy(&proc->spawn_lock);
+  pthread_cond_destroy(&proc->spawn_cond);
+  free(proc);
+}
+
+/* Hands a retired context or destroyed proc to the quarantine (emu_procs_lock held). */
+static void emu_quarantine_push(void *ptr, int is_proc) {
+  unsigned i = emu_quarantine_next++ % EMU_QUARANTINE;
+  if (emu_quarantine[i].ptr) {
+    if (emu_quarantine[i].is_proc) emu_proc_free(emu_quarantine[i].ptr);
+    else emu_ctx_free(emu_quarantine[i].ptr);
+  }
+  emu_quarantine[i].ptr = ptr;
+  emu_quarantine[i].is_proc = is_proc;
+}
+
+/* Frees everything but the handle itself; retired contexts go to the quarantine. */
+static void emu_proc_release(struct veo_proc_handle *proc, uint64_t deadline) {
   for (int i = 0; i < EMU_MAX_CTX; i++)
-    if (proc->ctx[i]) emu_ctx_retire(proc->ctx[i], 0);
+    if (proc->ctx[i]) emu_ctx_retire(proc->ctx[i], 0, deadline);
   proc->nopen = 0;
-  if (proc->shm && proc->shm != MAP_FAILED) munmap(proc->shm, EMU_SHM_SIZE);
+  /* A thread still inside a call (stuck in a VH function, or closing from its own request
+   * block) may touch the control blocks: then the mapping stays (a rare leak beats a
+   * crash). */
+  int inside = 0;
+  for (int i = 0; i < EMU_MAX_CTX; i++) {
+    struct veo_thr_ctxt *c = proc->ctx[i];
+    if (c) inside |= atomic_load(&c->refs) > 0 || atomic_load(&c->vh_running);
+  }
+  if (inside) emu_log_debug("veo_proc_destroy", "a thread is still inside; shm kept mapped");
+  else if (proc->shm && proc->shm != MAP_FAILED && munmap(proc->shm, EMU_SHM_SIZE) != 0)
+    emu_log_debug("veo_proc_destroy", "munmap: %s", strerror(errno));
+  pthread_mutex_lock(&emu_procs_lock);
+  for (int i = 0; i < EMU_MAX_CTX; i++) {
+    if (proc->ctx[i]) emu_quarantine_push(proc->ctx[i], 0);
+    proc->ctx[i] = NULL;
+  }
+  pthread_mutex_unlock(&emu_procs_lock);
   proc->shm = NULL;
-  if (proc->shm_fd >= 0) close(proc->shm_fd);
+  proc->hdr = NULL;
+  if (proc->shm_fd >= 0 && close(proc->shm_fd) != 0)
+    emu_log_debug("veo_proc_destroy", "close: %s", strerror(errno));
   proc->shm_fd = -1;
   for (struct emu_sym *s = proc->syms, *next; s; s = next) {
     next = s->next;
@@ -395,6 +471,13 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
   /* Only this process and its helper (which inherits the fd) ever map it; mode 0600 keeps
    * /proc/<pid>/fd openers of other users out too. */
   proc->shm_fd = memfd_create("veo-emu", MFD_CLOEXEC);
+  if (proc->shm_fd >= 0 && proc->shm_fd <= 2) {
+    /* The host has stdin/stdout/stderr closed: never hold the file there, where the
+     * program's next dup2 onto its stdout would silently replace it. */
+    int moved = fcntl(proc->shm_fd, F_DUPFD_CLOEXEC, 3);
+    if (close(proc->shm_fd) != 0) emu_log_debug("veo_proc_create", "close: %s", strerror(errno));
+    proc->shm_fd = moved;
+  }
   if (proc->shm_fd < 0 || fchmod(proc->shm_fd, 0600) != 0 ||
       ftruncate(proc->shm_fd, (off_t)EMU_SHM_SIZE) != 0) {
     emu_log_error("veo_proc_create", "failed to create proc: shared memory: %s",
@@ -441,13 +524,21 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
     goto fail;
   }
   /* Wait for the helper to map the shared memory and say it is ready. */
-  uint64_t deadline = emu_now_ns() + EMU_ATTACH_TIMEOUT_NS;
+  int64_t start_ms = emu_env_ms("VEO_EMU_START_TIMEOUT_MS", EMU_START_TIMEOUT_MS);
+  uint64_t deadline = emu_now_ns() + (uint64_t)start_ms * 1000000ULL;
   for (;;) {
     uint32_t state = atomic_load(&hdr->helper_state);
     if (state == EMU_HELPER_READY) break;
-    if (state == EMU_HELPER_DEAD || atomic_load(&proc->dead) || emu_now_ns() > deadline) {
-      emu_log_error("veo_proc_create", "failed to create proc: helper %s did not start", bin);
-      kill(proc->pid, SIGKILL);
+    int late = emu_now_ns() > deadline;
+    if (state == EMU_HELPER_DEAD || atomic_load(&proc->dead) || late) {
+      if (late)
+        emu_log_error("veo_proc_create", "failed to create proc: helper %s did not attach "
+                      "within %lld ms (VEO_EMU_START_TIMEOUT_MS); killed it", bin,
+                      (long long)start_ms);
+      else
+        emu_log_error("veo_proc_create", "failed to create proc: helper %s did not start",
+                      bin);
+      emu_proc_kill(proc);
       pthread_join(proc->monitor, NULL);
       goto fail;
     }
@@ -463,7 +554,7 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
   proc->ident = emu_proc_register(proc);
   if (proc->ident < 0) {
     emu_log_error("veo_proc_create", "failed to create proc: out of memory");
-    kill(proc->pid, SIGKILL);
+    emu_proc_kill(proc);
     pthread_join(proc->monitor, NULL);
     goto fail;
   }
@@ -472,12 +563,10 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
                 (int)atomic_load(&hdr->helper_vm_ok));
   return proc;
 fail:
-  emu_proc_release(proc);
-  emu_ctx_destroy(proc->ctx[0]);
-  pthread_mutex_destroy(&proc->lock);
-  pthread_mutex_destroy(&proc->spawn_lock);
-  pthread_cond_destroy(&proc->spawn_cond);
-  free(proc);
+  emu_ctx_free(proc->ctx[0]);
+  proc->ctx[0] = NULL;
+  emu_proc_release(proc, 0);
+  emu_proc_free(proc);
 fail_early:
   return NULL;
 }
@@ -503,36 +592,98 @@ EMU_EXPORT struct veo_proc_handle *veo_proc_create(int venode) {
   return proc;
 }
 
-static int emu_thread_join_timed(pthread_t thr, int seconds) {
+static int emu_thread_join_until(pthread_t thr, uint64_t deadline) {
+  uint64_t now = emu_now_ns();
+  uint64_t left = deadline > now ? deadline - now : 0;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  ts.tv_sec += seconds;
+  ts.tv_sec += (time_t)(left / 1000000000ULL);
+  ts.tv_nsec += (long)(left % 1000000000ULL);
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
   return pthread_timedjoin_np(thr, NULL, &ts);
 }
 
-EMU_EXPORT int veo_proc_destroy(struct veo_proc_handle *proc) {
-  if (!proc) return 0;
-  if (atomic_exchange(&proc->destroyed, 1)) return 0;
-  if (proc->host_pid != getpid()) return 0; /* a forked child: the helper is not ours */
-  /* Close the other contexts, newest first, then end the main one (the helper exits). */
-  for (int i = EMU_MAX_CTX - 1; i > 0; i--) {
-    if (proc->ctx[i]) veo_context_close(proc->ctx[i]);
+/* Takes a closed context out of the proc's lists (proc->lock held). */
+static void emu_proc_ctx_unlist(struct veo_proc_handle *proc, struct veo_thr_ctxt *ctx) {
+  if (proc->ctx[ctx->index] == ctx) proc->ctx[ctx->index] = NULL;
+  for (int i = 0; i < proc->nopen; i++) {
+    if (proc->order[i] == ctx) {
+      memmove(&proc->order[i], &proc->order[i + 1],
+              (size_t)(proc->nopen - i - 1) * sizeof proc->order[0]);
+      proc->nopen--;
+      break;
+    }
   }
+}
+
+int emu_proc_ctx_close(struct veo_proc_handle *proc, struct veo_thr_ctxt *ctx,
+                       uint64_t deadline) {
   struct veo_thr_ctxt *main_ctx = proc->ctx[0];
-  int rc = emu_ctx_close(main_ctx, EMU_EXIT_TIMEOUT_S * 1000000000LL);
-  if (rc != 0 || emu_thread_join_timed(proc->monitor, EMU_EXIT_TIMEOUT_S) != 0) {
-    emu_log_error("veo_proc_destroy", "helper %d did not exit; killing it. Please check for "
-                  "leftover VE procs", (int)proc->pid);
-    kill(proc->pid, SIGKILL);
+  emu_ctx_lock(main_ctx);
+  int queued = emu_ctx_exit_begin(ctx) == 0;
+  if (queued && emu_ctx_exit_wait(ctx, deadline) != 0) {
+    emu_log_error("veo_context_close", "context %d did not finish its requests within the "
+                  "grace period (VEO_EMU_KILL_GRACE_MS); killing VE process %d", ctx->index,
+                  (int)proc->pid);
+    emu_proc_kill(proc);
+  }
+  emu_ctx_retire(ctx, !atomic_load(&proc->dead), deadline);
+  pthread_mutex_lock(&proc->lock);
+  emu_proc_ctx_unlist(proc, ctx);
+  pthread_mutex_unlock(&proc->lock);
+  emu_ctx_unlock(main_ctx);
+  pthread_mutex_lock(&emu_procs_lock);
+  emu_quarantine_push(ctx, 0);
+  pthread_mutex_unlock(&emu_procs_lock);
+  return 0;
+}
+
+/* Ends the helper: every context gets EXIT at once (extra ones first, so their queues run
+ * before the main context ends the process), everything is waited for until `deadline`,
+ * then whatever is left is killed. */
+static void emu_proc_end(struct veo_proc_handle *proc, uint64_t deadline) {
+  for (int i = EMU_MAX_CTX - 1; i > 0; i--)
+    if (proc->ctx[i]) (void)emu_ctx_exit_begin(proc->ctx[i]);
+  int late = 0;
+  for (int i = EMU_MAX_CTX - 1; i > 0 && !late; i--)
+    if (proc->ctx[i]) late = emu_ctx_exit_wait(proc->ctx[i], deadline) != 0;
+  if (!late) {
+    (void)emu_ctx_exit_begin(proc->ctx[0]);
+    late = emu_ctx_exit_wait(proc->ctx[0], deadline) != 0;
+  }
+  if (late || emu_thread_join_until(proc->monitor, deadline) != 0) {
+    emu_log_error("veo_proc_destroy", "VE process %d did not exit within the grace period "
+                  "(VEO_EMU_KILL_GRACE_MS); killing it", (int)proc->pid);
+    emu_proc_kill(proc);
     int jrc = pthread_join(proc->monitor, NULL);
     if (jrc != 0) emu_log_error("veo_proc_destroy", "pthread_join: %s", strerror(jrc));
   }
-  emu_proc_unregister(proc);
+}
+
+static int emu_proc_destroy_until(struct veo_proc_handle *proc, uint64_t deadline) {
+  if (!proc) return 0;
+  if (atomic_exchange(&proc->destroyed, 1)) return 0;
+  if (proc->host_pid != getpid()) return 0; /* a forked child: the helper is not ours */
+  emu_proc_end(proc, deadline);
+  pthread_mutex_lock(&emu_procs_lock);
+  for (int i = 0; i < emu_nprocs; i++)
+    if (emu_procs[i] == proc) emu_procs[i] = NULL;
+  pthread_mutex_unlock(&emu_procs_lock);
   pthread_mutex_lock(&proc->lock);
-  emu_proc_release(proc);
   proc->node = -1;
   pthread_mutex_unlock(&proc->lock);
+  emu_proc_release(proc, deadline);
+  pthread_mutex_lock(&emu_procs_lock);
+  emu_quarantine_push(proc, 1);
+  pthread_mutex_unlock(&emu_procs_lock);
   return 0;
+}
+
+EMU_EXPORT int veo_proc_destroy(struct veo_proc_handle *proc) {
+  return emu_proc_destroy_until(proc, emu_now_ns() + emu_grace_ns_get());
 }
 
 EMU_EXPORT int veo_proc_identifier(struct veo_proc_handle *proc) {
@@ -560,8 +711,18 @@ EMU_EXPORT int veo_api_version(void) { return VEO_API_VERSION; }
 
 EMU_EXPORT const char *veo_version_string(void) { return "3.0.2-veo-ts-emulator"; }
 
-/* At exit, end every helper this process still owns (AVEO does the same). */
+/* At exit, end every helper this process still owns (AVEO does the same), all within one
+ * grace period: every context of every proc gets EXIT first, then each is waited for. */
 __attribute__((destructor)) static void emu_procs_cleanup(void) {
+  uint64_t deadline = emu_now_ns() + emu_grace_ns_get();
+  pthread_mutex_lock(&emu_procs_lock);
+  for (int i = 0; i < emu_nprocs; i++) {
+    struct veo_proc_handle *p = emu_procs[i];
+    if (!p || p->host_pid != getpid()) continue;
+    for (int c = EMU_MAX_CTX - 1; c > 0; c--)
+      if (p->ctx[c]) (void)emu_ctx_exit_begin(p->ctx[c]);
+  }
+  pthread_mutex_unlock(&emu_procs_lock);
   for (;;) {
     struct veo_proc_handle *victim = NULL;
     pthread_mutex_lock(&emu_procs_lock);
@@ -571,7 +732,7 @@ __attribute__((destructor)) static void emu_procs_cleanup(void) {
     }
     pthread_mutex_unlock(&emu_procs_lock);
     if (!victim) break;
-    veo_proc_destroy(victim);
+    (void)emu_proc_destroy_until(victim, deadline);
     emu_proc_unregister(victim);
   }
 }

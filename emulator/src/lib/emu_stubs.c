@@ -1,13 +1,15 @@
 /*
- * emu_stubs.c - VE-SHM, VH-SHM and VE-DMA helpers (veo_veshm.h). They only make sense on a
- * real VE, so the emulator exports them with the upstream prototypes and fails the way
- * AVEO does when the VE-side support is missing: errno = ENOTSUP and -1 (or -ENOTSUP for
- * the DMA calls, (void *)-1 for attach/shmat).
+ * emu_stubs.c - VE-SHM, VH-SHM and VE-DMA helpers (veo_veshm.h, veo_vhveshm.h, veo_vedma.h).
+ * They only make sense on a real VE, so the emulator exports them with the upstream
+ * prototypes and fails the way AVEO does when the VE-side support is missing: errno =
+ * ENOTSUP and -1 (or -ENOTSUP for the DMA calls, (void *)-1 for attach/shmat).
  */
 #include <errno.h>
 
 #include "emu_lib.h"
+#include "veo_vedma.h"
 #include "veo_veshm.h"
+#include "veo_vhveshm.h"
 
 static void emu_stub_fail(const char *func) {
   emu_log_debug(func, "not supported by the emulator");

@@ -7,25 +7,23 @@
 
 #include "../helpers.h"
 
-static void scenario(int use_kill) {
-  int fds[2];
-  CHECK_EQ(pipe(fds), 0);
-  pid_t child = fork();
-  CHECK(child >= 0);
-  if (child == 0) {
-    close(fds[0]);
-    struct veo_proc_handle *p = veo_proc_create(0);
-    pid_t helper = p ? veo_emu_proc_pid(p) : -1;
-    if (write(fds[1], &helper, sizeof helper) != sizeof helper) _exit(3);
-    if (use_kill) {
-      for (;;) pause();
-    }
-    _exit(0);
+static int use_kill;
+
+/* The child host: creates a proc, reports its helper, then waits to be killed or leaves. */
+static void child_host(int fd) {
+  struct veo_proc_handle *p = veo_proc_create(0);
+  pid_t helper = p ? veo_emu_proc_pid(p) : -1;
+  if (write(fd, &helper, sizeof helper) != sizeof helper) _exit(3);
+  if (use_kill) {
+    for (;;) pause();
   }
-  close(fds[1]);
+  _exit(0);
+}
+
+static void scenario(int kill_it) {
+  use_kill = kill_it;
   pid_t helper = -1;
-  CHECK_EQ(read(fds[0], &helper, sizeof helper), sizeof helper);
-  close(fds[0]);
+  pid_t child = FORK_HOST(child_host, &helper, sizeof helper);
   CHECK(helper > 0);
   if (use_kill) {
     CHECK(pid_alive(helper));
