@@ -65,13 +65,34 @@ export default tseslint.config(
     },
   },
   {
+    files: ["src/device/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [{ name: "koffi", message: "src/native/ is the only importer of koffi." }],
+          patterns: [
+            {
+              regex:
+                "^\\.\\./(?!(errors|ctypes|proc|context|library|function|memory|onstack|native/library|vebuild/index)\\.js$)",
+              message:
+                "src/device/ is built on the object model's public modules (those src/index.ts re-exports); " +
+                "importing ../index.js itself would be a cycle.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // A thenable mirrors PromiseLike's own signatures, which use any.
     files: ["src/request.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },
   },
   {
-    // Tests and benchmarks reach into internals and raw koffi results on purpose.
-    files: ["test/**/*.ts", "bench/**/*.ts", "examples/**/*.ts"],
+    // Tests and benchmarks reach into internals and raw koffi results on purpose. Examples
+    // are not here: typed kernels (lib.declare) keep them free of `any`.
+    files: ["test/**/*.ts", "bench/**/*.ts"],
     rules: {
       "@typescript-eslint/no-unsafe-assignment": "off",
       "@typescript-eslint/no-unsafe-member-access": "off",

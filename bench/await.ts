@@ -1,14 +1,15 @@
 /*
  * The promise path of a request, beside its floor: in one process, interleaved, Test 2
  * (N × submit + wait) and Test 1 (submit N, then wait N) as raw koffi calls, with the
- * blocking req.wait(), with `await req`, and (Test 1) with `await Promise.all(reqs)`.
+ * blocking req.wait(), with `await req`, and (Test 1) with `await Promise.all(reqs)` and
+ * `await VeoRequest.all(reqs)`.
  * "T1s" is Test 1 with a ctx.sync() between submitting and collecting, so the collecting
  * is timed apart from the helper's scheduling. Prints per-call medians at each N and the
  * ratios to the raw loop, which costs the same as a C client plus koffi's ~0.1 µs per C call.
  *
  *   tsx bench/await.ts <bench_kernels.so> [n=100,300000] [calls=300000] [reps=5] [only=T1s,T2]
  */
-import { type VeoRequest } from "../src/index.js";
+import { VeoRequest } from "../src/index.js";
 import { openRawSession } from "./lib/raw-session.js";
 
 const [kernels, nArg, callsArg, repsArg, onlyArg] = process.argv.slice(2);
@@ -48,6 +49,10 @@ const loops: Record<string, Loop> = {
     for (let i = 0; i < n; i++) reqs[i] = f(ctx);
     await Promise.all(n === reqs.length ? reqs : reqs.slice(0, n));
   },
+  "T1 VeoRequest.all": async (n) => {
+    for (let i = 0; i < n; i++) reqs[i] = f(ctx);
+    await VeoRequest.all(n === reqs.length ? reqs : reqs.slice(0, n));
+  },
   // The same after ctx.sync(): every result is ready, so only the collecting is timed
   // apart from the helper's scheduling (identical for all three).
   "T1s raw": (n) => {
@@ -64,6 +69,11 @@ const loops: Record<string, Loop> = {
     for (let i = 0; i < n; i++) reqs[i] = f(ctx);
     ctx.sync();
     await Promise.all(n === reqs.length ? reqs : reqs.slice(0, n));
+  },
+  "T1s VeoRequest.all": async (n) => {
+    for (let i = 0; i < n; i++) reqs[i] = f(ctx);
+    ctx.sync();
+    await VeoRequest.all(n === reqs.length ? reqs : reqs.slice(0, n));
   },
 };
 

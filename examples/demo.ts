@@ -5,8 +5,12 @@
  * when there is no Vector Engine), starts a VE process, copies vectors to it, calls kernels
  * asynchronously (await) and synchronously (wait()), passes an OUT buffer on the VE stack,
  * reads the results back, and cleans up. Every step prints what it did.
+ *
+ * The kernels are declared from their C prototypes, and TypeScript types them from the same
+ * strings: `daxpy(ctx, n, 2.0, vx, vy)` is checked by tsc (a string for `n`, or a Float64Array
+ * where a VE pointer goes, would not compile), and `await daxpy(...)` is a bigint.
  */
-import { Intent, OnStack, VeBuild, VeoProc, loadVeo } from "../src/index.js";
+import { Intent, OnStack, VeBuild, VeoProc, VeoRequest, loadVeo } from "../src/index.js";
 
 const KERNELS = String.raw`
 #include <stdint.h>
@@ -84,6 +88,8 @@ async function main(): Promise<void> {
   try {
     const lib = proc.loadLibrary(so);
     const ctx = proc.openContext();
+    // Typed from the prototypes: e.g. daxpy is VeoFunction<[number, number, VeKernelPointer,
+    // VeKernelPointer], bigint> (int64_t comes back as a bigint, double as a number).
     const daxpy = lib.declare("int64_t daxpy(int n, double a, double *x, double *y)");
     const dsum = lib.declare("double dsum(double *a, int n)");
     const fmean = lib.declare("float fmean(float *a, int n)");
@@ -106,20 +112,21 @@ async function main(): Promise<void> {
     show("y", `[${y.join(", ")}]`);
 
     // 5. Asynchronous call: a request is a promise.
-    const touched = await daxpy(ctx, n, 2.0, vx, vy);
+    const touched: bigint = await daxpy(ctx, n, 2.0, vx, vy);
     proc.readMem(y, vy);
     show("await daxpy(n, 2.0, x, y)", `${touched} (int64_t -> bigint)`);
     show("y = 2x + y", `[${y.join(", ")}]`);
 
     // 6. Synchronous call: wait() blocks until the result is there.
-    const sum = dsum(ctx, vy, n).wait();
+    const sum: number = dsum(ctx, vy, n).wait();
     show("dsum(y).wait()", `${sum} (double; expected ${y.reduce((a, b) => a + b, 0)})`);
 
-    // 7. Several requests in flight at once, collected together.
+    // 7. Several requests in flight at once, collected together (results in order, each
+    //    typed: [number, number]).
     const f = Float32Array.from({ length: n }, (_, i) => (i + 1) * 0.5);
     const vf = proc.allocMem(f.byteLength);
     proc.writeMem(vf, f);
-    const [mean, sumX] = await Promise.all([fmean(ctx, vf, n), dsum(ctx, vx, n)]);
+    const [mean, sumX] = await VeoRequest.all([fmean(ctx, vf, n), dsum(ctx, vx, n)]);
     show("fmean(0.5 .. 4.0)", `${mean} (float)`);
     show("dsum(x)", `${sumX} (double)`);
 

@@ -75,15 +75,18 @@ const argsFinalizer = new FinalizationRegistry<{ api: VeoApi; ca: ArgsHandle }>(
   }
 });
 
-// A callable class: the interface gives instances their call signature.
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface VeoFunction {
+// A callable class: the interface gives instances their call signature. `Args` and `Result`
+// are what `lib.declare(prototype)` derives from the prototype (src/kernel-types.ts); the
+// defaults are the loose type of a function found by name: any arguments, any result.
+/* eslint-disable @typescript-eslint/no-explicit-any -- the loose defaults */
+export interface VeoFunction<Args extends readonly unknown[] = any, Result = any> {
   /** Submits a call on `ctx`; the request resolves with the converted result. */
-  (ctx: VeoCtxt, ...args: unknown[]): VeoRequest;
+  (ctx: VeoCtxt, ...args: Args): VeoRequest<Result>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export class VeoFunction {
+export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
+  /* eslint-enable @typescript-eslint/no-explicit-any */
   /** The library the function was found in. */
   declare readonly lib: VeoLibrary;
   /** @internal */
@@ -133,8 +136,11 @@ export class VeoFunction {
     return this._s.ret.name;
   }
 
-  /** Declares the argument types (C type strings; "void" entries are skipped). Chainable. */
-  argsType(...types: string[]): this {
+  /**
+   * Declares the argument types (C type strings; "void" entries are skipped). Chainable; the
+   * result is typed as the loose VeoFunction, since a prototype's types no longer hold.
+   */
+  argsType(...types: string[]): VeoFunction {
     this.setParams(
       types.map((t, i) => {
         if (typeof t !== "string") {
@@ -146,8 +152,8 @@ export class VeoFunction {
     return this;
   }
 
-  /** Declares the result type ("void" for none). Chainable. */
-  retType(type: string): this {
+  /** Declares the result type ("void" for none). Chainable, typed loose as argsType. */
+  retType(type: string): VeoFunction {
     if (typeof type !== "string") {
       throw new TypeError(`Argument 0 of retType must be a C type string, got ${describeValue(type)}`);
     }
@@ -197,8 +203,7 @@ export class VeoFunction {
   }
 
   /** Calls the function synchronously on the proc's main context (veo_call_sync). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- loose until typed by its prototype
-  callSync(...args: unknown[]): any {
+  callSync(...args: Args): Result {
     const s = this._s;
     const proc = s.lib.proc;
     let plan = s.plan;
@@ -212,7 +217,7 @@ export class VeoFunction {
     REGISTER.u64[0] = UNSET;
     const rc = callSync(proc._handle, s.addr, ca, REGISTER.addr);
     if (s.perRequestArgs) s.api.veo_args_free(ca);
-    if (rc === 0) return REGISTER.decode(s.ret.kind);
+    if (rc === 0) return REGISTER.decode(s.ret.kind) as Result;
     // On a kernel exception VEO stores the signal number as the result.
     const word = REGISTER.u64[0];
     const raw = word < 64n ? Number(word) : -1;
@@ -286,7 +291,7 @@ function checkCallable(s: FnState): Plan {
   return plan;
 }
 
-function checkArgs(s: FnState, plan: Plan, args: unknown[]): unknown[] {
+function checkArgs(s: FnState, plan: Plan, args: readonly unknown[]): unknown[] {
   if (args.length !== plan.n) {
     checkCallable(s);
     throw new TypeError(

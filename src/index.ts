@@ -9,6 +9,12 @@ export type { VhFunction } from "./callbacks.js";
 export type { VeoHookEvent, VeoHookEventType, VeoHookListener } from "./veo-hooks.js";
 export { VeoLibrary } from "./library.js";
 export { VeoFunction } from "./function.js";
+export {
+  type KernelFunction,
+  type KernelArg,
+  type KernelResult,
+  type VeKernelPointer,
+} from "./kernel-types.js";
 export { VeoRequest, type PeekResult } from "./request.js";
 export { VeMemPtr, type HostBuffer } from "./memory.js";
 export { OnStack, type OnStackOptions } from "./onstack.js";
@@ -30,3 +36,4 @@ export {
 } from "./ctypes.js";
 export * from "./errors.js";
 export * from "./vebuild/index.js";
+export * from "./device/index.js";

@@ -7,6 +7,7 @@ import { describeValue, parsePrototype } from "./ctypes.js";
 import { VeoClosedError, VeoFailedError } from "./errors.js";
 import type { VeoCtxt } from "./context.js";
 import { callByName, releaseFunction, VeoFunction } from "./function.js";
+import type { KernelFunction } from "./kernel-types.js";
 import { VeMemPtr } from "./memory.js";
 import type { U64 } from "./native/api.js";
 import type { VeoRequest } from "./request.js";
@@ -101,12 +102,16 @@ export class VeoLibrary {
     return p;
   }
 
-  /** Finds a function and declares its types from a C prototype. */
-  declare(prototype: string): VeoFunction {
+  /**
+   * Finds a function and declares its types from a C prototype. With a string literal, the
+   * returned function is typed from the prototype too (see KernelFunction): `f(ctx, ...)`
+   * and `f.callSync(...)` take and return what the prototype says.
+   */
+  declare<const S extends string>(prototype: S): KernelFunction<S> {
     const proto = parsePrototype(prototype);
     const f = this.findFunction(proto.name);
     f._declare(proto.params, proto.ret);
-    return f;
+    return f as KernelFunction<S>;
   }
 
   /** @internal ctx.callByName (the context module cannot import function.ts). */

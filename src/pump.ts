@@ -48,6 +48,11 @@ const THEN_SPIN_MS = 0.005;
 /** Keep spinning while a completion arrived within this many ms. */
 const SPIN_IDLE_MS = 0.05;
 /**
+ * After a spin that collected nothing, this many awaits (doubling per further miss, up to
+ * MAX_SPIN_SKIP) go to the pool without spinning; see Pump.spinMissed.
+ */
+const MAX_SPIN_SKIP = 256;
+/**
  * Pool threads the pumps may block at once; the rest of libuv's pool stays free for fs, dns
  * and crypto. A context that finds them all taken polls every millisecond instead.
  */
@@ -126,6 +131,9 @@ export class Pump {
   private scheduled = false;
   /** The result slot of the pool thread's wait while `target` is set. */
   private slot: ResultRegister | null = null;
+  /** Pump runs left that skip spinning (0: spin), and the next skip's length. */
+  private spinSkip = 0;
+  private spinBackoff = 1;
 
   constructor(ctx: VeoCtxt) {
     this.ctx = ctx;
@@ -322,12 +330,18 @@ export class Pump {
     const api = this.ctx._api;
     const h = this.ctx._handle;
     let rc = api.veo_call_peek_result(h, req.id, REGISTER.addr);
-    // Spin only when it pays: when the request can be told at once (nothing older open).
-    // Otherwise it is told a microtask later anyway, and the pump's run peeks again then.
-    if (rc === CommandState.UNFINISHED && this.openLow >= req.id && this.heap.length === this.head) {
+    // Spin only when it pays: when the request can be told at once (nothing older open),
+    // and while spinning has been finding completions (see spinMissed).
+    if (
+      rc === CommandState.UNFINISHED &&
+      this.spinSkip === 0 &&
+      this.openLow >= req.id &&
+      this.heap.length === this.head
+    ) {
       const until = performance.now() + THEN_SPIN_MS;
       do rc = api.veo_call_peek_result(h, req.id, REGISTER.addr);
       while (rc === CommandState.UNFINISHED && performance.now() < until);
+      if (rc !== CommandState.UNFINISHED) this.spinBackoff = 1;
     }
     if (rc === CommandState.UNFINISHED) return false;
     completeRequest(req, rc, REGISTER);
@@ -367,12 +381,19 @@ export class Pump {
     if (this.target !== null || !this.ctx._usable) return;
     try {
       const start = performance.now();
-      let deadline = start + SPIN_IDLE_MS;
+      const spin = this.spinSkip > 0 ? 0 : SPIN_IDLE_MS;
+      if (this.spinSkip > 0) this.spinSkip--;
+      let deadline = start + spin;
+      let collected = false;
       for (;;) {
         const n = this.drain();
-        if (this.waiting <= 0 || !this.ctx._usable) return;
+        if (n > 0) collected = true;
+        if (this.waiting <= 0 || !this.ctx._usable) {
+          if (collected) this.spinBackoff = 1;
+          return;
+        }
         const now = performance.now();
-        if (n > 0) deadline = now + SPIN_IDLE_MS;
+        if (n > 0) deadline = now + spin;
         else if (now > deadline) break;
         if (now - start > MAX_RUN_MS) {
           this.scheduled = true;
@@ -380,6 +401,7 @@ export class Pump {
           return;
         }
       }
+      if (spin > 0 && !collected) this.spinMissed();
       const t = this.first();
       if (t === undefined || t._state !== 0) return;
       if (poolWaits >= POOL_WAITS || !isMainThread) {
@@ -397,6 +419,18 @@ export class Pump {
       this.fail(err);
     }
   };
+
+  /**
+   * A whole spin went by with nothing collected: the request is long, or the machine's CPUs
+   * are all busy and the spinning main thread was taking the CPU the VE side needed to finish
+   * it (with a CPU-burning neighbour, `await` took 4× as long as `wait()`). The next
+   * `spinBackoff` awaits go to the pool without spinning, and each further miss doubles
+   * that, up to MAX_SPIN_SKIP; any spin that collects something resets it.
+   */
+  private spinMissed(): void {
+    this.spinSkip = this.spinBackoff;
+    this.spinBackoff = Math.min(MAX_SPIN_SKIP, this.spinBackoff * 2);
+  }
 
   private readonly onWaited = (err: unknown, rc: number): void => {
     const t = this.target;

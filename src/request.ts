@@ -7,7 +7,7 @@
  * are kept and called directly (no promise of ours, no extra tick); any other callback
  * chains on a promise of ours, so it never runs inside then().
  */
-import type { CKind, ResultRegister } from "./ctypes.js";
+import { describeValue, type CKind, type ResultRegister } from "./ctypes.js";
 import { CommandState, ContextState } from "./constants.js";
 import { VeoCallError, VeoKernelException, VeoProcessDead } from "./errors.js";
 import type { VeoCtxt } from "./context.js";
@@ -260,6 +260,31 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
     throw this._value;
   }
 
+  /**
+   * One promise for many requests: resolves with their results in the order given, or
+   * rejects with the first failure it collects. Results are collected in order with
+   * non-blocking peeks (one C call per request, as `wait()` makes), so a batch costs close
+   * to a `wait()` loop, not a promise per request; only where a request is still running
+   * does it wait through the context's pump without blocking the event loop. The others are
+   * left as they are when it rejects: still-running requests go on, and their outcomes wait
+   * to be collected by wait(), peek() or await like any request's (none becomes an
+   * unhandled rejection). Requests may be of different contexts and procs, and repeated.
+   * A non-iterable, or an element that is not a VeoRequest, rejects with a TypeError.
+   */
+  static all<const R extends readonly VeoRequest[] | []>(
+    reqs: R,
+  ): Promise<{ -readonly [K in keyof R]: R[K] extends VeoRequest<infer T> ? T : never }>;
+  static all<T>(reqs: Iterable<VeoRequest<T>>): Promise<T[]>;
+  static all(reqs: Iterable<VeoRequest>): Promise<unknown[]> {
+    let list: VeoRequest[];
+    try {
+      list = batchOf(reqs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<unknown[]>((resolve, reject) => new Batch(list, resolve, reject).run());
+  }
+
   /** True once the request has a result or an error. */
   get settled(): boolean {
     return this._state !== PENDING;
@@ -275,6 +300,72 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
       this._state === PENDING ? "pending" : this._state === DONE ? `done: ${String(this._value)}` : "failed";
     return `VeoRequest(${this._what}, id ${this.id}, ${state})`;
   }
+}
+
+/** The requests of VeoRequest.all as an array, each checked. */
+function batchOf(reqs: unknown): VeoRequest[] {
+  if (reqs == null || typeof (reqs as Iterable<unknown>)[Symbol.iterator] !== "function") {
+    throw new TypeError(
+      `Argument 0 (reqs) of VeoRequest.all must be an iterable of VeoRequest, got ${describeValue(reqs)}`,
+    );
+  }
+  const list = Array.isArray(reqs) ? (reqs as unknown[]) : [...(reqs as Iterable<unknown>)];
+  for (let i = 0; i < list.length; i++) {
+    if (!(list[i] instanceof VeoRequest)) {
+      throw new TypeError(
+        `Argument 0 (reqs) of VeoRequest.all: element ${i} must be a VeoRequest, got ${describeValue(list[i])}`,
+      );
+    }
+  }
+  return list as VeoRequest[];
+}
+
+/** Give the event loop a turn after this many ms of collecting a batch. */
+const BATCH_RUN_MS = 4;
+
+/**
+ * VeoRequest.all's collector: walks the requests in order, collecting each with a peek.
+ * At a request that is still running, or that someone else awaits (its listeners must be
+ * told in submission order by the pump), it awaits that one request and goes on from there.
+ */
+class Batch {
+  private i = 0;
+  private readonly out: unknown[];
+
+  constructor(
+    private readonly list: readonly VeoRequest[],
+    private readonly resolve: (v: unknown[]) => void,
+    private readonly reject: (e: unknown) => void,
+  ) {
+    this.out = new Array<unknown>(list.length);
+  }
+
+  readonly run = (): void => {
+    const list = this.list;
+    const out = this.out;
+    const n = list.length;
+    const start = performance.now();
+    let i = this.i;
+    while (i < n) {
+      const r = list[i];
+      if (r._state === PENDING && (r._deferred !== undefined || !r.ctx._pump.peekFor(r))) {
+        this.i = i;
+        void r.then(this.run, this.reject);
+        return;
+      }
+      if (r._state === FAILED) {
+        this.reject(r._value);
+        return;
+      }
+      out[i++] = r._value;
+      if ((i & 1023) === 0 && performance.now() - start > BATCH_RUN_MS && i < n) {
+        this.i = i;
+        setImmediate(this.run);
+        return;
+      }
+    }
+    this.resolve(out);
+  };
 }
 
 /** @internal Tells every listener of a settled request its outcome. */

@@ -247,7 +247,9 @@ describe("ctx.callVh", () => {
       const r = spawnSync(process.execPath, ["--import", "tsx", script, mode], {
         encoding: "utf8",
         timeout: 60_000,
-        env: { ...process.env, VE_OMP_NUM_THREADS: "1", VEO_LOG_DEBUG: "1" },
+        // The 2 s kernel is still running at exit; a grace well above it means the emulator
+        // gives up on a helper (and logs it) only if a VH thread is left blocked.
+        env: { ...process.env, VE_OMP_NUM_THREADS: "1", VEO_LOG_DEBUG: "1", VEO_EMU_KILL_GRACE_MS: "10000" },
       });
       const out = `${r.stdout}\n${r.stderr}`;
       expect(r.signal, out).toBeNull();

@@ -114,7 +114,7 @@ describe("scalar marshalling (every type, through the typed setters)", () => {
   it("void results are undefined", async () => {
     const nothing = lib.declare("void nothing(void)");
     const count = lib.declare("long void_count(void)");
-    const before = count.callSync() as bigint;
+    const before = count.callSync();
     expect(await nothing(ctx)).toBeUndefined();
     expect(nothing.callSync()).toBeUndefined();
     expect(count.callSync()).toBe(before + 2n);
@@ -124,7 +124,7 @@ describe("scalar marshalling (every type, through the typed setters)", () => {
     const f = lib.declare(
       "double mixed(char a, unsigned char b, short c, unsigned short d, int e, unsigned int f, long g, unsigned long h, float i, double j, int8_t k, uint64_t l)",
     );
-    const args = [-3, 200, -300, 60000, -70000, 4000000000, -5n, 6n, 0.5, 0.25, -7, 9n];
+    const args = [-3, 200, -300, 60000, -70000, 4000000000, -5n, 6n, 0.5, 0.25, -7, 9n] as const;
     const expected =
       -3 +
       200 * 2 -
@@ -149,10 +149,17 @@ describe("scalar marshalling (every type, through the typed setters)", () => {
     expect(s4.callSync(1, 2, 3, 4)).toBe(30n);
     expect(await s5(ctx, 1, 2, 3, 4, 5)).toBe(55n);
     expect(s5.callSync(1, 2, 3, 4, 5)).toBe(55n);
+    // The typed signatures refuse these at compile time too (@ts-expect-error fails tsc
+    // if they ever stop doing so); at run time each is a TypeError.
+    // @ts-expect-error -- too few arguments
     expect(() => s4(ctx, 1, 2, 3)).toThrow(/takes 4 arguments, got 3/);
+    // @ts-expect-error -- too many arguments
     expect(() => s4(ctx, 1, 2, 3, 4, 5)).toThrow(/takes 4 arguments, got 5/);
+    // @ts-expect-error -- too few arguments
     expect(() => s5(ctx, 1, 2, 3, 4)).toThrow(/takes 5 arguments, got 4/);
+    // @ts-expect-error -- too many arguments
     expect(() => s5.callSync(1, 2, 3, 4, 5, 6)).toThrow(/takes 5 arguments, got 6/);
+    // @ts-expect-error -- a string for a long
     expect(() => s5(ctx, 1, 2, 3, 4, "5")).toThrow(/Argument 5 \(long\) of sum5l/);
     expect(() => s4.callSync(1, 2, 3, 2n ** 63n)).toThrow(RangeError);
   });
@@ -161,10 +168,10 @@ describe("scalar marshalling (every type, through the typed setters)", () => {
     const d = lib.declare(
       "double sum10d(double,double,double,double,double,double,double,double,double,double)",
     );
-    const dv = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    const dv = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const;
     expect(await d(ctx, ...dv)).toBe(dv.reduce((s, v, i) => s + v * (i + 1), 0));
     const l = lib.declare("long sum12l(long,long,long,long,long,long,long,long,long,long,long,long)");
-    const lv = [1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -12];
+    const lv = [1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -12] as const;
     expect(await l(ctx, ...lv)).toBe(BigInt(lv.reduce((s, v, i) => s + v * (i + 1), 0)));
   });
 
@@ -274,8 +281,11 @@ describe("bad arguments never reach C", () => {
   const id = () => lib.declare("int id_i32(int x)");
 
   it("wrong argument count", () => {
+    // @ts-expect-error -- too few arguments
     expect(() => id()(ctx)).toThrow(/takes 1 argument, got 0/);
+    // @ts-expect-error -- too many arguments
     expect(() => id()(ctx, 1, 2)).toThrow(TypeError);
+    // @ts-expect-error -- too few arguments
     expect(() => id().callSync()).toThrow(TypeError);
   });
 
@@ -286,26 +296,36 @@ describe("bad arguments never reach C", () => {
     expect(() => lib.declare("unsigned int id_u32(unsigned x)")(ctx, -1)).toThrow(RangeError);
     expect(() => id()(ctx, NaN)).toThrow(RangeError);
     expect(() => id()(ctx, 1.5)).toThrow(RangeError);
+    // @ts-expect-error -- a boolean for an int
     expect(() => id()(ctx, true)).toThrow(TypeError);
+    // @ts-expect-error -- a string for an int
     expect(() => id()(ctx, "1")).toThrow(TypeError);
     const l = lib.declare("long id_i64(long v)");
     expect(() => l(ctx, 2 ** 53 + 1)).toThrow(/bigint/);
     expect(() => l(ctx, 2n ** 63n)).toThrow(RangeError);
+    // @ts-expect-error -- a bigint for a double
     expect(() => lib.declare("double id_double(double d)")(ctx, 1n)).toThrow(TypeError);
   });
 
   it("a pointer argument that is not a pointer", () => {
     const p = lib.declare("void *id_ptr(void *p)");
+    // Number addresses are accepted at run time (checked), but the typed signature wants a bigint.
+    // @ts-expect-error -- a number for a pointer
     expect(() => p(ctx, -1)).toThrow(RangeError);
+    // @ts-expect-error -- a number for a pointer
     expect(() => p(ctx, 1.5)).toThrow(RangeError);
+    // @ts-expect-error -- a string for a pointer
     expect(() => p(ctx, "0x10")).toThrow(TypeError);
+    // @ts-expect-error -- a host buffer for a pointer (needs OnStack)
     expect(() => p(ctx, new Float64Array(2))).toThrow(/OnStack/);
+    // @ts-expect-error -- an object for a pointer
     expect(() => p(ctx, {})).toThrow(TypeError);
     expect(() => p(ctx, 2n ** 64n)).toThrow(RangeError);
     expect(p(ctx, null).wait()).toBe(0n);
   });
 
   it("OnStack is only for pointer parameters", () => {
+    // @ts-expect-error -- OnStack for an int
     expect(() => id()(ctx, new OnStack(new Int32Array(1)))).toThrow(TypeError);
   });
 
@@ -315,9 +335,9 @@ describe("bad arguments never reach C", () => {
       const octx = other.openContext();
       const omem = other.allocMem(8);
       const p = lib.declare("void *id_ptr(void *p)");
-      expect(() => p(octx, 0)).toThrow(/another proc/);
+      expect(() => p(octx, 0n)).toThrow(/another proc/);
       expect(() => p(ctx, omem)).toThrow(/another proc/);
-      expect(() => p({} as VeoCtxt, 0)).toThrow(/must be a VeoCtxt/);
+      expect(() => p({} as VeoCtxt, 0n)).toThrow(/must be a VeoCtxt/);
       const ofn = other.loadLibrary(kernel("basic")).declare("int add_one(int)");
       expect(() => ofn(ctx, 1)).toThrow(/another proc/);
       expect(ofn(octx, 1).wait()).toBe(2);

@@ -163,7 +163,7 @@ describe("many requests in flight", () => {
     for (let i = reqs.length - 1; i >= 1000; i--) expect(reqs[i].wait()).toBe(BigInt(i));
     const rest = reqs.slice(0, 1000);
     const values = await Promise.all(
-      rest.map((r, i) => (i % 3 === 0 ? r.wait() : i % 3 === 1 ? r : r.then((v) => v))),
+      rest.map((r, i) => (i % 3 === 0 ? Promise.resolve(r.wait()) : i % 3 === 1 ? r : r.then((v) => v))),
     );
     expect(values).toEqual(rest.map((_, i) => BigInt(i)));
     for (const [i, r] of reqs.entries()) expect(r.peek()).toEqual({ done: true, value: BigInt(i) });

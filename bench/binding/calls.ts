@@ -8,10 +8,11 @@
  *   wait   Test 1-3 with the blocking req.wait()
  *   await  Test 1-3 with `await req`
  *   all    Test 1 shape: submit N, then await Promise.all(requests)
+ *   batch  Test 1 shape: submit N, then await VeoRequest.all(requests)
  *   sync   Test 4: f.callSync(), N times
  *   floor  Test 1's await and all loops with no FFI (floor.ts), after every N of the others
  */
-import type { VeoCtxt, VeoFunction, VeoRequest } from "../../src/index.js";
+import { VeoRequest, type VeoCtxt, type VeoFunction } from "../../src/index.js";
 import { floorForms, runFloorBatches } from "./floor.js";
 import { openSession } from "./session.js";
 import { emit, nowUs, warming, WARMUP_CALLS, type Args } from "./io.js";
@@ -49,6 +50,12 @@ export const forms: Record<string, Record<number, Form>> = {
     1: async (f, ctx, n, reqs) => {
       for (let i = 0; i < n; i++) reqs[i] = f(ctx);
       await Promise.all(n === reqs.length ? reqs : reqs.slice(0, n));
+    },
+  },
+  batch: {
+    1: async (f, ctx, n, reqs) => {
+      for (let i = 0; i < n; i++) reqs[i] = f(ctx);
+      await VeoRequest.all(n === reqs.length ? reqs : reqs.slice(0, n));
     },
   },
   sync: {
@@ -91,7 +98,7 @@ export async function runBatches(
 export async function calls(args: Args): Promise<void> {
   const ns = args.nums("n");
   const tests = args.str("tests", "1234").split("").map(Number);
-  const variants = args.str("variants", "wait,await,all,sync,floor").split(",");
+  const variants = args.str("variants", "wait,await,all,batch,sync,floor").split(",");
   const minCalls = args.num("min_calls", 10_000);
   const warmup = args.num("warmup", WARMUP_CALLS);
   const s = openSession(args.str("kernels"));

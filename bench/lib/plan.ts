@@ -82,19 +82,20 @@ export function makePlan(quick: boolean): Plan {
   };
 }
 
-export type Variant = "c" | "wait" | "await" | "all" | "sync";
+export type Variant = "c" | "wait" | "await" | "all" | "batch" | "sync";
 
 export const variantLabel: Record<Variant, string> = {
   c: "C client",
   wait: "binding wait()",
   await: "binding await",
   all: "binding Promise.all",
+  batch: "binding VeoRequest.all",
   sync: "binding callSync()",
 };
 
 /** The variants measured per call-latency test; the first is the C reference. */
 export const testVariants: Record<number, Variant[]> = {
-  1: ["c", "wait", "await", "all"],
+  1: ["c", "wait", "await", "all", "batch"],
   2: ["c", "wait", "await"],
   3: ["c", "wait", "await"],
   4: ["c", "sync"],

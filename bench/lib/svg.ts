@@ -12,6 +12,7 @@ const colors: Record<Variant, string> = {
   wait: "#1f77b4",
   await: "#d62728",
   all: "#2ca02c",
+  batch: "#ff7f0e",
   sync: "#9467bd",
 };
 

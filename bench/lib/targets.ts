@@ -160,6 +160,7 @@ export function evaluateTargets(s: SampleSet, plan: Plan): TargetResult[] {
   ratioTarget("wait", 1, 1.5, "Test 1 wait() / C", true);
   ratioTarget("await", 1, 1.5, "Test 1 await / C");
   ratioTarget("all", 1, 1.5, "Test 1 Promise.all / C");
+  ratioTarget("batch", 1, 1.5, "Test 1 VeoRequest.all / C");
   ratioTarget("await", 2, 2.0, "Test 2 await / C");
 
   if (plan.ns.includes(100) && nMax > 100) {

@@ -1,7 +1,9 @@
 /*
  * Child process of aveo.test.ts: exits (process.exit, or an uncaught exception) while
  * callVh functions are queued behind running kernels on two procs. Prints each helper's
- * pid; a function that runs prints RAN (it must not).
+ * pid; a function that runs prints RAN (it must not). The 2 s kernel outlasts the emulator's
+ * default destroy grace (1 s): the parent raises VEO_EMU_KILL_GRACE_MS so that only a VH
+ * thread left blocked could make the emulator kill a helper.
  */
 import { VeoProc } from "../../src/index.js";
 import { kernel } from "./kernels.js";

@@ -13,12 +13,15 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 const cache = tempDir("examples-cache");
 afterAll(() => fs.rmSync(cache, { recursive: true, force: true }));
 
-function runExample(file: string): Promise<{ code: number; out: string; err: string }> {
+function runExample(
+  file: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ["--import", "tsx", path.join(ROOT, "examples", file)],
-      { cwd: ROOT, env: { ...process.env, VEO_BUILD_CACHE: cache }, timeout: 60_000 },
+      { cwd: ROOT, env: { ...process.env, VEO_BUILD_CACHE: cache, ...extraEnv }, timeout: 60_000 },
       (err, out, errOut) => resolve({ code: err ? ((err.code as number) ?? 1) : 0, out, err: errOut }),
     );
   });
@@ -51,5 +54,22 @@ describe("examples", () => {
     expect(r.out).toMatch(/c_square\(12\)\s+= 144/);
     expect(r.out).toMatch(/cpp_mean\(a\)\s+= 2\.5/);
     expect(r.out).toMatch(/ftn_dot\(a, b\) = 20/);
+  });
+
+  it("devices.ts: two devices, a device-to-device gather, the evaluator, a trace and a pool", async () => {
+    const r = await runExample("devices.ts", { TMPDIR: cache });
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/node 1\s+ve3, \d+ cores, .*online \(emulated\)/);
+    expect(r.out).toMatch(/x\s+65536 doubles, 32768 on node 0, 32768 on node 1/);
+    expect(r.out).toMatch(/sum of 3x² over both devices\s+64525\.248000/);
+    expect(r.out).toMatch(/equal\s+true/);
+    expect(r.out).toMatch(/square_scale\(\[1, 2, 3\], 2\) on node 1 \[2, 8, 18\]/);
+    expect(r.out).toMatch(/measured on\s+device/);
+    expect(r.out).toMatch(/requests recorded on node 0\s+5/);
+    const saved = /saved\s+(\S+\.json)/.exec(r.out)?.[1];
+    expect(saved && JSON.parse(fs.readFileSync(saved, "utf8")).traceEvents.length).toBeGreaterThan(5);
+    expect(r.out).toMatch(/in use \/ cached \/ peak \(bytes\)\s+0 \//);
+    expect(r.out).toContain("block_sum of [i, i, i, i], i = 0..7  [0, 4, 8, 12, 16, 20, 24, 28]");
+    expect(r.out).toContain("devices closed; done.");
   });
 });
