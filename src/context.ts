@@ -7,7 +7,15 @@ import { ContextState, REQUEST_ID_INVALID } from "./constants.js";
 import { describeValue } from "./ctypes.js";
 import { VeoClosedError, VeoFailedError, VeoProcessDead } from "./errors.js";
 import type { VeoLibrary } from "./library.js";
-import { byteCount, checkVeExtent, hostBuffer, vePointer, type HostBuffer, type VeMemPtr } from "./memory.js";
+import {
+  byteCount,
+  checkVeExtent,
+  holdHostBuffer,
+  hostBuffer,
+  vePointer,
+  type HostBuffer,
+  type VeMemPtr,
+} from "./memory.js";
 import { allocMemAsync, freeMemAsync } from "./memory-async.js";
 import type { CtxHandle, U64, VeoApi } from "./native/api.js";
 import { requireFunction } from "./native/library.js";
@@ -26,7 +34,21 @@ function ignore(): void {}
 /** A VE address argument: a VeMemPtr of the same proc, or a raw bigint/number address. */
 export type VePointer = VeMemPtr | bigint | number;
 
+let isCtxt: (v: unknown) => v is VeoCtxt;
+
+/** @internal True for a context made by proc.openContext (not a forged look-alike). */
+export function isVeoCtxt(v: unknown): v is VeoCtxt {
+  return isCtxt(v);
+}
+
 export class VeoCtxt {
+  /** Brand: only genuine contexts have it (see isVeoCtxt). */
+  readonly #genuine = true;
+
+  static {
+    isCtxt = (v): v is VeoCtxt => typeof v === "object" && v !== null && #genuine in v;
+  }
+
   /** The proc this context belongs to. */
   readonly proc: VeoProc;
   /** @internal */
@@ -41,6 +63,13 @@ export class VeoCtxt {
   _closeError: VeoClosedError | undefined = undefined;
   /** @internal veo_context_close still owed (deferred while a pool thread waits on us). */
   private closeOwed = false;
+  /**
+   * @internal The host buffers of requests VEO may still write or read, by request id: held
+   * here (not only by the request) so that a request nobody keeps cannot let its buffer be
+   * collected while the VE side uses it. Dropped as each request settles on a usable
+   * context, or with the context.
+   */
+  readonly _held = new Map<number, unknown>();
   /** @internal callVh functions queued on this context and not run yet (see callbacks.ts). */
   _vh = 0;
 
@@ -59,6 +88,7 @@ export class VeoCtxt {
 
   /** @internal Throws VeoClosedError / VeoProcessDead when the context cannot be used. */
   _checkUsable(): void {
+    if (!isCtxt(this)) throw new TypeError("This is not a genuine VeoCtxt (use proc.openContext())");
     if (this._closed) {
       this.proc._check();
       throw new VeoClosedError("This VeoCtxt is closed");
@@ -92,6 +122,7 @@ export class VeoCtxt {
       id = Number(id);
     }
     const req = new VeoRequest(this, id, call, keep);
+    if (keep !== undefined) this._held.set(id, keep);
     this._pump.last = req;
     this._pump.opened(id);
     if (logEnabled) {
@@ -114,7 +145,13 @@ export class VeoCtxt {
         `${what}: ${cfunc} refused the request: the VE process on node ${this.proc.nodeid} is dead`,
       );
     }
-    return new VeoFailedError(cfunc, `${what}: ${cfunc} returned VEO_REQUEST_ID_INVALID`);
+    return new VeoFailedError(
+      cfunc,
+      `${what}: ${cfunc} returned VEO_REQUEST_ID_INVALID although the VE process is alive` +
+        (cfunc === "veo_call_async"
+          ? " (VEO refused the call: its stack arguments may not fit this context's VE stack)"
+          : ""),
+    );
   }
 
   /** Copies `size` bytes (default: all of `dst`) from VE memory at `src` into `dst`. */
@@ -124,6 +161,7 @@ export class VeoCtxt {
     const addr = vePointer(this.proc, src, "Argument 1 (src) of asyncReadMem");
     const n = byteCount(size, "Argument 2 (size) of asyncReadMem", len, "dst", len);
     checkVeExtent(src, n, "asyncReadMem");
+    holdHostBuffer(dst, "Argument 0 (dst) of asyncReadMem");
     const id = this._api.veo_async_read_mem(this._handle, dst, addr, n);
     return this._submitted(id, READ_CALL, dst, "veo_async_read_mem");
   }
@@ -135,6 +173,7 @@ export class VeoCtxt {
     const len = hostBuffer(src, "Argument 1 (src) of asyncWriteMem");
     const n = byteCount(size, "Argument 2 (size) of asyncWriteMem", len, "src", len);
     checkVeExtent(dst, n, "asyncWriteMem");
+    holdHostBuffer(src, "Argument 1 (src) of asyncWriteMem");
     const id = this._api.veo_async_write_mem(this._handle, addr, src, n);
     return this._submitted(id, WRITE_CALL, src, "veo_async_write_mem");
   }
@@ -300,6 +339,7 @@ export class VeoCtxt {
     this.closeOwed = false;
     if (!this.proc._alive) return;
     const rc = this._api.veo_context_close(this._handle);
+    this._held.clear();
     if (rc !== 0) throw new VeoFailedError("veo_context_close", `veo_context_close failed (${rc})`);
   }
 

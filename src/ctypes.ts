@@ -112,6 +112,7 @@ export function parseType(text: string): CType {
   if (typeof text !== "string") {
     throw new TypeError(`A C type must be a string, got ${describeValue(text)}`);
   }
+  checkCString(text, "A C type");
   const cached = typeCache.get(text);
   if (cached) return cached;
   const t = parseTypeUncached(text);
@@ -207,6 +208,7 @@ export function parsePrototype(text: string): CPrototype {
   if (typeof text !== "string") {
     throw new TypeError(`A C prototype must be a string, got ${describeValue(text)}`);
   }
+  checkCString(text, "A C prototype");
   const m = /^\s*(.+?)\s*\b([A-Za-z_][A-Za-z0-9_]*)\s*\(([^()]*)\)\s*;?\s*$/s.exec(text);
   if (!m || /^[\s*]*$/.test(m[1])) {
     throw new TypeError(`Cannot parse C prototype "${text}": expected "<type> <name>(<params>)"`);
@@ -249,6 +251,19 @@ function parseParam(proto: string, raw: string): CParam {
   if (array) type = { name: `${type.name.replace(/ \*+$/, "")} *`, kind: "ptr" };
   if (type.kind === "void") throw new TypeError(`C prototype "${proto}": parameter "${raw}" has type void`);
   return name === undefined ? { type } : { type, name };
+}
+
+/**
+ * Throws a TypeError naming `label` if `text` contains a NUL character: C would see only the
+ * part before it (a different path or symbol name).
+ */
+export function checkCString(text: string, label: string): void {
+  const at = text.indexOf("\0");
+  if (at >= 0) {
+    throw new TypeError(
+      `${label} contains a NUL character at index ${at}; C would see only ${JSON.stringify(text.slice(0, at))}`,
+    );
+  }
 }
 
 /** A short description of a JS value for error messages. */
@@ -317,6 +332,9 @@ function checkIntegerSlow(kind: CKind, typeName: string, v: unknown, label: stri
   return v;
 }
 
+/** The largest finite float (FLT_MAX). */
+const FLT_MAX = 3.4028234663852886e38;
+
 /** Checks and encodes one argument; returns what the typed setter takes. */
 export type Checker = (v: unknown) => CValue;
 
@@ -347,6 +365,18 @@ export function makeChecker(type: CType, label: string): Checker {
       return (v) => (typeof v === "number" && Number.isSafeInteger(v) && v >= lo ? v : slow(v));
     }
     case "float":
+      return (v) => {
+        if (typeof v === "number") {
+          // Rounding to the nearest float is fine; a finite value beyond FLT_MAX would become
+          // Infinity, which is an error. NaN and ±Infinity pass as themselves.
+          const f = Math.fround(v);
+          if (f - f === 0 || v - v !== 0) return v;
+          throw new RangeError(
+            `${label} is ${v}, beyond the float range (±${FLT_MAX}); it would arrive as ${f}`,
+          );
+        }
+        throw new TypeError(`${label} must be a number for ${t}, got ${describeValue(v)}`);
+      };
     case "double":
       return (v) => {
         if (typeof v === "number") return v;

@@ -12,6 +12,7 @@ export type VeoErrorCode =
   | "VEO_CLOSED"
   | "VEO_TIMEOUT"
   | "VEO_FAILED"
+  | "VEO_BUSY"
   | "VEO_UNSUPPORTED"
   | "VEO_DEADLOCK"
   | "VE_BUILD_FAILED";
@@ -144,5 +145,12 @@ export class VeBuildError extends VeoError {
     this.exitCode = details.exitCode;
     this.output = details.output;
     this.sourcePath = details.sourcePath;
+  }
+}
+
+/** The operation would pull something out from under a request still running (lib.unload). */
+export class VeoBusyError extends VeoError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("VEO_BUSY", message, options);
   }
 }

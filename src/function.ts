@@ -24,13 +24,22 @@ import {
   VeoKernelException,
   VeoProcessDead,
 } from "./errors.js";
-import { vePointer, VeMemPtr } from "./memory.js";
+import { vePointer } from "./memory.js";
 import type { ArgsHandle, U64, VeoApi } from "./native/api.js";
 import { unsupported } from "./native/library.js";
-import { OnStack } from "./onstack.js";
+import {
+  checkStackArg,
+  isOnStack,
+  OnStack,
+  STACK_ARGS_MAX,
+  stackBuffer,
+  stackImageBase,
+  stackIntent,
+  stackSize,
+} from "./onstack.js";
 import { REGISTER } from "./pump.js";
 import { signalName, type CallInfo, type VeoRequest } from "./request.js";
-import { VeoCtxt } from "./context.js";
+import { isVeoCtxt, type VeoCtxt } from "./context.js";
 import type { VeoLibrary } from "./library.js";
 
 type Setter = (ca: ArgsHandle, argnum: number, v: number | bigint) => number;
@@ -211,7 +220,7 @@ export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
     const callSync = s.api.veo_call_sync;
     if (!callSync) throw unsupported(proc._native, "veo_call_sync");
     proc._syncPoint(`${s.name}.callSync`);
-    const vals = checkArgs(s, plan, args);
+    const vals = checkArgs(s, plan, args, false);
     const ca = s.perRequestArgs ? newArgs(s) : (s.args as ArgsHandle);
     fillArgs(s, plan, ca, vals);
     REGISTER.u64[0] = UNSET;
@@ -291,7 +300,12 @@ function checkCallable(s: FnState): Plan {
   return plan;
 }
 
-function checkArgs(s: FnState, plan: Plan, args: readonly unknown[]): unknown[] {
+/**
+ * Checks every argument (nothing reaches C on bad input). `async`: the call is submitted and
+ * returns before the kernel ran, so OUT/INOUT buffers (every stack buffer on VEO 1.x, which
+ * reads the args until completion) are pinned for the request.
+ */
+function checkArgs(s: FnState, plan: Plan, args: readonly unknown[], async: boolean): unknown[] {
   if (args.length !== plan.n) {
     checkCallable(s);
     throw new TypeError(
@@ -300,14 +314,42 @@ function checkArgs(s: FnState, plan: Plan, args: readonly unknown[]): unknown[] 
   }
   const vals = s.vals;
   const checkers = plan.checkers;
+  let stack = 0;
   for (let i = 0; i < plan.n; i++) {
     const chk = checkers[i];
     const v = args[i];
     if (chk !== null) vals[i] = chk(v);
-    else if (v instanceof OnStack || v === null) vals[i] = v === null ? 0 : v;
-    else vals[i] = vePointer(s.lib.proc, v, plan.labels[i]);
+    else if (v === null) vals[i] = 0;
+    else if (isOnStack(v)) {
+      stack += checkStackArg(v, plan.labels[i], async, s.perRequestArgs);
+      vals[i] = v;
+    } else if (v instanceof OnStack) {
+      throw new TypeError(
+        `${plan.labels[i]} is not a genuine OnStack (made with Object.create?); use new OnStack(buffer, options)`,
+      );
+    } else vals[i] = vePointer(s.lib.proc, v, plan.labels[i]);
   }
+  if (stack > 0 && stack + stackImageBase(plan.n) > STACK_ARGS_MAX) stackTooLarge(plan, args, stack);
   return vals;
+}
+
+/** Names the stack argument that took a call's stack image over the VE stack limit. */
+function stackTooLarge(plan: Plan, args: readonly unknown[], total: number): never {
+  let sum = stackImageBase(plan.n);
+  let at = plan.n - 1;
+  for (let i = 0; i < plan.n; i++) {
+    const v = args[i];
+    if (isOnStack(v)) sum += Math.ceil(stackSize(v) / 8) * 8;
+    if (sum > STACK_ARGS_MAX) {
+      at = i;
+      break;
+    }
+  }
+  throw new RangeError(
+    `${plan.labels[at]}: the call's stack arguments (${total} bytes with ${stackImageBase(plan.n)} bytes of ` +
+      `register save and parameter area) exceed the VE stack limit of ${STACK_ARGS_MAX} bytes (63 MiB); ` +
+      "pass large data through allocMem and writeMem instead",
+  );
 }
 
 /** Sets every argument; returns the buffers VEO still needs after submission. */
@@ -318,14 +360,11 @@ function fillArgs(s: FnState, plan: Plan, ca: ArgsHandle, vals: unknown[]): unkn
     const v = vals[i];
     if (typeof v === "object") {
       const st = v as OnStack;
-      s.api.veo_args_set_stack(ca, st.intent, i, st.buffer, st.size);
-      if (st.intent !== Intent.IN || s.perRequestArgs) {
-        keep =
-          keep === undefined
-            ? st.buffer
-            : Array.isArray(keep)
-              ? (keep.push(st.buffer), keep)
-              : [keep, st.buffer];
+      const intent = stackIntent(st);
+      const buffer = stackBuffer(st);
+      s.api.veo_args_set_stack(ca, intent, i, buffer, stackSize(st));
+      if (intent !== Intent.IN || s.perRequestArgs) {
+        keep = keep === undefined ? buffer : Array.isArray(keep) ? (keep.push(buffer), keep) : [keep, buffer];
       }
       vals[i] = undefined;
     } else {
@@ -345,8 +384,10 @@ function newArgs(s: FnState): ArgsHandle {
 /** Throws the right error for a call that failed the fast checks of `submit`. */
 function refuse(s: FnState, ctx: unknown): never {
   checkCallable(s);
-  if (!(ctx instanceof VeoCtxt)) {
-    throw new TypeError(`Argument 0 (ctx) of ${s.name} must be a VeoCtxt, got ${describeValue(ctx)}`);
+  if (!isVeoCtxt(ctx)) {
+    throw new TypeError(
+      `Argument 0 (ctx) of ${s.name} must be a VeoCtxt from proc.openContext(), got ${describeValue(ctx)}`,
+    );
   }
   if (ctx.proc !== s.lib.proc) {
     if (ctx.proc.destroyed)
@@ -359,9 +400,9 @@ function refuse(s: FnState, ctx: unknown): never {
 
 function submit(s: FnState, ctx: VeoCtxt, args: unknown[]): VeoRequest {
   const plan = s.plan;
-  if (plan === undefined || s.lib._unloaded || ctx == null || ctx.proc !== s.lib.proc || !ctx._usable)
+  if (plan === undefined || s.lib._unloaded || !isVeoCtxt(ctx) || ctx.proc !== s.lib.proc || !ctx._usable)
     refuse(s, ctx);
-  const vals = checkArgs(s, plan, args);
+  const vals = checkArgs(s, plan, args, true);
   if (s.perRequestArgs) {
     const ca = newArgs(s);
     const bufs = fillArgs(s, plan, ca, vals);
@@ -406,7 +447,7 @@ export function callByName(ctx: VeoCtxt, lib: VeoLibrary, name: string, args: un
   if (declared?.plan !== undefined) {
     const s = declared;
     const plan = declared.plan;
-    const vals = checkArgs(s, plan, args);
+    const vals = checkArgs(s, plan, args, true);
     const ca = s.perRequestArgs ? newArgs(s) : (s.args as ArgsHandle);
     const keep = fillArgs(s, plan, ca, vals);
     const id = byName(ctx._handle, lib._handle, name, ca);
@@ -436,6 +477,8 @@ function looseByName(
     );
   }
   // Check everything before C sees anything.
+  const perRequest = proc._native.info.apiVersion < 7;
+  let stack = 0;
   const plan: Array<[kind: "i64" | "u64" | "double" | "stack", v: unknown]> = args.map((v, i) => {
     const label = `Argument ${i + 2} of callByName(${name})`;
     if (typeof v === "number") return [Number.isSafeInteger(v) ? "i64" : "double", v];
@@ -444,15 +487,28 @@ function looseByName(
       return [v < TWO63 ? "i64" : "u64", v];
     }
     if (v === null) return ["u64", 0];
-    if (v instanceof OnStack) return ["stack", v];
-    if (v instanceof VeMemPtr) return ["u64", vePointer(proc, v, label)];
+    if (isOnStack(v)) {
+      stack += checkStackArg(v, label, true, perRequest);
+      return ["stack", v];
+    }
+    if (v instanceof OnStack) {
+      throw new TypeError(
+        `${label} is not a genuine OnStack (made with Object.create?); use new OnStack(buffer, options)`,
+      );
+    }
+    if (typeof v === "object") return ["u64", vePointer(proc, v, label)];
     throw new TypeError(
       `${label} must be a number, bigint, VeMemPtr, OnStack or null (declare the function for other types), got ${describeValue(v)}`,
     );
   });
+  if (stack > 0 && stack + stackImageBase(args.length) > STACK_ARGS_MAX) {
+    throw new RangeError(
+      `callByName(${name}): the call's stack arguments (${stack} bytes with ${stackImageBase(args.length)} bytes of ` +
+        `register save and parameter area) exceed the VE stack limit of ${STACK_ARGS_MAX} bytes (63 MiB)`,
+    );
+  }
   const ca = api.veo_args_alloc();
   if (!ca) throw new VeoFailedError("veo_args_alloc", "veo_args_alloc failed");
-  const perRequest = proc._native.info.apiVersion < 7;
   const bufs: ArrayBuffer[] = [];
   let id: U64;
   try {
@@ -460,8 +516,9 @@ function looseByName(
     plan.forEach(([kind, v], i) => {
       if (kind === "stack") {
         const st = v as OnStack;
-        api.veo_args_set_stack(ca, st.intent, i, st.buffer, st.size);
-        if (st.intent !== Intent.IN || perRequest) bufs.push(st.buffer as ArrayBuffer);
+        const intent = stackIntent(st);
+        api.veo_args_set_stack(ca, intent, i, stackBuffer(st), stackSize(st));
+        if (intent !== Intent.IN || perRequest) bufs.push(stackBuffer(st) as ArrayBuffer);
       } else if (kind === "double") api.veo_args_set_double(ca, i, v as number);
       else if (kind === "u64") api.veo_args_set_u64(ca, i, v as U64);
       else api.veo_args_set_i64(ca, i, v as U64);

@@ -4,10 +4,18 @@
  * process. proc.allocHmem/freeHmem allocate them; these helpers inspect and copy.
  */
 import { describeValue } from "./ctypes.js";
-import { VeoFailedError } from "./errors.js";
-import { byteCount, isHostBuffer, type HostBuffer } from "./memory.js";
+import { VeoClosedError, VeoFailedError } from "./errors.js";
+import {
+  blockContaining,
+  byteCount,
+  hostBuffer,
+  isHostBuffer,
+  procWithIdentifier,
+  type HostBuffer,
+} from "./memory.js";
 import type { VeoApi } from "./native/api.js";
 import { getNative, requireFunction } from "./native/library.js";
+import { hmemIdentifier, hmemPlain, procIdentifier } from "./proc-memory.js";
 import type { VeoProc } from "./proc.js";
 import { liveProcs } from "./veo-hooks.js";
 
@@ -26,9 +34,53 @@ function address(v: unknown, label: string): bigint {
   );
 }
 
-function pointer(v: unknown, label: string): { ptr: bigint | HostBuffer; max: number } {
-  if (isHostBuffer(v)) return { ptr: v, max: v.byteLength };
-  return { ptr: address(v, label), max: Number.MAX_SAFE_INTEGER };
+/**
+ * One side of hmemcpy: a host buffer (its current length bounds the copy), or an HMEM address
+ * of a live proc inside a block veo-ts allocated there (allocHmem, allocMem, adoptMem; the
+ * rest of that block bounds the copy). An untagged number would be used as a host pointer
+ * inside Node: TypeError.
+ */
+function side(
+  v: unknown,
+  label: string,
+): { ptr: bigint | HostBuffer; max: number; check: (n: number) => void } {
+  if (isHostBuffer(v)) {
+    const max = hostBuffer(v, label);
+    return { ptr: v, max, check: () => {} };
+  }
+  if (typeof v !== "bigint") {
+    throw new TypeError(
+      `${label} must be an HMEM address (bigint from allocHmem) or a host buffer, got ${describeValue(v)}`,
+    );
+  }
+  const addr = address(v, label);
+  const ident = hmemIdentifier(addr);
+  if (ident < 0) {
+    throw new TypeError(
+      `${label} (0x${addr.toString(16)}) is not an HMEM address (bit 63 is clear): VEO would use it as a ` +
+        "host pointer; pass a host buffer for host memory, or an address from allocHmem",
+    );
+  }
+  const proc = procWithIdentifier(ident, procIdentifier);
+  if (proc === undefined) {
+    throw new RangeError(
+      `${label} (0x${addr.toString(16)}) names proc identifier ${ident}, which is no live VeoProc of this process`,
+    );
+  }
+  const plain = hmemPlain(addr);
+  return {
+    ptr: addr,
+    max: Number.MAX_SAFE_INTEGER,
+    check: (n) => {
+      if (blockContaining(proc, plain, n) === undefined) {
+        throw new RangeError(
+          `${label} (0x${addr.toString(16)}): ${n} bytes from there are not inside a live block of proc ${ident} ` +
+            "(allocHmem, allocMem or adoptMem; freed blocks do not count)",
+        );
+      }
+      if (!proc._alive) throw new VeoClosedError(`${label} belongs to a proc that is no longer usable`);
+    },
+  };
 }
 
 export const VeoHmem = Object.freeze({
@@ -77,9 +129,11 @@ export const VeoHmem = Object.freeze({
 
   /** Copies `size` bytes between HMEM addresses and host buffers, in any direction. */
   hmemcpy(dst: HmemPointer, src: HmemPointer, size: number): void {
-    const d = pointer(dst, "Argument 0 (dst) of hmemcpy");
-    const s = pointer(src, "Argument 1 (src) of hmemcpy");
+    const d = side(dst, "Argument 0 (dst) of hmemcpy");
+    const s = side(src, "Argument 1 (src) of hmemcpy");
     const n = byteCount(size ?? NaN, "Argument 2 (size) of hmemcpy", Math.min(d.max, s.max), "the buffer", 0);
+    d.check(n);
+    s.check(n);
     const rc = need("veo_hmemcpy")(d.ptr, s.ptr, n);
     if (rc !== 0) throw new VeoFailedError("veo_hmemcpy", `veo_hmemcpy(${n} bytes) failed (${rc})`);
   },

@@ -17,7 +17,7 @@ export {
 } from "./kernel-types.js";
 export { VeoRequest, type PeekResult } from "./request.js";
 export { VeMemPtr, type HostBuffer } from "./memory.js";
-export { OnStack, type OnStackOptions } from "./onstack.js";
+export { OnStack, STACK_ARGS_MAX, type OnStackOptions } from "./onstack.js";
 export { setProcInitHook, delProcInitHook, type ProcInitHook } from "./hooks.js";
 export { Intent, CommandState, ContextState } from "./constants.js";
 export { veoVersion, veoApiVersion, getVeArch, veoCapabilities } from "./version.js";

@@ -3,8 +3,8 @@
  * 0). Finds functions and symbols once and caches them; `lib.fn.<name>` is the short form
  * and `lib.declare("double f(double *a, int n)")` finds and types a function in one step.
  */
-import { describeValue, parsePrototype } from "./ctypes.js";
-import { VeoClosedError, VeoFailedError } from "./errors.js";
+import { checkCString, describeValue, parsePrototype } from "./ctypes.js";
+import { VeoBusyError, VeoClosedError, VeoFailedError } from "./errors.js";
 import type { VeoCtxt } from "./context.js";
 import { callByName, releaseFunction, VeoFunction } from "./function.js";
 import type { KernelFunction } from "./kernel-types.js";
@@ -65,8 +65,9 @@ export class VeoLibrary {
         `Argument 0 (name) of ${method} must be a non-empty string, got ${describeValue(name)}`,
       );
     }
-    if (name.length > SYMNAME_LEN_MAX) {
-      throw new RangeError(`Argument 0 (name) of ${method} is longer than ${SYMNAME_LEN_MAX} characters`);
+    checkCString(name, `Argument 0 (name) of ${method}`);
+    if (name.length > SYMNAME_LEN_MAX || Buffer.byteLength(name) > SYMNAME_LEN_MAX) {
+      throw new RangeError(`Argument 0 (name) of ${method} is longer than ${SYMNAME_LEN_MAX} bytes (UTF-8)`);
     }
     this._check();
     this.proc._syncPoint(method);
@@ -127,6 +128,7 @@ export class VeoLibrary {
     }
     this.proc._check();
     this.proc._syncPoint("unload");
+    this.checkIdle();
     if (this._handle !== 0 && this._handle !== 0n) {
       const rc = requireFunction(this.proc._native, "veo_unload_library")(this.proc._handle, this._handle);
       if (rc !== 0) {
@@ -135,6 +137,24 @@ export class VeoLibrary {
       }
     }
     this._release();
+  }
+
+  /**
+   * Refuses to unload while any context of the proc still runs a request: the running
+   * kernel may be one of this library's, and unmapping its code would kill the VE process.
+   * VEO runs a context's requests in order, so a context is idle once its newest request
+   * has finished (collected here without blocking; its result stays available).
+   */
+  private checkIdle(): void {
+    for (const ctx of this.proc.contexts) {
+      const last = ctx._pump.last;
+      if (last === null || last._state !== 0 || !ctx._usable) continue;
+      if (ctx._pump.peekFor(last) || last._state !== 0) continue;
+      throw new VeoBusyError(
+        `Cannot unload ${this.name}: ${String(ctx)} still runs requests (newest: ${last._what}, request ${last.id}); ` +
+          "await or wait() them (or ctx.sync()) first",
+      );
+    }
   }
 
   /** @internal Marks unloaded and frees the functions' argument objects. */

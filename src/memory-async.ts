@@ -1,14 +1,15 @@
 /*
  * ctx.allocMemAsync / ctx.freeMemAsync: VE malloc and free in a context's queue order
- * (veo_alloc_mem_async / veo_free_mem_async). Blocks come from newBlock and are retired with
- * markFreed, as allocMem/freeMem's are; completions raise the "allocAsync"/"freeAsync" events
+ * (veo_alloc_mem_async / veo_free_mem_async). Blocks enter the proc's block table with
+ * newBlock and leave it with liveBlock + releaseBlock, as allocMem/freeMem's do (so a bad
+ * free is a typed error here too); completions raise the "allocAsync"/"freeAsync" events
  * (see veo-hooks.ts).
  */
 import { CommandState } from "./constants.js";
 import type { VePointer, VeoCtxt } from "./context.js";
 import type { ResultRegister } from "./ctypes.js";
 import { VeoFailedError } from "./errors.js";
-import { byteCount, markFreed, newBlock, vePointer, VeMemPtr } from "./memory.js";
+import { byteCount, liveBlock, newBlock, releaseBlock, type VeMemPtr } from "./memory.js";
 import { requireFunction } from "./native/library.js";
 import { rejectRequest, resolveRequest, type CallInfo, type VeoRequest } from "./request.js";
 import { emitHookEvent } from "./veo-hooks.js";
@@ -39,8 +40,7 @@ function finishAlloc(req: VeoRequest, rc: number, reg: ResultRegister): boolean 
 
 function finishFree(req: VeoRequest, rc: number): boolean {
   if (rc !== CommandState.OK) return false;
-  const ptr = req._value as VePointer;
-  const addr = ptr instanceof VeMemPtr ? ptr.addr : BigInt(ptr);
+  const addr = req._value as bigint;
   resolveRequest(req, undefined);
   emitHookEvent(req.ctx.proc, { type: "freeAsync", proc: req.ctx.proc, ctx: req.ctx, addr });
   return true;
@@ -56,12 +56,27 @@ export function allocMemAsync(ctx: VeoCtxt, size: number): VeoRequest<VeMemPtr> 
   return ctx._submitted(f(ctx._handle, n), ALLOC_CALL, n, "veo_alloc_mem_async");
 }
 
-/** ctx.freeMemAsync: a VeMemPtr counts as freed from the submission on. */
+/**
+ * ctx.freeMemAsync: the start of a live block (as freeMem checks it); the block counts as
+ * freed from the submission on. NULL frees nothing, as in C.
+ */
 export function freeMemAsync(ctx: VeoCtxt, ptr: VePointer): VeoRequest<void> {
   ctx._checkUsable();
   const f = requireFunction(ctx.proc._native, "veo_free_mem_async");
-  const addr = vePointer(ctx.proc, ptr, "Argument 0 (ptr) of freeMemAsync");
-  const req = ctx._submitted(f(ctx._handle, addr), FREE_CALL, ptr, "veo_free_mem_async");
-  if (ptr instanceof VeMemPtr) markFreed(ptr);
+  const block = liveBlock(
+    ctx.proc,
+    ptr,
+    "Argument 0 (ptr) of freeMemAsync",
+    ["mem", "adopted"],
+    "allocMem/allocMemAsync/adoptMem",
+  );
+  const addr = block?.addr ?? 0n;
+  const req = ctx._submitted(
+    f(ctx._handle, addr <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(addr) : addr),
+    FREE_CALL,
+    addr,
+    "veo_free_mem_async",
+  );
+  if (block !== undefined) releaseBlock(ctx.proc, block);
   return req;
 }

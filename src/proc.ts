@@ -9,7 +9,7 @@ import type { Readable } from "node:stream";
 
 import { ContextState } from "./constants.js";
 import { VeoCtxt, type VePointer } from "./context.js";
-import { describeValue } from "./ctypes.js";
+import { checkCString, describeValue } from "./ctypes.js";
 import { VeoClosedError, VeoFailedError, VeoProcessDead } from "./errors.js";
 import type { VeoFunction } from "./function.js";
 import { runProcInitHooks } from "./hooks.js";
@@ -39,7 +39,7 @@ import {
   type Teardown,
   type VeoProcLost,
 } from "./proc-lifetime.js";
-import { allocHmem, allocMem, freeHmem, freeMem, readMem, writeMem } from "./proc-memory.js";
+import { adoptMem, allocHmem, allocMem, freeHmem, freeMem, readMem, writeMem } from "./proc-memory.js";
 import { pollUntil } from "./timeouts.js";
 import {
   addHookListener,
@@ -359,6 +359,7 @@ export class VeoProc {
         `Argument 0 (path) of loadLibrary must be a non-empty string, got ${describeValue(path)}`,
       );
     }
+    checkCString(path, "Argument 0 (path) of loadLibrary");
     this._check();
     const known = this.libMap.get(path);
     if (known) return known;
@@ -410,6 +411,7 @@ export class VeoProc {
         `Argument 0 (name) of getFunction must be a non-empty string, got ${describeValue(name)}`,
       );
     }
+    checkCString(name, "Argument 0 (name) of getFunction");
     this._check();
     for (const lib of this.libMap.values()) {
       const f = lib.func.get(name);
@@ -428,6 +430,15 @@ export class VeoProc {
   /** Allocates `size` bytes of VE memory. */
   allocMem(size: number): VeMemPtr {
     return allocMem(this, size);
+  }
+
+  /**
+   * Registers VE memory veo-ts did not allocate (say, a kernel's malloc) as a live block of
+   * `size` bytes: freeMem then accepts it, and transfers through the pointer are
+   * bounds-checked.
+   */
+  adoptMem(addr: bigint | number, size: number): VeMemPtr {
+    return adoptMem(this, addr, size);
   }
 
   /** Allocates `size` bytes of VE memory as an HMEM address (bigint, tagged with the proc). */

@@ -380,7 +380,10 @@ export function tell(req: VeoRequest): void {
 }
 
 function settle(req: VeoRequest, state: typeof DONE | typeof FAILED, value: unknown): void {
-  req.ctx._pump.closed(req.id);
+  const ctx = req.ctx;
+  ctx._pump.closed(req.id);
+  // Buffers of a request cut off by close/destroy stay held until VEO let go of the context.
+  if (req._state === PENDING && ctx._held.size !== 0 && ctx._usable) ctx._held.delete(req.id);
   req._state = state;
   req._value = value;
   if (req._deferred !== undefined) {

@@ -256,11 +256,19 @@ describe("OnStack", () => {
     for (const o of outs) expect([...o]).toEqual([0, 1, 4]);
   });
 
-  it("stack arguments larger than the VE stack fail the call, and the proc lives on", async () => {
+  it("stack arguments larger than the VE stack are a RangeError, and the proc lives on", async () => {
     const f = lib.declare("long stack_in(const int *p, int n)");
     const big = new Int32Array((80 << 20) >> 2);
-    expect(() => f(ctx, new OnStack(big), 4)).toThrow(/VEO_REQUEST_ID_INVALID/);
-    expect(() => f.callSync(new OnStack(big), 4)).toThrow(/veo_call_sync failed/);
+    expect(() => new OnStack(big)).toThrow(RangeError);
+    expect(() => new OnStack(big)).toThrow(/options\.size of OnStack .*VE stack limit/);
+    const g = lib.declare("long mod_buff(const long *a, long *b, int n)");
+    const half = new BigInt64Array((40 << 20) >> 3);
+    const call = (): unknown => g(ctx, new OnStack(half), new OnStack(half, { intent: Intent.OUT }), 1);
+    expect(call).toThrow(RangeError);
+    expect(call).toThrow(/^Argument 2 \(b: long \*\) of mod_buff: .*exceed the VE stack limit/);
+    expect(() => g.callSync(new OnStack(half), new OnStack(half, { intent: Intent.OUT }), 1)).toThrow(
+      /Argument 2 \(b: long \*\) of mod_buff/,
+    );
     expect(await f(ctx, new OnStack(new Int32Array([1, 2, 3, 4])), 4)).toBe(10n);
     expect(proc.dead).toBe(false);
   });
@@ -388,5 +396,26 @@ describe("bad arguments never reach C", () => {
     } finally {
       p2.destroy();
     }
+  });
+});
+
+describe("float arguments", () => {
+  it("a finite value beyond FLT_MAX is a RangeError naming the argument; rounding is not", async () => {
+    const f = lib.declare("float id_float(float x)");
+    expect(() => f(ctx, 1e300)).toThrow(RangeError);
+    expect(() => f(ctx, 1e300)).toThrow(
+      /^Argument 1 \(x: float\) of id_float is 1e\+300, beyond the float range/,
+    );
+    expect(() => f(ctx, -3.5e38)).toThrow(RangeError);
+    expect(() => f.callSync(1e39)).toThrow(/^Argument 1 \(x: float\) of id_float/);
+    // Rounding to the nearest float (even up to FLT_MAX, or down to 0) is not an error.
+    expect(await f(ctx, 0.1)).toBe(Math.fround(0.1));
+    expect(await f(ctx, 3.4028235e38)).toBe(3.4028234663852886e38);
+    expect(await f(ctx, 1e-50)).toBe(0);
+    // Infinity and NaN are float values and pass as themselves.
+    expect(await f(ctx, -Infinity)).toBe(-Infinity);
+    expect(await f(ctx, NaN)).toBeNaN();
+    const d = lib.declare("double id_double(double x)");
+    expect(await d(ctx, 1e300)).toBe(1e300);
   });
 });

@@ -4,8 +4,9 @@
  */
 import { describe, expect, it } from "vitest";
 
-import { VeoHmem } from "../src/index.js";
+import { VeoHmem, VeoProc } from "../src/index.js";
 import { fileKernelProc } from "./support/fixture.js";
+import { expectHostileOk } from "./support/hostile.js";
 
 const { proc, lib, ctx } = fileKernelProc();
 
@@ -59,5 +60,39 @@ describe("HMEM", () => {
     expect(() => VeoHmem.isVeAddr(-1n)).toThrow(RangeError);
     expect(() => proc.allocHmem(-1)).toThrow(RangeError);
     expect(() => proc.freeHmem(5 as unknown as bigint)).toThrow(TypeError);
+  });
+
+  it("non-HMEM addresses are refused before C, where they would be host pointers (in a child process)", () => {
+    expectHostileOk("boundary", "hmem-addresses");
+  });
+
+  it("hmemcpy and freeHmem accept only live HMEM blocks of live procs; the proc stays usable", async () => {
+    const m = proc.allocMem(16);
+    const buf = new Uint8Array(16);
+    expect(() => VeoHmem.hmemcpy(m.addr, buf, 16)).toThrow(TypeError);
+    expect(() => VeoHmem.hmemcpy(m.addr, buf, 16)).toThrow(
+      /^Argument 0 \(dst\) of hmemcpy .*bit 63 is clear/,
+    );
+    expect(() => proc.freeHmem(m.addr)).toThrow(/^Argument 0 \(addr\) of freeHmem .*not an HMEM address/);
+    expect(() => proc.freeHmem(-1n)).toThrow(RangeError);
+    const h = proc.allocHmem(16);
+    expect(() => VeoHmem.hmemcpy(buf, h + 8n, 16)).toThrow(
+      /^Argument 1 \(src\) of hmemcpy .*16 bytes from there are not inside a live block/,
+    );
+    VeoHmem.hmemcpy(buf, h + 8n, 8);
+    proc.freeHmem(h);
+    expect(() => proc.freeHmem(h)).toThrow(RangeError);
+    expect(() => VeoHmem.hmemcpy(buf, h, 8)).toThrow(/not inside a live block/);
+    // An HMEM address of a destroyed proc.
+    const p2 = new VeoProc(0);
+    const h2 = p2.allocHmem(8);
+    const id2 = VeoHmem.getProcIdentifierFromHmem(h2);
+    p2.destroy();
+    if (id2 !== proc.identifier) {
+      expect(() => VeoHmem.hmemcpy(h2, buf, 8)).toThrow(/^Argument 0 \(dst\) of hmemcpy .*no live VeoProc/);
+    }
+    proc.freeMem(m);
+    expect(await lib.declare("int add_one(int x)")(ctx, 1)).toBe(2);
+    expect(proc.dead).toBe(false);
   });
 });

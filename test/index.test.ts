@@ -32,6 +32,7 @@ describe("veo-ts exports", () => {
       "VeoKernelException",
       "VeoProcessDead",
       "VeoClosedError",
+      "VeoBusyError",
       "VeBuildError",
       "VeoUnsupported",
       "VeoDeadlockError",
@@ -42,6 +43,7 @@ describe("veo-ts exports", () => {
 
   it("constants carry the C enum values (INOUT is 1, OUT is 2)", () => {
     expect(veo.Intent).toEqual({ IN: 0, INOUT: 1, OUT: 2 });
+    expect(veo.STACK_ARGS_MAX).toBe(63 * 1024 * 1024);
     expect(veo.CommandState).toEqual({ OK: 0, EXCEPTION: 1, ERROR: 2, UNFINISHED: 3 });
     expect(veo.ContextState).toEqual({ UNKNOWN: 0, RUNNING: 1, SYSCALL: 2, BLOCKED: 3, EXIT: 4 });
     expect(Object.isFrozen(veo.Intent)).toBe(true);

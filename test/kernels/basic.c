@@ -137,3 +137,7 @@ long hmem_sum(long *p, int n) {
   return s;
 }
 int hmem_is_ve(void *p) { return veo_is_ve_addr(p); }
+
+/* Memory a kernel allocates on the VE (adoptMem), and a kernel that frees it itself. */
+void *ve_malloc(long n) { return malloc((size_t)n); }
+void ve_free(void *p) { free(p); }
