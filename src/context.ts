@@ -21,11 +21,15 @@ import type { CtxHandle, U64, VeoApi } from "./native/api.js";
 import { requireFunction } from "./native/library.js";
 import { logEnabled, logInfo } from "./logging.js";
 import type { VeoProc } from "./proc.js";
+import { teardownDeadline } from "./proc-lifetime.js";
 import { Pump } from "./pump.js";
 import { VeoRequest, type CallInfo } from "./request.js";
+import { checkWaitOptions, raceWait, type WaitOptions } from "./timeouts.js";
 
 const READ_CALL: CallInfo = { kind: "void", what: "asyncReadMem" };
 const WRITE_CALL: CallInfo = { kind: "void", what: "asyncWriteMem" };
+
+function ignore(): void {}
 
 /** A VE address argument: a VeMemPtr of the same proc, or a raw bigint/number address. */
 export type VePointer = VeMemPtr | bigint | number;
@@ -269,7 +273,15 @@ export class VeoCtxt {
   }
 
   /** Blocks until every request submitted so far on this context has finished. */
-  sync(): void {
+  sync(): void;
+  /**
+   * Resolves once every request submitted so far on this context has finished (their own
+   * failures stay theirs); rejects with VeoTimeoutError after `timeoutMs`, with the signal's
+   * reason when `signal` aborts, or with VeoClosedError / VeoProcessDead. Never blocks.
+   */
+  sync(options: WaitOptions): Promise<void>;
+  sync(options?: WaitOptions): void | Promise<void> {
+    if (options !== undefined) return this.syncAsync(options);
     this._checkUsable();
     this._beforeBlock(Infinity, "sync()");
     const sync = this._api.veo_context_sync;
@@ -283,29 +295,42 @@ export class VeoCtxt {
 
   /**
    * Resolves once every request submitted so far on this context has finished, without
-   * blocking (the awaitable form of sync()). Requests' own errors are not reported here.
+   * blocking (the awaitable form of sync(); `sync(options)` is the same). Requests' own errors
+   * are not reported here. Rejects with VeoTimeoutError after `options.timeoutMs`, with the
+   * signal's reason when `options.signal` aborts, or with VeoClosedError / VeoProcessDead.
    */
-  async syncAsync(): Promise<void> {
-    this._checkUsable();
-    const last = this._pump.last;
-    if (last === null || last._state !== 0) return;
+  syncAsync(options?: WaitOptions): Promise<void> {
+    let last: VeoRequest | null;
+    let opts: WaitOptions;
+    try {
+      opts = checkWaitOptions(options, "sync");
+      this._checkUsable();
+      last = this._pump.last;
+    } catch (err) {
+      return Promise.reject(err);
+    }
     // Requests complete in order: once the last one has, so has everything before it.
-    await new Promise<void>((resolve) => {
-      last.then(
-        () => resolve(),
-        () => resolve(),
-      );
-    });
+    const allDone =
+      last === null || last._state !== 0
+        ? Promise.resolve()
+        : last.then(ignore, ignore).then(() => this._checkUsable());
+    return raceWait(allDone, opts, "sync");
   }
 
   /**
-   * Closes the context: its pending requests reject with VeoClosedError at once. Idempotent.
+   * Closes the context: its pending requests reject with VeoClosedError at once. A kernel still
+   * running gets the grace period (options.killGraceMs), then the VE process is killed (the
+   * proc is lost). Idempotent.
    * (The proc's first context is VEO's main context; VEO keeps it until the proc goes.)
    */
   close(): void {
     if (this._closed) return;
+    const work = this.proc._pendingWork([this]);
     this._shutdown(new VeoClosedError("The context was closed before the request finished"));
     this.proc._forgetContext(this);
+    // A kernel still running gets the grace period, then the VE process is killed (VEO would
+    // wait for it, or hang on it, in veo_context_close).
+    this.proc._endBusy(work, teardownDeadline(this.proc._graceMs), "ctx.close()");
     if (!this.proc._alive) return;
     if (this._pump.target !== null) {
       this.closeOwed = true;

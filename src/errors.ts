@@ -11,6 +11,7 @@ export type VeoErrorCode =
   | "VEO_KERNEL_EXCEPTION"
   | "VEO_PROCESS_DEAD"
   | "VEO_CLOSED"
+  | "VEO_TIMEOUT"
   | "VEO_FAILED"
   | "VEO_BUSY"
   | "VEO_UNSUPPORTED"
@@ -117,6 +118,17 @@ export class VeoClosedError extends VeoError {
   /** Use after close() or destroy(). */
   constructor(message: string, options?: { cause?: unknown }) {
     super("VEO_CLOSED", message, options);
+  }
+}
+
+/** A wait gave up after `timeoutMs`; what it waited for is untouched and can be waited for again. */
+export class VeoTimeoutError extends VeoError {
+  /** The limit that ran out, in milliseconds. */
+  readonly timeoutMs: number;
+
+  constructor(message: string, timeoutMs: number, options?: { cause?: unknown }) {
+    super("VEO_TIMEOUT", message, options);
+    this.timeoutMs = timeoutMs;
   }
 }
 

@@ -237,7 +237,7 @@ export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
     const raw = word < 64n ? Number(word) : -1;
     const dead = proc._probeDead();
     if (FATAL_SIGNALS.includes(raw)) {
-      proc._died(`the VE process died of ${signalName(raw)} in ${s.name}`);
+      proc._died(`the VE process died of ${signalName(raw)} in ${s.name}`, { reason: "fault", signal: raw });
       throw new VeoKernelException(`${s.name} died of ${signalName(raw)}; the VE process is dead`, raw);
     }
     if (dead) {

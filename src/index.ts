@@ -2,6 +2,8 @@
  * veo-ts: the public API. Everything a user imports comes from here.
  */
 export { VeoProc, type VeoProcOptions } from "./proc.js";
+export { type VeoProcLost } from "./proc-lifetime.js";
+export { type WaitOptions } from "./timeouts.js";
 export { VeoCtxt, type VePointer } from "./context.js";
 export type { VhFunction } from "./callbacks.js";
 export type { VeoHookEvent, VeoHookEventType, VeoHookListener } from "./veo-hooks.js";

@@ -5,6 +5,7 @@
  * destroyed at process exit; a FinalizationRegistry is only a safety net.
  */
 import * as fs from "node:fs";
+import type { Readable } from "node:stream";
 
 import { ContextState } from "./constants.js";
 import { VeoCtxt, type VePointer } from "./context.js";
@@ -25,8 +26,21 @@ import {
   type CreatedHandle,
   type VeoProcOptions,
 } from "./proc-create.js";
-import { trackProc, untrackProc, type Teardown } from "./proc-lifetime.js";
+import {
+  helperEnd,
+  helperOf,
+  helperRunning,
+  killGraceMs,
+  killHelper,
+  teardownDeadline,
+  trackProc,
+  untrackProc,
+  type Helper,
+  type Teardown,
+  type VeoProcLost,
+} from "./proc-lifetime.js";
 import { adoptMem, allocHmem, allocMem, freeHmem, freeMem, readMem, writeMem } from "./proc-memory.js";
+import { pollUntil } from "./timeouts.js";
 import {
   addHookListener,
   forgetProc,
@@ -36,6 +50,9 @@ import {
   type VeoHookListener,
 } from "./veo-hooks.js";
 import { loadSource, type SoOptions } from "./vebuild/index.js";
+
+/** How often proc.lost looks at the VE process while someone listens (an unref'd timer). */
+const LOST_POLL_MS = 100;
 
 /** Set by VeoProc.create for the constructor it calls (a handle made off the main thread). */
 let preCreated: CreatedHandle | undefined;
@@ -61,6 +78,17 @@ export class VeoProc {
   private readonly ctxs: VeoCtxt[] = [];
   private readonly libMap = new Map<string, VeoLibrary>();
   private mainCtx: CtxHandle | undefined;
+  /** The VE process's host process, when the library tells its pid. */
+  private readonly helper: Helper | undefined;
+  private readonly graceMs: number;
+  private lostInfo: VeoProcLost | undefined;
+  private lostPromise: Promise<VeoProcLost> | undefined;
+  private tellLost: ((info: VeoProcLost) => void) | undefined;
+  private lostTimer: ReturnType<typeof setInterval> | undefined;
+  /** What the kernels write to stdout, with `stdout: "pipe"` in the options; else null. */
+  readonly stdout: Readable | null;
+  /** What the kernels write to stderr, with `stderr: "pipe"` in the options; else null. */
+  readonly stderr: Readable | null;
 
   /** Creates a VE process on `nodeid` (blocks while it starts; see VeoProc.create). */
   constructor(nodeid = 0, options?: VeoProcOptions) {
@@ -72,7 +100,11 @@ export class VeoProc {
     this._native = created.native;
     this._handle = created.handle;
     this._api = this._native.api;
-    this.teardown = trackProc(this, this._api, this._handle);
+    this.stdout = created.stdout ?? null;
+    this.stderr = created.stderr ?? null;
+    this.graceMs = killGraceMs(opts.killGraceMs);
+    this.helper = helperOf(this.findHelperPid());
+    this.teardown = trackProc(this, this._api, this._handle, this.helper);
     rememberProc(this);
     try {
       runProcInitHooks(this);
@@ -86,9 +118,9 @@ export class VeoProc {
   /** Creates a proc without blocking the event loop while the VE process starts. */
   static async create(nodeid = 0, options?: VeoProcOptions): Promise<VeoProc> {
     checkNode(nodeid);
-    const opts = checkOptions(options);
+    const opts = checkOptions(options, true);
     preCreated = await createHandleAsync(nodeid, opts);
-    return new VeoProc(nodeid, opts);
+    return new VeoProc(nodeid, { ...opts, timeoutMs: undefined, signal: undefined });
   }
 
   /** True once destroy() ran. */
@@ -114,10 +146,20 @@ export class VeoProc {
     }
   }
 
-  /** @internal The VE process died: reject everything pending on every context. */
-  _died(reason: string): void {
+  /**
+   * @internal The VE process died: reject everything pending on every context, tell
+   * proc.lost. `how` is what is known of the death (else it is read from the host process).
+   */
+  _died(reason: string, how?: Pick<VeoProcLost, "reason" | "signal" | "exitCode">): void {
     if (!this._alive) return;
     this.deathReason = reason;
+    const end = how ?? (this.helper ? helperEnd(this.helper) : {});
+    this.settleLost({
+      reason: how?.reason ?? (end.signal !== undefined ? "signaled" : "exited"),
+      message: `The VeoProc on node ${this.nodeid} is dead: ${reason}`,
+      ...(end.signal !== undefined && { signal: end.signal }),
+      ...(end.exitCode !== undefined && { exitCode: end.exitCode }),
+    });
     const err = new VeoProcessDead(`The VeoProc on node ${this.nodeid} is dead: ${reason}`);
     for (const c of this.ctxs) {
       try {
@@ -142,26 +184,98 @@ export class VeoProc {
     return this.helperGone();
   }
 
-  /**
-   * No context to ask: find the VE process's host pid through its HMEM identity (API >= 13)
-   * and see whether it still runs.
-   */
+  /** No context to ask: is the VE process's host process gone? */
   private helperGone(): boolean {
+    return this.helper !== undefined && !helperRunning(this.helper);
+  }
+
+  /**
+   * The VE process's host pid: the emulator says it (veo_emu_proc_pid); AVEO >= 13 through
+   * the proc's HMEM identity.
+   */
+  private findHelperPid(): number | undefined {
     const api = this._api;
-    if (!api.veo_proc_identifier || !api.veo_set_proc_identifier || !api.veo_get_pid_from_hmem) return false;
+    if (api.veo_emu_proc_pid) return api.veo_emu_proc_pid(this._handle);
+    if (!api.veo_proc_identifier || !api.veo_set_proc_identifier || !api.veo_get_pid_from_hmem)
+      return undefined;
     const ident = api.veo_proc_identifier(this._handle);
-    if (ident < 0 || ident > 15) return false;
+    if (ident < 0 || ident > 15) return undefined;
     const tagged = api.veo_set_proc_identifier(1, ident);
-    if (tagged === null) return false;
-    const pid = api.veo_get_pid_from_hmem(tagged);
-    if (pid <= 0) return false;
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
-      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-      return state === "Z" || state === "X";
-    } catch {
-      return true;
+    if (tagged === null) return undefined;
+    return api.veo_get_pid_from_hmem(tagged);
+  }
+
+  /**
+   * Resolves when the VE process ends, with why (see VeoProcLost): destroy(), a kernel fault,
+   * the process killed or exited. While someone holds this promise, a cheap unref'd timer
+   * notices a VE process that died with nothing pending. Never rejects.
+   */
+  get lost(): Promise<VeoProcLost> {
+    if (this.lostPromise === undefined) {
+      this.lostPromise = new Promise<VeoProcLost>((resolve) => (this.tellLost = resolve));
+      if (this.lostInfo !== undefined) this.settleLost(this.lostInfo, true);
+      else if (this.helper !== undefined) this.watchHelper(this.helper);
     }
+    return this.lostPromise;
+  }
+
+  private watchHelper(helper: Helper): void {
+    const self = new WeakRef(this);
+    const timer = setInterval(() => {
+      const proc = self.deref();
+      if (proc === undefined || !proc._alive) clearInterval(timer);
+      else if (!helperRunning(helper)) proc._died("the VE process has exited");
+    }, LOST_POLL_MS);
+    timer.unref();
+    this.lostTimer = timer;
+  }
+
+  private settleLost(info: VeoProcLost, again = false): void {
+    if (this.lostInfo !== undefined && !again) return;
+    this.lostInfo = info;
+    if (this.lostTimer !== undefined) clearInterval(this.lostTimer);
+    this.lostTimer = undefined;
+    this.tellLost?.(info);
+    this.tellLost = undefined;
+  }
+
+  /** @internal What may still run on `ctxs`: each one's newest pending request (see _endBusy). */
+  _pendingWork(ctxs: readonly VeoCtxt[]): Array<[VeoCtxt, number]> {
+    const work: Array<[VeoCtxt, number]> = [];
+    if (!this._alive) return work;
+    for (const c of ctxs) {
+      const id = c._closed ? undefined : c._pump.pendingId();
+      if (id !== undefined) work.push([c, id]);
+    }
+    return work;
+  }
+
+  /**
+   * @internal Teardown (its requests already rejected): waits until `deadline` for the
+   * commands of `work` (from _pendingWork) to finish in the VE process, then kills the VE
+   * process. Returns true if it was killed (false: nothing ran on, or the pid is unknown and
+   * the library must end it). `who` names the teardown in messages.
+   */
+  _endBusy(work: Array<[VeoCtxt, number]>, deadline: number, who: string): boolean {
+    let left = work;
+    const finished = (): boolean => (left = left.filter(([c, id]) => c._pump.stillRunning(id))).length === 0;
+    if (left.length === 0 || !this._alive || pollUntil(finished, deadline)) return false;
+    const helper = this.helper;
+    if (helper === undefined || !killHelper(helper)) return false;
+    pollUntil(() => !helperRunning(helper), performance.now() + 1000);
+    // destroy() tells proc.lost itself.
+    if (who !== "destroy()") {
+      this._died(`${who} killed it: a kernel still ran after the grace period (${this.graceMs} ms)`, {
+        reason: "signaled",
+        signal: 9,
+      });
+    }
+    return true;
+  }
+
+  /** @internal The grace period of this proc's teardown, in ms. */
+  get _graceMs(): number {
+    return this.graceMs;
   }
 
   /** @internal After a failed call: throw VeoProcessDead (and mark dead) if the process is gone. */
@@ -475,11 +589,14 @@ export class VeoProc {
    */
   destroy(): void {
     if (this.isDestroyed) return;
+    const work = this._pendingWork(this.ctxs);
     const err = new VeoClosedError(
       `The VeoProc (node ${this.nodeid}) was destroyed before the request finished`,
     );
-    const wasAlive = this.deathReason === undefined;
     for (const c of this.ctxs) c._shutdown(err);
+    // Kernels still running get the grace period, then the VE process is killed.
+    const killed = this._endBusy(work, teardownDeadline(this.graceMs), "destroy()");
+    const wasAlive = this.deathReason === undefined && !killed;
     const ctxs = this.ctxs.splice(0);
     this.isDestroyed = true;
     untrackProc(this.teardown);
@@ -498,6 +615,12 @@ export class VeoProc {
       }
     }
     const rc = this._api.veo_proc_destroy(this._handle);
+    this.settleLost({
+      reason: "destroyed",
+      message: killed
+        ? `The VeoProc on node ${this.nodeid} was destroyed; a kernel still ran after the grace period (${this.graceMs} ms), so its VE process was killed`
+        : `The VeoProc on node ${this.nodeid} was destroyed`,
+    });
     if (rc !== 0) throw new VeoFailedError("veo_proc_destroy", `veo_proc_destroy failed (${rc})`);
     if (logEnabled) logInfo(`veo_proc(${this.nodeid}) destroyed`);
   }

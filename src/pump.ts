@@ -14,12 +14,15 @@
  * The request the pool thread waits on is never peeked from the main thread: whoever lost
  * that race would read "unknown request" and could not tell the real status.
  */
+import { isMainThread } from "node:worker_threads";
+
 import { CommandState, ContextState } from "./constants.js";
 import { ResultRegister } from "./ctypes.js";
 import { VeoCallError, VeoClosedError, VeoError, VeoProcessDead } from "./errors.js";
 import type { VeoCtxt } from "./context.js";
 import { logEnabled, logInfo } from "./logging.js";
 import { nativeRegister } from "./native/api.js";
+import { nap, pollUntil } from "./timeouts.js";
 import { completeRequest, rejectRequest, resolveRequest, tell, type VeoRequest } from "./request.js";
 
 function newRegister(): ResultRegister {
@@ -54,6 +57,11 @@ const MAX_SPIN_SKIP = 256;
  * and crypto. A context that finds them all taken polls every millisecond instead.
  */
 const POOL_WAITS = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1);
+/*
+ * A worker thread never blocks a pool thread on a kernel: worker.terminate() waits for the
+ * worker's native calls in flight, so a kernel that never returns would hang it. Workers
+ * poll (every POLL_MS) instead.
+ */
 let poolWaits = 0;
 const POLL_MS = 1;
 
@@ -396,7 +404,7 @@ export class Pump {
       if (spin > 0 && !collected) this.spinMissed();
       const t = this.first();
       if (t === undefined || t._state !== 0) return;
-      if (poolWaits >= POOL_WAITS) {
+      if (poolWaits >= POOL_WAITS || !isMainThread) {
         this.scheduled = true;
         setTimeout(this.run, POLL_MS);
         return;
@@ -459,61 +467,84 @@ export class Pump {
     this.rejectAll(e, true);
   }
 
-  /** Blocks until `req` (pending, of this context) is settled. */
-  waitFor(req: VeoRequest): void {
+  /**
+   * Blocks until `req` (pending, of this context) is settled, or until `deadline` (a
+   * performance.now() time) passes; returns false then, with `req` still pending and
+   * collectable later. Without a deadline it blocks in veo_call_wait_result; with one it polls.
+   */
+  waitFor(req: VeoRequest, deadline = Infinity): boolean {
     if (!this.ctx._usable) {
       this.settleOrphan(req);
-      if (req._state === 0) this.waitForTarget(req);
-      return;
+      if (req._state === 0) return this.waitForTarget(req, deadline);
+      return true;
     }
-    if (req === this.target) {
-      this.waitForTarget(req);
-      return;
+    if (req === this.target) return this.waitForTarget(req, deadline);
+    if (deadline !== Infinity) {
+      return pollUntil(
+        () => (req === this.target ? this.waitForTarget(req, -1) : this.peekFor(req)),
+        deadline,
+      );
     }
     const rc = this.ctx._api.veo_call_wait_result(this.ctx._handle, req.id, REGISTER.addr);
     completeRequest(req, rc, REGISTER);
     if (logEnabled && rc === CommandState.OK) {
       logInfo(`veo_call_wait_result: nodeid=${this.ctx.proc.nodeid}, reqid=${req.id}`);
     }
+    return true;
   }
 
   /**
-   * wait() on the request a pool thread is already waiting for: poll it from here. If the
-   * pool thread collects it first, its status is only known on the event loop.
+   * wait() on the request a pool thread is already waiting for: poll it from here, until
+   * `deadline`. If the pool thread collects it first, its status is only known on the event
+   * loop.
    */
-  private waitForTarget(req: VeoRequest): void {
+  private waitForTarget(req: VeoRequest, deadline: number): boolean {
     const api = this.ctx._api;
     const h = this.ctx._handle;
-    const nap = new Int32Array(new SharedArrayBuffer(4));
-    const start = performance.now();
-    for (;;) {
-      const rc = api.veo_call_peek_result(h, req.id, REGISTER.addr);
-      if (rc === CommandState.UNFINISHED) {
-        if (performance.now() - start > 1) Atomics.wait(nap, 0, 0, 0.2);
-        continue;
-      }
-      if (rc === CommandState.ERROR && this.ctx._nativeState() === ContextState.RUNNING) {
-        // The pool thread won. On a live context its status can only be OK (EXCEPTION
-        // ends the context, ERROR needs an unknown id); its result lands in `out` as its
-        // veo_call_wait_result returns.
-        const slot = this.slot as ResultRegister;
-        const until = performance.now() + 100;
-        while (slot.u64[0] === UNWRITTEN && performance.now() < until) Atomics.wait(nap, 0, 0, 0.05);
-        resolveRequest(req, slot.decode(req._kind));
-        return;
-      }
-      if (rc === CommandState.ERROR && this.ctx.proc.dead) {
-        rejectRequest(
-          req,
-          new VeoProcessDead(
-            `${req._what} (request ${req.id}): the VeoProc on node ${this.ctx.proc.nodeid} is dead`,
-          ),
-        );
-        return;
-      }
-      completeRequest(req, rc, REGISTER);
-      return;
+    let rc: number = CommandState.UNFINISHED;
+    const finished = (): boolean => {
+      rc = api.veo_call_peek_result(h, req.id, REGISTER.addr);
+      return rc !== CommandState.UNFINISHED;
+    };
+    if (!pollUntil(finished, deadline)) return false;
+    if (rc === CommandState.ERROR && this.ctx._nativeState() === ContextState.RUNNING) {
+      // The pool thread won. On a live context its status can only be OK (EXCEPTION
+      // ends the context, ERROR needs an unknown id); its result lands in `out` as its
+      // veo_call_wait_result returns.
+      const slot = this.slot as ResultRegister;
+      const until = performance.now() + 100;
+      while (slot.u64[0] === UNWRITTEN && performance.now() < until) nap(0.05);
+      resolveRequest(req, slot.decode(req._kind));
+      return true;
     }
+    if (rc === CommandState.ERROR && this.ctx.proc.dead) {
+      rejectRequest(
+        req,
+        new VeoProcessDead(
+          `${req._what} (request ${req.id}): the VeoProc on node ${this.ctx.proc.nodeid} is dead`,
+        ),
+      );
+      return true;
+    }
+    completeRequest(req, rc, REGISTER);
+    return true;
+  }
+
+  /**
+   * Teardown's first question: the id of the newest request if it is still pending (requests
+   * finish in submission order: when it is done, all are). Asked before the pending requests
+   * are rejected.
+   */
+  pendingId(): number | undefined {
+    const last = this.last;
+    return last !== null && last._state === 0 ? last.id : undefined;
+  }
+
+  /** Teardown's second question: does command `id` still run in the VE process? Never blocks. */
+  stillRunning(id: number): boolean {
+    return (
+      this.ctx._api.veo_call_peek_result(this.ctx._handle, id, REGISTER.addr) === CommandState.UNFINISHED
+    );
   }
 
   /** Collects `req` if it finished; false while it runs (never blocks). */

@@ -11,6 +11,7 @@ import { describeValue, type CKind, type ResultRegister } from "./ctypes.js";
 import { CommandState, ContextState } from "./constants.js";
 import { VeoCallError, VeoKernelException, VeoProcessDead } from "./errors.js";
 import type { VeoCtxt } from "./context.js";
+import { abortError, checkWaitOptions, raceWait, timeoutError, type WaitOptions } from "./timeouts.js";
 
 const PENDING = 0;
 const DONE = 1;
@@ -228,14 +229,43 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
     return this.then(undefined, onrejected);
   }
 
-  /** Blocks until the request finished; returns its result or throws its error. */
-  wait(): T {
+  /**
+   * Blocks until the request finished; returns its result or throws its error. With
+   * `timeoutMs`, gives up after that long with VeoTimeoutError (the request keeps running and
+   * can be waited for again); an already aborted `signal` throws its reason at once.
+   */
+  wait(options?: WaitOptions): T {
     if (this._state === PENDING) {
+      let deadline = Infinity;
+      let timeoutMs: number | undefined;
+      if (options !== undefined) {
+        const o = checkWaitOptions(options, "wait");
+        if (o.signal?.aborted) throw abortError(o.signal);
+        timeoutMs = o.timeoutMs;
+        if (timeoutMs !== undefined && timeoutMs !== Infinity) deadline = performance.now() + timeoutMs;
+      }
       this.ctx._beforeBlock(this.id, "wait()");
-      if (this._state === PENDING) this.ctx._pump.waitFor(this);
+      if (this._state === PENDING && !this.ctx._pump.waitFor(this, deadline)) {
+        throw timeoutError(`${this._what} (request ${this.id})`, timeoutMs as number);
+      }
     }
     if (this._state === DONE) return this._value as T;
     throw this._value;
+  }
+
+  /**
+   * The result as a promise (what `await req` gives), giving up with VeoTimeoutError after
+   * `timeoutMs` or with the signal's reason when `signal` aborts. Giving up leaves the request
+   * alone: it is still collected, and can be awaited again.
+   */
+  result(options?: WaitOptions): Promise<T> {
+    let opts: WaitOptions;
+    try {
+      opts = checkWaitOptions(options, "result");
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return raceWait(this, opts, `${this._what} (request ${this.id})`);
   }
 
   /** Never blocks: `{ done: false }` while running, else `{ done: true, value }` (or throws). */
@@ -416,7 +446,7 @@ export function completeRequest(req: VeoRequest, rc: number, reg: ResultRegister
       signal,
     );
     rejectRequest(req, err);
-    proc._died(`the VE process died of ${signalName(signal)} in ${req._what}`);
+    proc._died(`the VE process died of ${signalName(signal)} in ${req._what}`, { reason: "fault", signal });
     return;
   }
   if (rc === CommandState.ERROR) {

@@ -247,9 +247,16 @@ describe("ctx.callVh", () => {
       const r = spawnSync(process.execPath, ["--import", "tsx", script, mode], {
         encoding: "utf8",
         timeout: 60_000,
-        // The 2 s kernel is still running at exit; a grace well above it means the emulator
-        // gives up on a helper (and logs it) only if a VH thread is left blocked.
-        env: { ...process.env, VE_OMP_NUM_THREADS: "1", VEO_LOG_DEBUG: "1", VEO_EMU_KILL_GRACE_MS: "10000" },
+        // The 2 s kernel is still running at exit; a grace well above it (the binding's and
+        // the emulator's) means the emulator gives up on a helper (and logs it) only if a VH
+        // thread is left blocked.
+        env: {
+          ...process.env,
+          VE_OMP_NUM_THREADS: "1",
+          VEO_LOG_DEBUG: "1",
+          VEO_EMU_KILL_GRACE_MS: "10000",
+          VEO_KILL_GRACE_MS: "10000",
+        },
       });
       const out = `${r.stdout}\n${r.stderr}`;
       expect(r.signal, out).toBeNull();

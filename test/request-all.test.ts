@@ -119,7 +119,8 @@ describe("VeoRequest.all", () => {
   it("rejects with VeoClosedError when the context closes while it waits", async () => {
     const ctx2 = proc.openContext();
     const sleep = lib.declare("int do_sleep(int ms)");
-    const p = VeoRequest.all([sleep(ctx2, 1), sleep(ctx2, 2000)]);
+    // Within close()'s grace period (else close() kills the VE process, and this file's proc).
+    const p = VeoRequest.all([sleep(ctx2, 1), sleep(ctx2, 400)]);
     setTimeout(() => ctx2.close(), 50);
     await expect(p).rejects.toThrow(VeoClosedError);
   });

@@ -64,7 +64,11 @@ describe("close and lost", () => {
     device.close();
     device.close();
     await expect(pending).rejects.toBeInstanceOf(VeoClosedError);
-    expect(await device.lost).toEqual({ reason: "destroyed", message: "device 1 was closed" });
+    // proc.lost exists: device.lost forwards it.
+    expect(await device.lost).toEqual({
+      reason: "destroyed",
+      message: expect.stringMatching(/node 1 was destroyed/),
+    });
     expect(device.closed).toBe(true);
     expect(device.isLost).toBe(true);
     await expect(spin(1, 0)).rejects.toThrow(/device 1 is closed/);

@@ -207,7 +207,7 @@ const scenarios: Record<string, (proc: VeoProc, lib: VeoLibrary, ctx: VeoCtxt) =
     );
     expectThrow(
       "sync on a forged context",
-      () => VeoCtxt.prototype.sync.call(fake),
+      () => (VeoCtxt.prototype.sync as () => void).call(fake),
       TypeError,
       /not a genuine VeoCtxt/,
     );

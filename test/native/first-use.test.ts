@@ -21,7 +21,7 @@ import {
   isCacheDirError,
 } from "../../src/native/emulator-build.js";
 import { NO_REPLY, type Step } from "../../src/native/emulator-recipe.js";
-import { ROOT, runChild } from "../support/child.js";
+import { ROOT, runChild } from "../support/child-sync.js";
 
 let tmp: string;
 let src: string;

@@ -12,7 +12,7 @@ import { getVeArch, loadVeo, veoApiVersion, veoVersion, VeoLibraryNotFound } fro
 import { API_FUNCTIONS } from "../../src/native/api.js";
 import { getNative } from "../../src/native/library.js";
 import { ensureEmulator } from "../../src/native/emulator-build.js";
-import { ROOT, runChild } from "../support/child.js";
+import { ROOT, runChild } from "../support/child-sync.js";
 
 function headerFunctions(file: string): string[] {
   const text = fs

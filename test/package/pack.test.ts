@@ -12,7 +12,7 @@ import * as path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { ROOT } from "../support/child.js";
+import { ROOT } from "../support/child-sync.js";
 
 interface PackedFile {
   path: string;

@@ -162,7 +162,7 @@ export function partialEmulator(hidden: readonly string[]): string {
   return so;
 }
 
-export type KernelName = "basic" | "examples" | "fortran" | "wide" | "aveo";
+export type KernelName = "basic" | "examples" | "fortran" | "lifetime" | "wide" | "aveo";
 
 /** Absolute path of a compiled test kernel library. */
 export function kernel(name: KernelName): string {

@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { VeBuild, VeBuildError } from "../../src/index.js";
 import { reportWarnings } from "../../src/vebuild/progress.js";
-import { runChild } from "../support/child.js";
+import { runChild } from "../support/child-sync.js";
 import { openNecSandbox, tempDir, withEnv, type NecSandbox } from "./fake-tools.js";
 import { itNeeds } from "../support/compilers.js";
 
