@@ -37,6 +37,10 @@ export function isVeoCtxt(v: unknown): v is VeoCtxt {
   return isCtxt(v);
 }
 
+/**
+ * A VEO thread context (py-veo's `VeoCtxt`): a queue on which kernel calls and asynchronous
+ * memory transfers run in order. Open one with `proc.openContext()`.
+ */
 export class VeoCtxt {
   /** Brand: only genuine contexts have it (see isVeoCtxt). */
   readonly #genuine = true;
@@ -352,6 +356,7 @@ export class VeoCtxt {
     return this.toString();
   }
 
+  /** A short description for logs. */
   toString(): string {
     return `VeoCtxt(node ${this.proc.nodeid}${this._closed ? ", closed" : ""})`;
   }

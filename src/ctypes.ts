@@ -10,21 +10,29 @@ import type { RegAddr } from "./native/api.js";
 export type CKind =
   "i8" | "u8" | "i16" | "u16" | "i32" | "u32" | "i64" | "u64" | "float" | "double" | "ptr" | "void";
 
+/** A parsed C type. */
 export interface CType {
   /** Canonical spelling, e.g. "unsigned int", "double *". */
   readonly name: string;
+  /** What the binding does with it (integer, float, pointer, void...). */
   readonly kind: CKind;
 }
 
+/** One parameter of a CPrototype. */
 export interface CParam {
+  /** Its type. */
   readonly type: CType;
   /** Parameter name from a prototype, if it had one. */
   readonly name?: string;
 }
 
+/** A parsed C prototype, as `lib.declare("double f(double *a, int n)")` takes it. */
 export interface CPrototype {
+  /** The function's name. */
   readonly name: string;
+  /** The return type. */
   readonly ret: CType;
+  /** The parameters, in order. */
   readonly params: readonly CParam[];
 }
 

@@ -4,6 +4,7 @@
  * (with the argument named), as Node's own APIs do.
  */
 
+/** The stable `code` of each VeoError subclass, for `switch` and logs. */
 export type VeoErrorCode =
   | "VEO_LIBRARY_NOT_FOUND"
   | "VEO_CALL_ERROR"
@@ -16,9 +17,12 @@ export type VeoErrorCode =
   | "VEO_DEADLOCK"
   | "VE_BUILD_FAILED";
 
+/** Base class of every error veo-ts throws on purpose (bad arguments aside). */
 export class VeoError extends Error {
+  /** What kind of failure this is; stable across versions. */
   readonly code: VeoErrorCode;
 
+  /** An error with its `code` and a message that says what failed and how to fix it. */
   constructor(code: VeoErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
@@ -28,8 +32,10 @@ export class VeoError extends Error {
 
 /** No usable libveo could be loaded; `tried` lists every candidate and why it was rejected. */
 export class VeoLibraryNotFound extends VeoError {
+  /** Every candidate tried, each with why it was rejected. */
   readonly tried: readonly string[];
 
+  /** `tried`: every candidate, with why it was rejected. */
   constructor(message: string, tried: readonly string[], options?: { cause?: unknown }) {
     super("VEO_LIBRARY_NOT_FOUND", message, options);
     this.tried = tried;
@@ -41,6 +47,7 @@ export class VeoFailedError extends VeoError {
   /** The C function that failed, e.g. "veo_alloc_mem". */
   readonly func: string;
 
+  /** `func`: the C function that failed. */
   constructor(func: string, message: string, options?: { cause?: unknown }) {
     super("VEO_FAILED", message, options);
     this.func = func;
@@ -57,6 +64,7 @@ export class VeoUnsupported extends VeoError {
   /** The VEO API version that introduced it (compare with veoApiVersion()). */
   readonly sinceApi: number;
 
+  /** `func` is missing from the library; it exists from API version `sinceApi` on. */
   constructor(func: string, sinceApi: number, message: string, options?: { cause?: unknown }) {
     super("VEO_UNSUPPORTED", message, options);
     this.function = func;
@@ -70,6 +78,7 @@ export class VeoUnsupported extends VeoError {
  * example, by `req.wait()` inside a callVh function for a request queued after it.
  */
 export class VeoDeadlockError extends VeoError {
+  /** A blocking wait that could never return. */
   constructor(message: string, options?: { cause?: unknown }) {
     super("VEO_DEADLOCK", message, options);
   }
@@ -77,6 +86,7 @@ export class VeoDeadlockError extends VeoError {
 
 /** A request completed with VEO_COMMAND_ERROR. */
 export class VeoCallError extends VeoError {
+  /** A request that completed with VEO_COMMAND_ERROR. */
   constructor(message: string, options?: { cause?: unknown }) {
     super("VEO_CALL_ERROR", message, options);
   }
@@ -87,6 +97,7 @@ export class VeoKernelException extends VeoError {
   /** Signal number the VE process caught (11 = SIGSEGV, 8 = SIGFPE, ...). */
   readonly signal: number;
 
+  /** `signal`: the signal the kernel died of. */
   constructor(message: string, signal: number, options?: { cause?: unknown }) {
     super("VEO_KERNEL_EXCEPTION", message, options);
     this.signal = signal;
@@ -95,6 +106,7 @@ export class VeoKernelException extends VeoError {
 
 /** The VE process behind a proc is gone; the proc cannot be used any more. */
 export class VeoProcessDead extends VeoError {
+  /** The VE process is gone. */
   constructor(message: string, options?: { cause?: unknown }) {
     super("VEO_PROCESS_DEAD", message, options);
   }
@@ -102,6 +114,7 @@ export class VeoProcessDead extends VeoError {
 
 /** Use of a proc, context, library or memory after close()/destroy(). */
 export class VeoClosedError extends VeoError {
+  /** Use after close() or destroy(). */
   constructor(message: string, options?: { cause?: unknown }) {
     super("VEO_CLOSED", message, options);
   }
@@ -118,6 +131,7 @@ export class VeBuildError extends VeoError {
   /** Where the source that failed is kept for inspection, if any. */
   readonly sourcePath: string | undefined;
 
+  /** `details`: the failing command, its exit code and output, and the kept source. */
   constructor(
     message: string,
     details: {

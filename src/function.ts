@@ -93,6 +93,11 @@ export interface VeoFunction<Args extends readonly unknown[] = any, Result = any
   (ctx: VeoCtxt, ...args: Args): VeoRequest<Result>;
 }
 
+/**
+ * A kernel function of a VeoLibrary, callable: `f(ctx, ...args)` submits the call and returns
+ * a VeoRequest. Arguments are checked and converted by the declared C types
+ * (`lib.declare(...)`, `f.setArgs(...)`).
+ */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
   /* eslint-enable @typescript-eslint/no-explicit-any */
@@ -252,13 +257,16 @@ export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
     return this.toString();
   }
 
+  /** The C signature, for logs. */
   toString(): string {
     return `VeoFunction(${this.signature})`;
   }
 
   /** The plain function's call/apply/bind stay available. */
   declare call: CallableFunction["call"];
+  /** Function.prototype.apply. */
   declare apply: CallableFunction["apply"];
+  /** Function.prototype.bind. */
   declare bind: CallableFunction["bind"];
 }
 Object.setPrototypeOf(VeoFunction.prototype, Function.prototype);

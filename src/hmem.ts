@@ -83,6 +83,7 @@ function side(
   };
 }
 
+/** HMEM address helpers (py-veo's `VeoHmem`): tags, plain addresses, copies. */
 export const VeoHmem = Object.freeze({
   /** True if `addr` is tagged as a VE (HMEM) address (bit 63). */
   isVeAddr(addr: bigint): boolean {

@@ -4,6 +4,7 @@
  */
 import type { VeoProc } from "./proc.js";
 
+/** Called with each new VeoProc (see setProcInitHook). */
 export type ProcInitHook = (proc: VeoProc) => void;
 
 const hooks: ProcInitHook[] = [];

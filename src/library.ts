@@ -16,6 +16,10 @@ import type { VeoProc } from "./proc.js";
 
 const SYMNAME_LEN_MAX = 255;
 
+/**
+ * A library loaded into a VE process (py-veo's `VeoLibrary`): find its functions
+ * (`findFunction`, `fn.<name>`, `declare("<C prototype>")`) and symbols.
+ */
 export class VeoLibrary {
   /** The path given to loadLibrary ("__static__" for the static library). */
   readonly name: string;
@@ -170,6 +174,7 @@ export class VeoLibrary {
     return this.toString();
   }
 
+  /** A short description for logs. */
   toString(): string {
     return `VeoLibrary(${this.name})`;
   }

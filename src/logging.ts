@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs";
 
+/** Log levels, as py-veo's logging module names them. */
 export type LogLevel = "DEBUG" | "INFO" | "WARNING" | "ERROR";
 const LEVELS: Readonly<Record<LogLevel, number>> = { DEBUG: 10, INFO: 20, WARNING: 30, ERROR: 40 };
 
@@ -36,6 +37,7 @@ function checkLevel(level: LogLevel): number {
   return n;
 }
 
+/** py-veo's logging: where log records go and from which level. */
 export const logging = Object.freeze({
   /** The logger's name. */
   VEO: "veo",

@@ -169,6 +169,7 @@ export class VeMemPtr {
     return this.toString();
   }
 
+  /** The address and size, for logs. */
   toString(): string {
     if (!isPtr(this)) return "VeMemPtr(forged)";
     return `VeMemPtr(0x${this.#addr.toString(16)}${this.#block !== undefined ? `, ${this.#size} bytes` : ""})`;

@@ -10,6 +10,7 @@ import { describeValue } from "./ctypes.js";
 import { Intent } from "./constants.js";
 import { byteCount, holdHostBuffer, hostBuffer, type HostBuffer } from "./memory.js";
 
+/** How much of an OnStack buffer travels, and which way. */
 export interface OnStackOptions {
   /** Bytes to transfer (default: the whole buffer); may be less than the buffer. */
   size?: number;
@@ -33,11 +34,21 @@ let stackSize: (s: OnStack) => number;
 let stackIntent: (s: OnStack) => Intent;
 let isOnStackImpl: (v: unknown) => v is OnStack;
 
+/**
+ * A host buffer passed by reference to a kernel (py-veo's `OnStack`): VEO copies it onto the
+ * VE stack for the call and/or back after it, as `intent` says. Pass it where the kernel
+ * takes a pointer; the request keeps the buffer until it completes.
+ */
 export class OnStack {
   readonly #buffer: HostBuffer;
   readonly #size: number;
   readonly #intent: Intent;
 
+  /**
+   * @param buffer - any ArrayBufferView or ArrayBuffer
+   * @param options - `size` (default: the whole buffer) and `intent` (default Intent.IN)
+   * @throws TypeError or RangeError naming the bad argument
+   */
   constructor(buffer: HostBuffer, options: OnStackOptions = {}) {
     const length = hostBuffer(buffer, "Argument 0 (buffer) of OnStack");
     if (typeof options !== "object" || options === null) {

@@ -8,8 +8,9 @@ import * as fs from "node:fs";
 import { describeValue } from "./ctypes.js";
 import { VeoFailedError } from "./errors.js";
 import type { ProcHandle } from "./native/api.js";
-import { getNative, type VeoNative } from "./native/library.js";
+import { getNative, getNativeAsync, type VeoNative } from "./native/library.js";
 
+/** Options of `new VeoProc(node, options)` and `VeoProc.create(node, options)`. */
 export interface VeoProcOptions {
   /** A helper binary (mk_veorun_static output) to run instead of the default veorun. */
   veorun?: string;
@@ -69,7 +70,8 @@ export function createHandle(nodeid: number, opts: VeoProcOptions): CreatedHandl
 
 /** Starts the VE process on the libuv pool, so the event loop keeps running. */
 export async function createHandleAsync(nodeid: number, opts: VeoProcOptions): Promise<CreatedHandle> {
-  const native = nativeFor(opts);
+  // Discovery may build the emulator on first use: asynchronously here.
+  const native = await getNativeAsync(opts.library === undefined ? {} : { library: opts.library });
   const api = native.api;
   const handle = await new Promise<ProcHandle>((resolve, reject) => {
     const cb = (err: unknown, h: ProcHandle): void => (err ? reject(err) : resolve(h));

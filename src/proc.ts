@@ -40,6 +40,12 @@ import { loadSource, type SoOptions } from "./vebuild/index.js";
 /** Set by VeoProc.create for the constructor it calls (a handle made off the main thread). */
 let preCreated: CreatedHandle | undefined;
 
+/**
+ * A VE process (py-veo's `VeoProc`) on one VE node: load libraries into it, allocate and move
+ * its memory, open contexts to call kernels. `new VeoProc(node)` starts it synchronously,
+ * `await VeoProc.create(node)` without blocking the event loop; `destroy()` (or `using`) ends
+ * it.
+ */
 export class VeoProc {
   /** The VE node the process runs on. */
   readonly nodeid: number;
@@ -234,7 +240,7 @@ export class VeoProc {
    * Builds `source` with VeBuild (cached; the toolchain matches this proc's libveo) and loads
    * it. Rejects with VeBuildError when the build fails.
    */
-  async loadSource(source: string, opts: SoOptions = {}): Promise<VeoLibrary> {
+  async loadSource(source: string | URL, opts: SoOptions = {}): Promise<VeoLibrary> {
     return loadSource(this, source, opts);
   }
 
@@ -506,6 +512,7 @@ export class VeoProc {
     return this.toString();
   }
 
+  /** A short description for logs: the node and the state. */
   toString(): string {
     return `VeoProc(node ${this.nodeid}${this.isDestroyed ? ", destroyed" : this.dead ? ", dead" : ""})`;
   }

@@ -26,7 +26,18 @@ const SIGNALS: Readonly<Record<number, string>> = {
 };
 
 /** What peek() returns. */
-export type PeekResult<T> = { readonly done: false } | { readonly done: true; readonly value: T };
+/** What `peek()` returns: not done yet, or done with the result. */
+export type PeekResult<T> =
+  | {
+      /** Still running. */
+      readonly done: false;
+    }
+  | {
+      /** Finished. */
+      readonly done: true;
+      /** The converted result. */
+      readonly value: T;
+    };
 
 const NOT_DONE: PeekResult<never> = Object.freeze({ done: false });
 
@@ -99,6 +110,11 @@ function ownDeferred(): Deferred {
   return { promise, resolve: captured.resolve, reject: captured.reject, more: undefined, due: false };
 }
 
+/**
+ * One call or transfer submitted on a context (py-veo's `VeoRequest`). `await` it for the
+ * converted result, `wait()` to block for it, `peek()` to look without blocking. It settles
+ * exactly once.
+ */
 export class VeoRequest<T = any> implements PromiseLike<T> {
   /** The VEO request id (per context). */
   readonly id: number;
@@ -265,6 +281,7 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
     return this.toString();
   }
 
+  /** A short description for logs. */
   toString(): string {
     const state =
       this._state === PENDING ? "pending" : this._state === DONE ? `done: ${String(this._value)}` : "failed";

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { Intent, OnStack, VeoProc } from "../src/index.js";
 import { fileKernelProc } from "./support/fixture.js";
 import { kernel, staticHelper } from "./support/kernels.js";
+import { itNeeds } from "./support/compilers.js";
 
 const { proc, lib, ctx } = fileKernelProc("examples");
 
@@ -104,7 +105,7 @@ describe("static helper (mk_veorun_static)", () => {
 });
 
 describe("Fortran through bind(c)", () => {
-  it("by-reference (OnStack) and by-value arguments", async () => {
+  itNeeds("gfortran")("by-reference (OnStack) and by-value arguments", async () => {
     const flib = proc.loadLibrary(kernel("fortran"));
     const fsum = flib.declare("double fsum(double *a, int *n)");
     const a = new Float64Array([1, 2, 3, 4]);

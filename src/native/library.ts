@@ -9,8 +9,14 @@ import * as fs from "node:fs";
 
 import { VeoLibraryNotFound, VeoUnsupported } from "../errors.js";
 import { API_FUNCTIONS, API_SINCE, bindApi, bindLibc, openLibrary, type VeoApi } from "./api.js";
-import { ensureEmulator } from "./emulator-build.js";
+import {
+  ensureEmulator,
+  ensureEmulatorAsync,
+  isCacheDirError,
+  type EmulatorBuild,
+} from "./emulator-build.js";
 
+/** Which kind of libveo is loaded. */
 export type VeoLibraryKind = "aveo" | "veo1" | "emulator";
 
 /** Which library was chosen, and why. */
@@ -27,6 +33,7 @@ export interface VeoLibraryInfo {
   version: string;
 }
 
+/** Options of loadVeo(). */
 export interface LoadVeoOptions {
   /** Path of the library to load; skips discovery. */
   library?: string;
@@ -79,7 +86,12 @@ export interface VeoCapabilities {
    * The optional VEO functions it lacks, each with the API version that introduced it;
    * calling a method that needs one throws VeoUnsupported.
    */
-  readonly missing: ReadonlyArray<{ readonly function: string; readonly sinceApi: number }>;
+  readonly missing: ReadonlyArray<{
+    /** The C function's name. */
+    readonly function: string;
+    /** The API version that introduced it. */
+    readonly sinceApi: number;
+  }>;
 }
 
 /** The capability report of a loaded library. */
@@ -151,37 +163,72 @@ function veNodes(): string[] {
 
 /**
  * Returns the library for `options.library` if given, else the discovered default (found
- * once per process). Throws VeoLibraryNotFound.
+ * once per process). Throws VeoLibraryNotFound. May build the emulator, blocking.
  */
 export function getNative(options: LoadVeoOptions = {}): VeoNative {
-  if (options.library !== undefined) {
-    const path = options.library;
-    if (typeof path !== "string" || path === "") {
-      throw new TypeError("options.library must be a non-empty string path");
-    }
+  if (options.library !== undefined) return loadExplicit(options.library);
+  discovered ??= finishDiscovery(discoverReal(), () => {
     try {
-      return load(path, "explicit library option");
+      return { build: ensureEmulator() };
     } catch (err) {
-      const tried = [`${path}: ${describe(err)}`];
-      throw new VeoLibraryNotFound(
-        `Cannot load the VEO library ${path}: ${describe(err)}. ` +
-          "Pass the path of libveo.so.1 (AVEO), libveo.so (VEO 1.x) or the emulator's libveo.so.1.",
-        tried,
-        { cause: err },
-      );
+      return { error: err };
     }
-  }
-  if (discovered) return discovered;
-  discovered = discover();
+  });
   return discovered;
 }
 
-function discover(): VeoNative {
+/** As getNative(), but an emulator build runs without blocking the event loop. */
+export async function getNativeAsync(options: LoadVeoOptions = {}): Promise<VeoNative> {
+  if (options.library !== undefined || discovered) return getNative(options);
+  const found = discoverReal();
+  let attempt: EmulatorAttempt | undefined;
+  if (found.native === undefined && emulatorEnabled()) {
+    attempt = await ensureEmulatorAsync().then(
+      (build) => ({ build }),
+      (err: unknown) => ({ error: err }),
+    );
+  }
+  // Another caller may have finished discovery meanwhile: one library per process.
+  discovered ??= finishDiscovery(found, () => attempt ?? { error: new Error("emulator not attempted") });
+  return discovered;
+}
+
+function loadExplicit(path: unknown): VeoNative {
+  if (typeof path !== "string" || path === "") {
+    throw new TypeError("options.library must be a non-empty string path");
+  }
+  try {
+    return load(path, "explicit library option");
+  } catch (err) {
+    const tried = [`${path}: ${describe(err)}`];
+    throw new VeoLibraryNotFound(
+      `Cannot load the VEO library ${path}: ${describe(err)}. ` +
+        "Pass the path of libveo.so.1 (AVEO), libveo.so (VEO 1.x) or the emulator's libveo.so.1.",
+      tried,
+      { cause: err },
+    );
+  }
+}
+
+type EmulatorAttempt = { build: EmulatorBuild; error?: undefined } | { build?: undefined; error: unknown };
+
+interface RealSearch {
+  native?: VeoNative;
+  tried: string[];
+  nodes: string[];
+}
+
+function emulatorEnabled(): boolean {
+  return process.env.VEO_EMULATOR !== "0";
+}
+
+/** Steps 2 and 3 of discovery: VEO_LIBRARY, then the real library when VE nodes exist. */
+function discoverReal(): RealSearch {
   const tried: string[] = [];
   const env = process.env.VEO_LIBRARY;
   if (env) {
     try {
-      return load(env, "VEO_LIBRARY environment variable");
+      return { native: load(env, "VEO_LIBRARY environment variable"), tried, nodes: [] };
     } catch (err) {
       tried.push(`VEO_LIBRARY=${env}: ${describe(err)}`);
       throw new VeoLibraryNotFound(
@@ -199,7 +246,7 @@ function discover(): VeoNative {
     for (const name of REAL_NAMES) {
       for (const candidate of [`${REAL_DIR}/${name}`, name]) {
         try {
-          return load(candidate, reason);
+          return { native: load(candidate, reason), tried, nodes };
         } catch (err) {
           tried.push(`${candidate}: ${describe(err)}`);
         }
@@ -208,19 +255,33 @@ function discover(): VeoNative {
   } else {
     tried.push("real libveo: skipped, no VE nodes in /sys/class/ve");
   }
+  return { tried, nodes };
+}
 
-  if (process.env.VEO_EMULATOR === "0") {
+/** Step 4 and 5: the emulator (built by `emulator`), else VeoLibraryNotFound. */
+function finishDiscovery(found: RealSearch, emulator: () => EmulatorAttempt): VeoNative {
+  if (found.native) return found.native;
+  const { tried, nodes } = found;
+  let fix =
+    "install a C compiler and libffi headers (apt-get install gcc libffi-dev) " +
+    "so the host emulator can be built (and do not set VEO_EMULATOR=0)";
+  if (!emulatorEnabled()) {
     tried.push("emulator: disabled by VEO_EMULATOR=0");
   } else {
-    try {
-      const build = ensureEmulator();
+    const attempt = emulator();
+    if (attempt.build) {
       const reason =
         nodes.length > 0
           ? "VE nodes exist but no real libveo could be loaded; using the host emulator"
           : "no VE nodes found; using the host emulator (VEO_EMULATOR=0 disables it)";
-      return load(build.library, reason);
-    } catch (err) {
-      tried.push(`emulator: ${describe(err)}`);
+      try {
+        return load(attempt.build.library, attempt.build.prebuilt ? `${reason}, prebuilt` : reason);
+      } catch (err) {
+        tried.push(`emulator ${attempt.build.library}: ${describe(err)}`);
+      }
+    } else {
+      tried.push(`emulator: ${describe(attempt.error)}`);
+      if (isCacheDirError(attempt.error)) fix = "set VEO_TS_CACHE_DIR to a writable directory";
     }
   }
 
@@ -228,8 +289,7 @@ function discover(): VeoNative {
     "No usable VEO library found. Tried:\n  " +
       tried.join("\n  ") +
       "\nFix: install VEOS/AVEO (libveo.so.1 under /opt/nec/ve/veos/lib64), set VEO_LIBRARY to a " +
-      "libveo path, or install a C compiler and libffi headers (apt-get install gcc libffi-dev) " +
-      "so the host emulator can be built (and do not set VEO_EMULATOR=0).",
+      `libveo path, or ${fix}.`,
     tried,
   );
 }

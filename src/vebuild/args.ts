@@ -27,6 +27,7 @@ export function checkSource(source: unknown, what = "source"): string {
   return source;
 }
 
+/** Compiler flags: an argv array, or one string split on whitespace. */
 export type Flags = string | readonly string[];
 
 /**

@@ -33,16 +33,19 @@ export interface BuildInfo {
   path: string;
   /** True when nothing was compiled: the output came from the cache. */
   cached: boolean;
+  /** The cache key: a hash of everything that changes the output. */
   key: string;
   /** All tool output of the build (warnings, listings); empty when the build was silent. */
   warnings: string;
   /** Each step's argv as run, in the entry directory. */
   commands: string[][];
+  /** The toolchain that built it. */
   toolchain: ToolchainName;
   /** Why this toolchain was chosen. */
   toolchainReason: string;
   /** The cache entry (or, without a cache, the private directory) holding the build. */
   entryDir: string;
+  /** How long the build (or the cache lookup) took. */
   durationMs: number;
 }
 

@@ -8,6 +8,7 @@ export {
   type SourceOptions,
   type BuildOptions,
   type SoOptions,
+  type SrcFileOptions,
 } from "./vebuild.js";
 export { loadSource, type LibraryLoader } from "./load-source.js";
 export type { BuildInfo } from "./builder.js";

@@ -9,15 +9,19 @@ import { VeBuild, type SoOptions } from "./vebuild.js";
 
 /** What loadSource needs of a proc. */
 export interface LibraryLoader<T> {
+  /** Loads the shared library at `path`. */
   loadLibrary(path: string): T;
   /** The libveo the proc runs on; picks the toolchain as VEO_LIBRARY would. */
-  readonly veoLibrary?: { readonly path: string };
+  readonly veoLibrary?: {
+    /** The library's path. */
+    readonly path: string;
+  };
 }
 
-/** Builds `source` (cached) and loads it into `proc`; resolves to what loadLibrary returns. */
+/** Builds `source` (a text, or a file URL; cached) and loads it into `proc`; resolves to what loadLibrary returns. */
 export async function loadSource<T>(
   proc: LibraryLoader<T>,
-  source: string,
+  source: string | URL,
   opts: SoOptions = {},
 ): Promise<T> {
   if (proc === null || typeof proc !== "object" || typeof proc.loadLibrary !== "function") {

@@ -73,9 +73,9 @@ export async function makePlan(req: BuildRequest): Promise<Plan> {
     });
   }
   const choice = chooseToolchain(req.toolchain);
-  const tc = getToolchain(choice.name);
+  const tc = await getToolchain(choice.name);
   const find = (name: string, what: string, hint: string) =>
-    resolveTool(name, tc.searchDirs, what, hint).path;
+    resolveTool(name, tc.searchDirs, what, hint, process.env, tc.skipPathDir).path;
 
   const files: Plan["files"] = [];
   const steps: Step[] = [];

@@ -10,10 +10,12 @@ import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { VeBuildError } from "../errors.js";
-import { ensureEmulator, type EmulatorBuild } from "../native/emulator-build.js";
+import { ensureEmulatorAsync, type EmulatorBuild } from "../native/emulator-build.js";
 import { runTool } from "./spawn.js";
 
+/** `nec`: the NEC SDK for a real VE; `host`: the host compilers for the emulator. */
 export type ToolchainName = "nec" | "host";
+/** A source language. */
 export type Lang = "c" | "c++" | "fortran";
 
 /** py-veo's SUFFIX table (`.f90`: free-form Fortran). */
@@ -52,6 +54,11 @@ export interface Toolchain {
   compiler: Readonly<Record<Lang, string>>;
   /** Directories searched for a bare compiler name before PATH (nec: the SDK's bin dir). */
   searchDirs: readonly string[];
+  /**
+   * PATH directories never searched. nec: every `node_modules/.bin` (npm puts it first in
+   * PATH for scripts, and an npm package's `ncc` is a JavaScript bundler, not NEC's compiler).
+   */
+  skipPathDir?: (dir: string) => boolean;
   /** Used when the caller gives no flags for a source. */
   defaultFlags: Readonly<Record<Lang, readonly string[]>>;
   /** Always passed before the caller's flags (host: -fPIC and the emulator's kernel headers). */
@@ -68,7 +75,9 @@ export interface Toolchain {
   installHint(lang: Lang): string;
 }
 
+/** Which toolchain chooseToolchain() picked, and why. */
 export interface ToolchainChoice {
+  /** The toolchain. */
   name: ToolchainName;
   /** Why, in words (for verbose output and `veo info`). */
   reason: string;
@@ -178,6 +187,7 @@ function necToolchain(env: NodeJS.ProcessEnv): Toolchain {
     name: "nec",
     compiler: compilers(env, { c: "ncc", "c++": "nc++", fortran: "nfort" }),
     searchDirs: [bin],
+    skipPathDir: isNodeModulesBin,
     defaultFlags: NEC_FLAGS,
     requiredFlags: [],
     soFlags: SO_FLAGS,
@@ -197,21 +207,21 @@ const HOST_PACKAGE: Readonly<Record<Lang, string>> = { c: "gcc", "c++": "g++", f
 let emulatorMemo: EmulatorBuild | undefined;
 
 /** The emulator build kernels are compiled against (built on first use, then memoised). */
-function emulatorForKernels(): EmulatorBuild {
-  emulatorMemo ??= ensureEmulator();
+async function emulatorForKernels(): Promise<EmulatorBuild> {
+  emulatorMemo ??= await ensureEmulatorAsync();
   return emulatorMemo;
 }
 
 /**
- * Internal (tests): use this emulator build instead of ensureEmulator()'s, or go back to
+ * Internal (tests): use this emulator build instead of ensureEmulatorAsync()'s, or go back to
  * it with undefined. Lets unit tests of the host toolchain run without building the emulator.
  */
 export function setEmulatorForKernels(build: EmulatorBuild | undefined): void {
   emulatorMemo = build;
 }
 
-function hostToolchain(env: NodeJS.ProcessEnv): Toolchain {
-  const emu = emulatorForKernels();
+async function hostToolchain(env: NodeJS.ProcessEnv): Promise<Toolchain> {
+  const emu = await emulatorForKernels();
   return {
     name: "host",
     compiler: compilers(env, { c: "cc", "c++": "c++", fortran: "gfortran" }),
@@ -234,14 +244,22 @@ function hostToolchain(env: NodeJS.ProcessEnv): Toolchain {
   };
 }
 
-export function getToolchain(name: ToolchainName, env: NodeJS.ProcessEnv = process.env): Toolchain {
+export async function getToolchain(
+  name: ToolchainName,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Toolchain> {
   return name === "nec" ? necToolchain(env) : hostToolchain(env);
+}
+
+/** True for an npm bin directory (`.../node_modules/.bin`). */
+export function isNodeModulesBin(dir: string): boolean {
+  return /(^|\/)node_modules\/\.bin\/?$/.test(dir);
 }
 
 /**
  * Finds an executable: a name with a "/" is taken as a path (relative to the cwd); a bare
- * name is looked for in `searchDirs`, then in PATH. Throws VeBuildError saying where it
- * looked and how to get one.
+ * name is looked for in `searchDirs`, then in PATH (less the dirs `skipPathDir` rejects).
+ * Throws VeBuildError saying where it looked and how to get one.
  */
 export function resolveTool(
   name: string,
@@ -249,6 +267,7 @@ export function resolveTool(
   what: string,
   hint: string,
   env: NodeJS.ProcessEnv = process.env,
+  skipPathDir: (dir: string) => boolean = () => false,
 ): { path: string } {
   const looked: string[] = [];
   if (name.includes("/")) {
@@ -256,7 +275,7 @@ export function resolveTool(
     if (isExecutableFile(p)) return { path: p };
     looked.push(p);
   } else {
-    const pathDirs = (env.PATH ?? "").split(":").filter(Boolean);
+    const pathDirs = (env.PATH ?? "").split(":").filter((d) => d !== "" && !skipPathDir(d));
     for (const dir of [...searchDirs, ...pathDirs]) {
       const p = path.resolve(dir, name);
       if (isExecutableFile(p)) return { path: p };

@@ -12,9 +12,11 @@ import { VeBuildError } from "../errors.js";
 import { checkLabel, checkSource, checkStringArray, toArgv, type Flags } from "./args.js";
 import { runBuild, type BuildInfo, type SourceBlock } from "./builder.js";
 import { cacheDir, discard } from "./cache.js";
-import { makeListener, type ProgressListener } from "./progress.js";
+import { makeListener, reportWarnings, type ProgressListener } from "./progress.js";
+import { readSourceFile, readSourceFileSync, type SourceFile } from "./source-file.js";
 import { SUFFIX, checkToolchainName, type Lang, type ToolchainName } from "./toolchain.js";
 
+/** Options of `new VeBuild(options)`. */
 export interface VeBuildOptions {
   /** "nec" or "host"; default: chosen to match the library in use (docs/vebuild.md). */
   toolchain?: ToolchainName;
@@ -27,8 +29,11 @@ export interface VeBuildOptions {
   cache?: boolean | string;
   /** Default for every build's `verbose`. */
   verbose?: boolean;
+  /** Default for every build's `quiet`. */
+  quiet?: boolean;
 }
 
+/** Per-source options of setCSrc, setCppSrc, setFtnSrc and setSrcFile. */
 export interface SourceOptions {
   /** Replace the toolchain's default compile flags for this source (as py-veo does). */
   flags?: Flags;
@@ -36,6 +41,7 @@ export interface SourceOptions {
   compiler?: string;
 }
 
+/** Options of buildSo() and buildVeorun(). */
 export interface BuildOptions {
   /** Output name (`<label>.so`, `<label>.veorun`); default: the first source's label. */
   label?: string;
@@ -50,16 +56,22 @@ export interface BuildOptions {
   linker?: string;
   /** Overrides the instance's toolchain for this build. */
   toolchain?: ToolchainName;
-  /** Print each step as it starts and ends, and stream tool output, to stderr. */
+  /**
+   * Print each step as it starts and ends, and stream tool output (all warnings), to stderr.
+   * Without it, compiler warnings get one summary line on stderr, once per process.
+   */
   verbose?: boolean;
+  /** Print nothing, not even the warnings summary (they stay in `lastBuild.warnings`). */
+  quiet?: boolean;
   /** Receives the same progress events as objects. */
   onProgress?: ProgressListener;
   /** Aborts the build: the tool is killed and the promise rejects with an AbortError. */
   signal?: AbortSignal;
 }
 
+/** Options of the one-call VeBuild.so() and VeBuild.soInfo(). */
 export interface SoOptions extends SourceOptions, Omit<BuildOptions, "flags"> {
-  /** Language of the source (default "c"). */
+  /** Language of the source (default: from a file's extension, else "c"). */
   lang?: Lang;
   /** Link flags (buildSo's `flags`). */
   linkFlags?: Flags;
@@ -69,16 +81,37 @@ export interface SoOptions extends SourceOptions, Omit<BuildOptions, "flags"> {
   cache?: boolean | string;
 }
 
+/** Options of setSrcFile(): a source's options, plus its label and language. */
+export interface SrcFileOptions extends SourceOptions {
+  /** The label (default: the file name without its extension). */
+  label?: string;
+  /** The language (default: from the extension: .c; .cpp .cc .cxx .C; .f90 .f95 .f03 .f .F90). */
+  lang?: Lang;
+}
+
+/**
+ * py-veo's inline-source builder: register C, C++ and Fortran sources (as text, or files)
+ * under labels, then `await buildSo()` for a shared library to load with
+ * `proc.loadLibrary(path)`, or `await buildVeorun()` for a static helper. Builds are cached
+ * by a hash of everything that changes the output. See docs/vebuild.md.
+ */
 export class VeBuild {
   readonly #sources = new Map<string, SourceBlock>();
   #buildDir: string | undefined;
   #toolchain: ToolchainName | undefined;
   #cache: boolean | string;
   #verbose: boolean;
+  #quiet: boolean;
   /** Outputs this instance published into its build dir, and cache entries it created. */
   readonly #built = new Set<string>();
   #lastBuild: BuildInfo | undefined;
 
+  /**
+   * An empty builder.
+   * @param opts - `toolchain` ("nec" or "host", default: matches the library in use),
+   *   `buildDir`, `cache` (default true), `verbose` and `quiet` defaults
+   * @throws TypeError for a bad option
+   */
   constructor(opts: VeBuildOptions = {}) {
     if (opts === null || typeof opts !== "object") throw new TypeError("options must be an object");
     if (opts.toolchain !== undefined) checkToolchainName(opts.toolchain, "options.toolchain");
@@ -88,28 +121,34 @@ export class VeBuild {
     this.#toolchain = opts.toolchain;
     this.#cache = opts.cache ?? true;
     this.#verbose = opts.verbose ?? false;
+    this.#quiet = opts.quiet ?? false;
     if (opts.buildDir !== undefined) this.setBuildDir(opts.buildDir);
   }
 
   /**
    * Builds one source into a shared library and resolves to its absolute path (cached).
-   * `lang` says which language the source is in (default "c").
+   * `source` is the source text, or a file as a URL (`new URL("./k.c", import.meta.url)`,
+   * its language from its extension). `lang` says which language a text is in (default "c").
    */
-  static async so(source: string, opts: SoOptions = {}): Promise<string> {
+  static async so(source: string | URL, opts: SoOptions = {}): Promise<string> {
     return (await VeBuild.soInfo(source, opts)).path;
   }
 
   /** As VeBuild.so(), resolving to the full BuildInfo (cached?, warnings, commands). */
-  static async soInfo(source: string, opts: SoOptions = {}): Promise<BuildInfo> {
-    checkSource(source);
-    const lang = opts.lang ?? "c";
+  static async soInfo(source: string | URL, opts: SoOptions = {}): Promise<BuildInfo> {
+    let file: SourceFile | undefined;
+    if (source instanceof URL) file = await readSourceFile(source, opts.lang, "VeBuild.so: source");
+    else checkSource(source, "VeBuild.so: source (the source text, or a file URL)");
+    const text = file ? file.text : (source as string);
+    const lang = file ? file.lang : (opts.lang ?? "c");
     if (!Object.hasOwn(SUFFIX, lang))
       throw new TypeError(`lang must be "c", "c++" or "fortran", got ${JSON.stringify(lang)}`);
     // A default label unique to the source, so one-call builds in one build dir do not collide.
-    const label = opts.label ?? `veo_${createHash("sha256").update(source).digest("hex").slice(0, 12)}`;
+    const label = opts.label ?? `veo_${createHash("sha256").update(text).digest("hex").slice(0, 12)}`;
     const b = new VeBuild({ toolchain: opts.toolchain, buildDir: opts.buildDir, cache: opts.cache });
-    b.#set(lang, label, source, { flags: opts.flags, compiler: opts.compiler }, "setSrc");
+    b.#set(lang, label, text, { flags: opts.flags, compiler: opts.compiler }, "setSrc");
     await b.buildSo({
+      quiet: opts.quiet,
       label,
       flags: opts.linkFlags,
       libs: opts.libs,
@@ -121,16 +160,41 @@ export class VeBuild {
     return b.lastBuild!;
   }
 
+  /**
+   * Adds (or, for a label already set, replaces) a C source.
+   * @param label - names its files (`<label>.c`, `<label>.o`) and, by default, the output
+   * @param source - the source text
+   * @param opts - `flags` replacing the toolchain's defaults, `compiler` for this source
+   * @returns this, for chaining
+   */
   setCSrc(label: string, source: string, opts: SourceOptions = {}): this {
     return this.#set("c", label, source, opts, "setCSrc");
   }
 
+  /** As setCSrc(), for a C++ source (`<label>.cpp`; export kernels with `extern "C"`). */
   setCppSrc(label: string, source: string, opts: SourceOptions = {}): this {
     return this.#set("c++", label, source, opts, "setCppSrc");
   }
 
+  /** As setCSrc(), for a free-form Fortran source (`<label>.f90`; kernels `bind(c)`). */
   setFtnSrc(label: string, source: string, opts: SourceOptions = {}): this {
     return this.#set("fortran", label, source, opts, "setFtnSrc");
+  }
+
+  /**
+   * Adds a source from a file (read now), as py-veo scripts keep their kernels: a path
+   * (relative to the current directory) or a file URL such as
+   * `new URL("./kernel.c", import.meta.url)`. The language comes from the extension unless
+   * `opts.lang` says; the label defaults to the file name without its extension. C and C++
+   * diagnostics name the original file.
+   * @returns this, for chaining
+   * @throws VeBuildError when the file cannot be read; TypeError for a bad argument
+   */
+  setSrcFile(file: string | URL, opts: SrcFileOptions = {}): this {
+    if (opts === null || typeof opts !== "object")
+      throw new TypeError("setSrcFile: options must be an object");
+    const src = readSourceFileSync(file, opts.lang, "setSrcFile: file");
+    return this.#set(src.lang, opts.label ?? src.label, src.text, opts, "setSrcFile");
   }
 
   #set(lang: Lang, label: string, source: string, opts: SourceOptions, method: string): this {
@@ -210,6 +274,7 @@ export class VeBuild {
     if (opts.linker !== undefined && (typeof opts.linker !== "string" || opts.linker === "")) {
       throw new TypeError(`${method}: options.linker must be a non-empty string`);
     }
+    const verbose = opts.verbose ?? this.#verbose;
     const info = await runBuild({
       kind,
       label,
@@ -221,8 +286,9 @@ export class VeBuild {
       cacheDir: this.#cacheDir(),
       buildDir: this.#buildDir,
       signal: opts.signal,
-      listener: makeListener(opts.verbose ?? this.#verbose, opts.onProgress),
+      listener: makeListener(verbose, opts.onProgress),
     });
+    if (!verbose && !(opts.quiet ?? this.#quiet)) reportWarnings(info);
     this.#lastBuild = info;
     if (this.#buildDir) this.#built.add(info.path);
     this.#built.add(info.entryDir);

@@ -1,5 +1,6 @@
 /*
- * ensureEmulator(): a cache hit returns the same build without compiling, a changed source
+ * ensureEmulator() on the cache path (the prebuilt emulator set aside: first-use.test.ts
+ * covers it): a cache hit returns the same build without compiling, a changed source
  * builds a new one, and a broken compiler surfaces as VeBuildError with its output. The
  * rebuild cases work on a temporary copy of emulator/ and a temporary cache root, so they
  * never touch the shared cache.
@@ -29,7 +30,7 @@ afterAll(() => {
 
 describe("ensureEmulator", () => {
   it("returns a complete build and hits the cache the second time", () => {
-    const a = ensureEmulator();
+    const a = ensureEmulator({ prebuiltDir: false });
     for (const file of [
       a.library,
       a.veorun,
@@ -42,7 +43,7 @@ describe("ensureEmulator", () => {
     }
     expect(a.dir.startsWith(path.join(emulatorCacheRoot(), "emulator"))).toBe(true);
     const mtime = fs.statSync(a.library).mtimeMs;
-    const b = ensureEmulator();
+    const b = ensureEmulator({ prebuiltDir: false });
     expect(b).toEqual(a);
     expect(fs.statSync(b.library).mtimeMs).toBe(mtime);
   });
@@ -62,12 +63,12 @@ describe("ensureEmulator", () => {
     const src = path.join(tmp, "emulator");
     fs.cpSync(EMULATOR_SRC, src, { recursive: true });
     const cacheDir = path.join(tmp, "cache");
-    const first = ensureEmulator({ sourceDir: src, cacheDir });
+    const first = ensureEmulator({ sourceDir: src, cacheDir, prebuiltDir: false });
     expect(fs.existsSync(first.library)).toBe(true);
-    expect(ensureEmulator({ sourceDir: src, cacheDir }).dir).toBe(first.dir);
+    expect(ensureEmulator({ sourceDir: src, cacheDir, prebuiltDir: false }).dir).toBe(first.dir);
 
     fs.appendFileSync(path.join(src, "src", "lib", "emu_log.c"), "\n/* changed */\n");
-    const second = ensureEmulator({ sourceDir: src, cacheDir });
+    const second = ensureEmulator({ sourceDir: src, cacheDir, prebuiltDir: false });
     expect(second.dir).not.toBe(first.dir);
     expect(fs.existsSync(second.library)).toBe(true);
     // No temporary directories are left behind.
@@ -79,9 +80,9 @@ describe("ensureEmulator", () => {
     const cacheDir = path.join(tmp, "cache-damaged");
     const src = path.join(tmp, "emulator-damaged");
     fs.cpSync(EMULATOR_SRC, src, { recursive: true });
-    const good = ensureEmulator({ sourceDir: src, cacheDir });
+    const good = ensureEmulator({ sourceDir: src, cacheDir, prebuiltDir: false });
     fs.rmSync(good.veorun);
-    const again = ensureEmulator({ sourceDir: src, cacheDir });
+    const again = ensureEmulator({ sourceDir: src, cacheDir, prebuiltDir: false });
     expect(again.dir).toBe(good.dir);
     expect(fs.existsSync(again.veorun)).toBe(true);
   }, 120_000);
@@ -92,7 +93,7 @@ describe("ensureEmulator", () => {
     fs.appendFileSync(path.join(src, "src", "lib", "emu_log.c"), "\nthis is not C;\n");
     let err: unknown;
     try {
-      ensureEmulator({ sourceDir: src, cacheDir: path.join(tmp, "cache-broken") });
+      ensureEmulator({ sourceDir: src, cacheDir: path.join(tmp, "cache-broken"), prebuiltDir: false });
     } catch (e) {
       err = e;
     }
@@ -107,7 +108,11 @@ describe("ensureEmulator", () => {
   it("throws VeBuildError when the compiler does not exist", () => {
     let err: unknown;
     try {
-      ensureEmulator({ cc: path.join(tmp, "no-such-cc"), cacheDir: path.join(tmp, "c2") });
+      ensureEmulator({
+        cc: path.join(tmp, "no-such-cc"),
+        cacheDir: path.join(tmp, "c2"),
+        prebuiltDir: false,
+      });
     } catch (e) {
       err = e;
     }

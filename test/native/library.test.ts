@@ -3,11 +3,8 @@
  * (and reports) the library in the documented order. Discovery runs once per process, so
  * the environment-driven cases run in child processes.
  */
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 
 import { describe, expect, it } from "vitest";
 
@@ -15,39 +12,13 @@ import { getVeArch, loadVeo, veoApiVersion, veoVersion, VeoLibraryNotFound } fro
 import { API_FUNCTIONS } from "../../src/native/api.js";
 import { getNative } from "../../src/native/library.js";
 import { ensureEmulator } from "../../src/native/emulator-build.js";
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+import { ROOT, runChild } from "../support/child.js";
 
 function headerFunctions(file: string): string[] {
   const text = fs
     .readFileSync(path.join(ROOT, "emulator/include", file), "utf8")
     .replace(/\/\*[\s\S]*?\*\//g, "");
   return [...text.matchAll(/\b(veo_[a-z0-9_]+)\s*\(/g)].map((m) => m[1]).filter((n) => n !== "veo_emu_type");
-}
-
-/** Runs `code` (an ES module body importing from SRC) in a fresh Node with `env`. */
-function runChild(
-  code: string,
-  env: Record<string, string | undefined>,
-): { out: string; status: number | null } {
-  const file = path.join(
-    os.tmpdir(),
-    `veo-ts-child-${process.pid}-${Math.random().toString(36).slice(2)}.mts`,
-  );
-  fs.writeFileSync(file, code.replaceAll("SRC", path.join(ROOT, "src/index.ts")));
-  try {
-    const childEnv: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) childEnv[k] = v;
-    const r = spawnSync(process.execPath, ["--import", "tsx", file], {
-      cwd: ROOT,
-      env: childEnv,
-      encoding: "utf8",
-      timeout: 60_000,
-    });
-    return { out: `${r.stdout}${r.stderr}`, status: r.status };
-  } finally {
-    fs.rmSync(file, { force: true });
-  }
 }
 
 describe("the prototype table", () => {

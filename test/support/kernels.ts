@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { ensureEmulator } from "../../src/native/emulator-build.js";
+import { compilerCommand } from "./compilers.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const KERNELS = path.resolve(HERE, "../kernels");
@@ -55,7 +56,7 @@ function buildOnce(name: string, key: string, file: string, make: (tmp: string) 
 
 function build(name: string, source: string, ext: "c" | "f90"): string {
   const includeDir = ensureEmulator().kernelIncludeDir;
-  const compiler = ext === "c" ? process.env.CC || "cc" : "gfortran";
+  const compiler = ext === "c" ? process.env.CC || "cc" : compilerCommand("gfortran");
   return buildOnce(name, `${compiler}\n${includeDir}\n${ext}\n${source}`, `lib${name}.so`, (tmp) => {
     const src = path.join(tmp, `${name}.${ext}`);
     fs.writeFileSync(src, source);

@@ -105,6 +105,7 @@ describe("build cache", () => {
       includeDir: "",
       kernelIncludeDir: os.tmpdir(),
       mkVeorunStatic: "",
+      prebuilt: false,
     });
     try {
       const nec1 = await sample().buildSo();

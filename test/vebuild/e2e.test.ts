@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { VeBuild, VeBuildError, VeoProc, loadSource } from "../../src/index.js";
 import { tempDir, withEnv } from "./fake-tools.js";
+import { itNeeds } from "../support/compilers.js";
 
 let cache: string;
 let restore: () => void;
@@ -61,7 +62,7 @@ describe("VeBuild on the emulator", () => {
     expect(vsum(ctx, va, 2).wait()).toBe(4);
   });
 
-  it('builds, loads and calls a C++ kernel (extern "C")', async () => {
+  itNeeds("g++")('builds, loads and calls a C++ kernel (extern "C")', async () => {
     const so = await new VeBuild()
       .setCppSrc(
         "e2e_cpp",
@@ -79,7 +80,7 @@ extern "C" int imax(int *a, int n) { return *std::max_element(a, a + n); }
     expect(await imax(proc.openContext(), va, a.length)).toBe(42);
   });
 
-  it("builds, loads and calls a Fortran kernel (bind(c))", async () => {
+  itNeeds("gfortran")("builds, loads and calls a Fortran kernel (bind(c))", async () => {
     const so = await new VeBuild()
       .setFtnSrc(
         "e2e_ftn",
@@ -107,7 +108,7 @@ end function
     expect([...back]).toEqual([2, 4, 6]);
   });
 
-  it("links C, C++ and Fortran sources into one library", async () => {
+  itNeeds("g++", "gfortran")("links C, C++ and Fortran sources into one library", async () => {
     const so = await new VeBuild()
       .setCSrc("m_c", "int from_c(void) { return 1; }")
       .setCppSrc("m_cpp", 'extern "C" int from_cpp() { return 20; }')
@@ -193,7 +194,7 @@ uint64_t static_fib(int n)
 });
 
 describe("static helpers from several languages", () => {
-  it("buildVeorun() links C++ and Fortran objects with their runtimes", async () => {
+  itNeeds("g++", "gfortran")("buildVeorun() links C++ and Fortran objects with their runtimes", async () => {
     const veorun = await new VeBuild()
       .setCppSrc(
         "s_cpp",

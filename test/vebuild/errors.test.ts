@@ -12,6 +12,7 @@ import { VeBuild, type BuildEvent } from "../../src/vebuild/index.js";
 import { setEmulatorForKernels } from "../../src/vebuild/toolchain.js";
 import { VeBuildError } from "../../src/errors.js";
 import { makeFakeNec, tempDir, withEnv, type FakeNec } from "./fake-tools.js";
+import { itNeeds } from "../support/compilers.js";
 
 let cache: string;
 let restore: () => void;
@@ -28,6 +29,7 @@ beforeAll(() => {
     includeDir: "",
     kernelIncludeDir: kernelInclude,
     mkVeorunStatic: "/fake-emulator/bin/mk_veorun_static",
+    prebuilt: false,
   });
 });
 afterAll(() => {
@@ -106,17 +108,20 @@ describe("compile and link errors (host cc)", () => {
     expect(argv.slice(1)).toEqual(["-fPIC", `-I${kernelInclude}`, "-O0", "-g", "-c", "k.c", "-o", "k.o"]);
   });
 
-  it("builds C++ and Fortran with the host toolchain, linking with c++ or gfortran", async () => {
-    const cpp = new VeBuild().setCppSrc("kc", 'extern "C" int f() { return 1; }');
-    await cpp.buildSo();
-    expect(path.basename(cpp.lastBuild!.commands.at(-1)![0])).toBe("c++");
-    const ftn = new VeBuild().setFtnSrc(
-      "kf",
-      "integer(c_int) function g() bind(c)\n use iso_c_binding\n g = 2\nend function\n",
-    );
-    await ftn.buildSo();
-    expect(path.basename(ftn.lastBuild!.commands.at(-1)![0])).toBe("gfortran");
-  });
+  itNeeds("g++", "gfortran")(
+    "builds C++ and Fortran with the host toolchain, linking with c++ or gfortran",
+    async () => {
+      const cpp = new VeBuild().setCppSrc("kc", 'extern "C" int f() { return 1; }');
+      await cpp.buildSo();
+      expect(path.basename(cpp.lastBuild!.commands.at(-1)![0])).toBe("c++");
+      const ftn = new VeBuild().setFtnSrc(
+        "kf",
+        "integer(c_int) function g() bind(c)\n use iso_c_binding\n g = 2\nend function\n",
+      );
+      await ftn.buildSo();
+      expect(path.basename(ftn.lastBuild!.commands.at(-1)![0])).toBe("gfortran");
+    },
+  );
 });
 
 describe("missing compilers", () => {

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { tempDir } from "./fake-tools.js";
+import { itNeeds } from "../support/compilers.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const cache = tempDir("examples-cache");
@@ -48,7 +49,7 @@ describe("examples", () => {
     expect(r.out).toContain("fib(90) = 2880067194370816120");
   });
 
-  it("languages.ts: C, C++ and Fortran in one library", async () => {
+  itNeeds("g++", "gfortran")("languages.ts: C, C++ and Fortran in one library", async () => {
     const r = await runExample("languages.ts");
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/c_square\(12\)\s+= 144/);

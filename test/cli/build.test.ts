@@ -1,13 +1,13 @@
 /*
- * `veo build` (src/vebuild/cli.ts) with fake NEC compilers: the path on stdout, the steps on
+ * `veo build` (src/cli/build.ts) with fake NEC compilers: the path on stdout, the steps on
  * stderr, labels from file names, and exit codes for bad usage and failed builds.
  */
 
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { buildCommand } from "../../src/vebuild/cli.js";
-import { openNecSandbox, tempDir, type FakeNec, type NecSandbox } from "./fake-tools.js";
+import { buildCommand } from "../../src/cli/build.js";
+import { openNecSandbox, tempDir, type FakeNec, type NecSandbox } from "../vebuild/fake-tools.js";
 
 let sandbox: NecSandbox;
 let nec: FakeNec;
@@ -87,6 +87,9 @@ describe("veo build", () => {
   it("exits 2 on bad usage, 1 on an unknown file type, 0 with the usage for --help", async () => {
     expect((await run()).code).toBe(2);
     expect((await run("--bogus", "x.c")).code).toBe(2);
+    const tc = await run("--toolchain", "gcc", "x.c");
+    expect(tc.code).toBe(2);
+    expect(tc.err).toContain('--toolchain must be "nec" or "host", got "gcc"');
     fs.writeFileSync(path.join(work, "x.rs"), "fn main() {}");
     const r = await run(path.join(work, "x.rs"));
     expect(r.code).toBe(1);
