@@ -24,6 +24,7 @@ import {
   type VeoRequest,
 } from "../src/index.js";
 import { gone } from "./support/checks.js";
+import { closeGate } from "./support/gate.js";
 import { kernel } from "./support/kernels.js";
 
 /** Resolves after pending microtasks and one macrotask (hook events are asynchronous). */
@@ -111,13 +112,17 @@ describe("ctx.callVh", () => {
     const other = proc.openContext();
     try {
       const sleep = lib.declare("int do_sleep(int ms)");
-      const long = sleep(other, 3000);
+      // `other` is held by a gate (not a sleep, which a loaded machine could outlast).
+      const gate = closeGate(lib, other);
       const r = ctx.callVh(() => 1);
       expect(await r).toBe(1);
-      expect(long.peek().done).toBe(false);
-      // A blocking wait on the busy context does not need the callback of another one.
+      expect(gate.request.peek().done).toBe(false);
+      // A blocking wait on the busy context does not need the callback of another one: the
+      // gate opens from another process while this thread is blocked.
       const cb = ctx.callVh(() => 2);
+      gate.openAfter(300);
       expect(sleep(other, 1).wait()).toBe(1);
+      expect(gate.request.peek()).toEqual({ done: true, value: 1 });
       expect(await cb).toBe(2);
     } finally {
       other.close();
@@ -229,8 +234,14 @@ describe("ctx.callVh", () => {
       const l = p.loadLibrary(kernel("basic"));
       const c = p.openContext();
       let ran = false;
-      const fault = l.declare("int segv(void)")(c);
+      // Behind a gate: on a loaded machine the fault could otherwise kill the helper before
+      // callVh submits, and the submission itself would fail.
+      const segv = l.declare("int segv(void)");
+      const gate = closeGate(l, c);
+      const fault = segv(c);
       const cb = c.callVh(() => ((ran = true), 1));
+      gate.open();
+      expect(await gate.request).toBe(1);
       await expect(fault).rejects.toThrow();
       await expect(cb).rejects.toThrow(VeoProcessDead);
       await tick();

@@ -113,6 +113,16 @@ int do_sleep(int ms) {
   return ms;
 }
 
+/* Waits (up to 60 s) until the file `path` exists, the host's go signal: requests queued
+ * behind it on the context are all submitted before any of them runs. 1 if it opened. */
+int gate(const char *path) {
+  for (int i = 0; i < 60000; i++) {
+    if (access(path, F_OK) == 0) return 1;
+    usleep(1000);
+  }
+  return 0;
+}
+
 /* Faults. */
 int segv(void) {
   volatile int *p = (int *)8;
