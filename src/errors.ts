@@ -126,6 +126,7 @@ export class VeoTimeoutError extends VeoError {
   /** The limit that ran out, in milliseconds. */
   readonly timeoutMs: number;
 
+  /** `timeoutMs`: the limit that ran out, in milliseconds. */
   constructor(message: string, timeoutMs: number, options?: { cause?: unknown }) {
     super("VEO_TIMEOUT", message, options);
     this.timeoutMs = timeoutMs;
@@ -164,6 +165,7 @@ export class VeBuildError extends VeoError {
 
 /** The operation would pull something out from under a request still running (lib.unload). */
 export class VeoBusyError extends VeoError {
+  /** An operation refused because a request still running depends on what it would remove. */
   constructor(message: string, options?: { cause?: unknown }) {
     super("VEO_BUSY", message, options);
   }

@@ -288,8 +288,10 @@ export type PrototypeKinds<S extends string> =
       : never
     : never;
 
+/** true when `S` is a union of several literals (distributes over `S`, compares with `All`). */
 type IsUnion<S, All = S> = S extends unknown ? ([All] extends [S] ? false : true) : never;
 
+/** The argument tuple a kernel with parameter kinds `P` takes. */
 type ArgsOf<P extends CKind[]> = { [I in keyof P]: P[I] extends CKind ? KernelArg<P[I]> : never };
 
 /**
@@ -303,7 +305,12 @@ export type KernelFunction<S extends string> = string extends S
     ? VeoFunction // one of several prototypes: which one is known at run time only
     : [PrototypeKinds<S>] extends [never]
       ? VeoFunction
-      : PrototypeKinds<S> extends { ret: infer R extends CKind; params: infer P extends CKind[] }
+      : PrototypeKinds<S> extends {
+            /** The return kind. */
+            ret: infer R extends CKind;
+            /** The parameter kinds, in order. */
+            params: infer P extends CKind[];
+          }
         ? VeoFunction<ArgsOf<P>, KernelResult<R>>
         : VeoFunction;
 

@@ -99,6 +99,7 @@ export class OnStack {
     return this.toString();
   }
 
+  /** `OnStack(<size> bytes, <intent>)`. */
   toString(): string {
     if (!isOnStackImpl(this)) return "OnStack(forged)";
     const intent = this.#intent === Intent.IN ? "IN" : this.#intent === Intent.OUT ? "OUT" : "INOUT";

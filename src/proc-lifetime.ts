@@ -118,7 +118,9 @@ export interface VeoProcLost {
   reason: "destroyed" | "exited" | "signaled" | "fault";
   /** A sentence saying what happened. */
   message: string;
+  /** The VE process's exit status ("exited"), when known. */
   exitCode?: number;
+  /** The signal number ("fault": the kernel's; "signaled": the one that killed the process). */
   signal?: number;
 }
 

@@ -19,9 +19,11 @@ interface Block {
   released: boolean;
 }
 
+/** Typed data in one device's memory; it moves only by upload, toHost, write, fill or copyTo. */
 export class DeviceArray<D extends DType = DType> {
   /** The device whose memory holds the data. */
   readonly device: VeDevice;
+  /** The element type. */
   readonly dtype: D;
   /** Elements. */
   readonly length: number;
@@ -180,6 +182,7 @@ export class DeviceArray<D extends DType = DType> {
     };
   }
 
+  /** `DeviceArray(dtype[length] on node N)`, with ", freed" when so. */
   toString(): string {
     return `DeviceArray(${this.dtype}[${this.length}] on node ${this.device.node}${this.freed ? ", freed" : ""})`;
   }

@@ -29,6 +29,10 @@ import { DeviceMemory } from "./memory-pool.js";
 import { DeviceModule } from "./module.js";
 import { DeviceTrace } from "./trace.js";
 
+/**
+ * One VE node (made by openDevice): a proc with its contexts, a memory pool and a trace;
+ * loads or compiles modules, holds device arrays, and times kernels.
+ */
 export class VeDevice {
   /** The VE node number. */
   readonly node: number;
@@ -169,11 +173,13 @@ export class VeDevice {
     }
   }
 
+  /** close(), for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
     return Promise.resolve();
   }
 
+  /** `VeDevice(node N)`, with ", closed" or ", lost" when so. */
   toString(): string {
     return `VeDevice(node ${this.node}${this.isClosed ? ", closed" : this.proc.dead ? ", lost" : ""})`;
   }

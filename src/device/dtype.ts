@@ -6,20 +6,31 @@
  */
 import { describeValue } from "../ctypes.js";
 
+/** The element type of a device array. */
 export type DType =
   "int8" | "uint8" | "int16" | "uint16" | "int32" | "uint32" | "int64" | "uint64" | "float32" | "float64";
 
 /** The host TypedArray of each dtype. */
 export interface HostArrayOf {
+  /** For C `char`, `int8_t`. */
   int8: Int8Array;
+  /** For C `unsigned char`, `uint8_t`. */
   uint8: Uint8Array;
+  /** For C `short`, `int16_t`. */
   int16: Int16Array;
+  /** For C `unsigned short`, `uint16_t`. */
   uint16: Uint16Array;
+  /** For C `int`, `int32_t`. */
   int32: Int32Array;
+  /** For C `unsigned int`, `uint32_t`. */
   uint32: Uint32Array;
+  /** For C `long`, `int64_t`, `ssize_t`, `ptrdiff_t`, `intptr_t`. */
   int64: BigInt64Array;
+  /** For C `unsigned long`, `uint64_t`, `size_t`, `uintptr_t`. */
   uint64: BigUint64Array;
+  /** For C `float`. */
   float32: Float32Array;
+  /** For C `double`. */
   float64: Float64Array;
 }
 
@@ -47,6 +58,7 @@ const TABLE: Readonly<Record<DType, DTypeInfo>> = {
   float64: { ctor: Float64Array, ctypes: ["double"] },
 };
 
+/** Every DType name. */
 export const DTYPES = Object.keys(TABLE) as readonly DType[];
 
 /** Bytes per element of `dtype`. */

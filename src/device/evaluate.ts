@@ -19,6 +19,7 @@ import { settleAndRelease, stageOut, submitStaged, type Staged } from "./staging
 import type { KernelSignature } from "./signature.js";
 import { deviceTimer } from "./timer.js";
 
+/** Options of device.evaluate(). */
 export interface EvaluateOptions {
   /** Runs per repeat to start with (doubled until a repeat lasts minRepeatMs). Default 1. */
   number?: number;
@@ -36,16 +37,21 @@ export interface EvaluateOptions {
   context?: number;
 }
 
+/** What device.evaluate() measured. */
 export interface EvaluateResult {
   /** Seconds per run, one entry per repeat. */
   times: number[];
+  /** The smallest of `times`, in seconds. */
   min: number;
+  /** The median of `times`, in seconds. */
   median: number;
+  /** The mean of `times`, in seconds. */
   mean: number;
   /** Sample standard deviation of `times` (0 for one repeat). */
   stddev: number;
   /** Runs per repeat after doubling. */
   number: number;
+  /** Timed repeats (the length of `times`). */
   repeat: number;
   /** "device": timed next to the kernel; "host": around the queued calls (offload latency included). */
   measuredOn: "device" | "host";

@@ -13,6 +13,7 @@ import type { VeDevice } from "./device.js";
 import type { KernelSignature } from "./signature.js";
 import { settleAndRelease, submitStaged } from "./staging.js";
 
+/** A kernel of a DeviceModule, callable; host arrays move as its prototype says. */
 export interface DeviceKernel {
   /** Runs the kernel on the device's first context; resolves with its result. */
   (...args: unknown[]): Promise<any>;
@@ -20,6 +21,7 @@ export interface DeviceKernel {
   readonly kernelName: string;
   /** The prototype it was declared with, parsed. */
   readonly signature: KernelSignature;
+  /** The device it runs on. */
   readonly device: VeDevice;
   /** The object-model function underneath (its declared types are the prototype's). */
   readonly fn: VeoFunction;

@@ -11,6 +11,7 @@ import { loadVeo } from "../native/library.js";
 import type { DeviceInfo } from "./info.js";
 import { readSysfsNode, sysfsNodes, SYSFS_ROOT } from "./sysfs.js";
 
+/** Options of listDevices(). */
 export interface ListDevicesOptions {
   /** Read VE nodes from this sysfs directory instead of asking which library is in use. */
   sysfsRoot?: string;

@@ -9,6 +9,7 @@ import { VeoFailedError } from "../errors.js";
 import type { VeMemPtr } from "../memory.js";
 import type { VeoProc } from "../proc.js";
 
+/** Counters of a device's memory pool, in bytes unless said otherwise. */
 export interface MemoryStats {
   /** Bytes of blocks handed out and not yet released (by size class). */
   inUse: number;
@@ -44,6 +45,7 @@ export function checkLimit(v: unknown, label: string): number {
   return v;
 }
 
+/** A device's memory pool (device.memory): VE blocks by size class, kept for reuse, capped by `limit`. */
 export class DeviceMemory {
   private readonly proc: VeoProc;
   private readonly idle: () => Promise<void>;
@@ -71,10 +73,12 @@ export class DeviceMemory {
     return this.limitBytes;
   }
 
+  /** Sets the cap: a non-negative integer of bytes, or Infinity (TypeError / RangeError otherwise). */
   set limit(v: number) {
     this.limitBytes = checkLimit(v, "memory.limit");
   }
 
+  /** The pool's counters now (a snapshot). */
   stats(): MemoryStats {
     return {
       inUse: this.inUse,

@@ -8,7 +8,9 @@ import type { VeDevice } from "./device.js";
 import { newDeviceKernel, type DeviceKernel } from "./kernel.js";
 import { parseSignature } from "./signature.js";
 
+/** A VE library loaded into one device (device.load / device.compile); declares its kernels. */
 export class DeviceModule {
+  /** The device the library is loaded into. */
   readonly device: VeDevice;
   /** The object-model library underneath. */
   readonly library: VeoLibrary;

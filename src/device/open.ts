@@ -9,6 +9,7 @@ import { VeoProc } from "../proc.js";
 import { VeDevice } from "./device.js";
 import { checkLimit } from "./memory-pool.js";
 
+/** Options of openDevice(). */
 export interface OpenDeviceOptions {
   /** Contexts (queues) to open, default 1. More than one needs VE_OMP_NUM_THREADS=1 (a VEO rule). */
   contexts?: number;

@@ -18,6 +18,7 @@ import { listDevices } from "./list.js";
 
 /** Where an item runs. */
 export interface PoolSlot {
+  /** The device that runs the item. */
   readonly device: VeDevice;
   /** The context index on that device (pass it to kernel.on). */
   readonly context: number;
@@ -25,6 +26,7 @@ export interface PoolSlot {
   readonly index: number;
 }
 
+/** Options of map, mapSettled, run and runSettled. */
 export interface MapOptions {
   /** Items in flight per (device, context) slot, 1 … 64. Default 2. */
   depth?: number;
@@ -32,6 +34,7 @@ export interface MapOptions {
 
 /** A module loaded on every device of a pool. */
 export interface PoolModule {
+  /** The module on each device. */
   readonly modules: ReadonlyMap<VeDevice, DeviceModule>;
   /** The kernel declared by `prototype` on every device. */
   kernel(prototype: string): Promise<PoolKernel>;
@@ -39,11 +42,13 @@ export interface PoolModule {
 
 /** A kernel declared on every device of a pool. */
 export interface PoolKernel {
+  /** The kernel on each device. */
   readonly kernels: ReadonlyMap<VeDevice, DeviceKernel>;
   /** The kernel on `device`. */
   on(device: VeDevice): DeviceKernel;
 }
 
+/** Options of DevicePool.open(): openDevice's, for every device, and which nodes. */
 export interface OpenPoolOptions extends OpenDeviceOptions {
   /** Nodes to open (default: every node listDevices() reports as online). */
   nodes?: readonly number[];
@@ -51,8 +56,10 @@ export interface OpenPoolOptions extends OpenDeviceOptions {
 
 /** map()/run() rejected items: `results` has every item's outcome, in input order. */
 export class DevicePoolError<R = unknown> extends AggregateError {
+  /** Every item's outcome, in input order. */
   readonly results: PromiseSettledResult<R>[];
 
+  /** `results`: every item's outcome, in input order (at least one rejected). */
   constructor(results: PromiseSettledResult<R>[]) {
     const reasons = results.flatMap((r): unknown[] => (r.status === "rejected" ? [r.reason] : []));
     const first = reasons[0];
@@ -65,6 +72,7 @@ export class DevicePoolError<R = unknown> extends AggregateError {
   }
 }
 
+/** Several devices behind one queue of work items: map/run spread items over every (device, context) slot. */
 export class DevicePool {
   /** Every device the pool was made with, lost ones included. */
   readonly devices: readonly VeDevice[];
@@ -229,6 +237,7 @@ export class DevicePool {
     for (const d of this.devices) d.close();
   }
 
+  /** close(), for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
     return Promise.resolve();

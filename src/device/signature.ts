@@ -11,6 +11,7 @@ import { dtypeOfCType, type DType } from "./dtype.js";
 /** How a host array passed to a pointer parameter moves. */
 export type Direction = "in" | "inout";
 
+/** One parameter of a kernel prototype, and how a host array passed there moves. */
 export interface ParamInfo {
   /** The parameter's name from the prototype, or `arg<i>`. */
   readonly name: string;
@@ -20,11 +21,15 @@ export interface ParamInfo {
   readonly direction: Direction | undefined;
   /** For a single-level pointer to a known element type: that dtype (void * takes any). */
   readonly dtype: DType | undefined;
+  /** True for any pointer parameter (T *, T **, ...). */
   readonly pointer: boolean;
 }
 
+/** A device kernel's prototype, parsed, with how each pointer argument moves. */
 export interface KernelSignature {
+  /** The prototype as parsePrototype reads it. */
   readonly proto: CPrototype;
+  /** One entry per parameter, in order. */
   readonly params: readonly ParamInfo[];
   /** The prototype as given, for error messages and the timing wrapper. */
   readonly text: string;

@@ -13,22 +13,30 @@ import { performance } from "node:perf_hooks";
 
 import { describeValue } from "../ctypes.js";
 
+/** What a traced request did: a kernel call, a write (host to VE) or a read (VE to host). */
 export type TraceKind = "call" | "write" | "read";
 
+/** One request a DeviceTrace recorded. */
 export interface TraceEvent {
+  /** Call, write or read. */
   kind: TraceKind;
   /** Kernel name, or what was transferred ("upload", "toHost", an argument name). */
   name: string;
+  /** Bytes transferred (0 for a kernel call). */
   bytes: number;
+  /** Index of the device context (queue) it went to. */
   context: number;
   /** Milliseconds since the trace started (performance.now based). */
   submit: number;
+  /** When it could begin on the device: the later of `submit` and the previous request's end on its context (ms). */
   start: number;
+  /** When the host saw it complete (ms). */
   end: number;
   /** False when the request failed. */
   ok: boolean;
 }
 
+/** A device's request recorder (device.trace), off until start(); saves Chrome trace-event JSON. */
 export class DeviceTrace {
   /** True between start() and stop(). */
   enabled = false;
@@ -78,7 +86,12 @@ export class DeviceTrace {
   }
 
   /** The recording as a Chrome trace-event object ({ traceEvents: [...] }). */
-  toJSON(): { traceEvents: object[]; displayTimeUnit: "ms" } {
+  toJSON(): {
+    /** Process and thread names, then one complete ("X") event per request. */
+    traceEvents: object[];
+    /** Viewers show milliseconds. */
+    displayTimeUnit: "ms";
+  } {
     const pid = this.node;
     const traceEvents: object[] = [
       { name: "process_name", ph: "M", pid, tid: 0, args: { name: `VE node ${this.node}` } },
