@@ -8,17 +8,8 @@
 import { VeoKernelException, VeoProcessDead } from "../errors.js";
 import type { VeoProc } from "../proc.js";
 
-/**
- * Why a VE process ended: the contract of VeoProc#lost. (When the object model exports its
- * own VeoProcLost, this interface becomes an import of it; DeviceLost stays the name the
- * device layer exports, so the two never clash in src/index.ts.)
- */
-export interface VeoProcLost {
-  reason: "destroyed" | "exited" | "signaled" | "fault";
-  message: string;
-  exitCode?: number;
-  signal?: number;
-}
+/** Why a VE process ended: exactly what VeoProc#lost resolves with. */
+export type VeoProcLost = Awaited<VeoProc["lost"]>;
 
 export class LostSignal {
   readonly promise: Promise<VeoProcLost>;
