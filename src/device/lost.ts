@@ -9,24 +9,10 @@ import { VeoKernelException, VeoProcessDead } from "../errors.js";
 import type { VeoProc } from "../proc.js";
 
 /**
- * Why a VE process ended: the contract of VeoProc#lost. (When the object model exports its
- * own VeoProcLost, this interface becomes an import of it; DeviceLost stays the name the
- * device layer exports, so the two never clash in src/index.ts.)
+ * Why a VE process ended: exactly what VeoProc#lost resolves with.
  * @inline
  */
-export interface VeoProcLost {
-  /**
-   * "destroyed": close() ended it; "fault": a kernel died of `signal`; "signaled": the
-   * process was killed by `signal`; "exited": it exited.
-   */
-  reason: "destroyed" | "exited" | "signaled" | "fault";
-  /** A sentence saying what happened. */
-  message: string;
-  /** The VE process's exit status ("exited"), when known. */
-  exitCode?: number;
-  /** The signal number ("fault": the kernel's; "signaled": the one that killed the process). */
-  signal?: number;
-}
+export type VeoProcLost = Awaited<VeoProc["lost"]>;
 
 export class LostSignal {
   readonly promise: Promise<VeoProcLost>;
