@@ -27,7 +27,7 @@ import type { VeoCtxt } from "./context.js";
 import type { ResultRegister } from "./ctypes.js";
 import { describeValue } from "./ctypes.js";
 import { VeoCallError, VeoDeadlockError, VeoUnsupported } from "./errors.js";
-import { bindLibc, type LibcApi } from "./native/api.js";
+import { bindLibc, type LibcApi } from "./native/libc.js";
 import { requireFunction } from "./native/library.js";
 import { rejectRequest, resolveRequest, type CallInfo, type VeoRequest } from "./request.js";
 

@@ -305,47 +305,6 @@ export function openLibrary(path: string): LibraryHandle {
   return koffi.load(path);
 }
 
-/**
- * What veo-ts needs from the C library: symbol addresses (dlsym / dlopen with RTLD_NOLOAD)
- * and POSIX semaphores (callbacks.ts). Bound once per process.
- */
-export interface LibcApi {
-  /** dlsym(handle, name): the address of a symbol, 0 if absent (handle 0 = RTLD_DEFAULT). */
-  dlsym(handle: U64, name: string): number;
-  /** dlopen(path, RTLD_NOW | RTLD_NOLOAD): the handle of an already loaded library, or 0. */
-  dlopenLoaded(path: string): number;
-  sem_init: (sem: number, pshared: number, value: number) => number;
-  sem_post: (sem: number) => number;
-  /** `count` zeroed bytes on the C heap (never freed), as an address. */
-  alloc(count: number): number;
-}
-
-let libc: LibcApi | undefined;
-
-/** Binds the few libc functions veo-ts uses (glibc's libc.so.6). */
-export function bindLibc(): LibcApi {
-  if (libc) return libc;
-  const lib = koffi.load("libc.so.6");
-  const dlsym = lib.func("uintptr_t dlsym(uintptr_t handle, const char *name)") as (
-    h: U64,
-    n: string,
-  ) => number;
-  const dlopen = lib.func("uintptr_t dlopen(const char *path, int flags)") as (
-    p: string,
-    f: number,
-  ) => number;
-  const RTLD_NOW = 2;
-  const RTLD_NOLOAD = 4;
-  libc = {
-    dlsym: (h, n) => dlsym(h, n),
-    dlopenLoaded: (p) => dlopen(p, RTLD_NOW | RTLD_NOLOAD),
-    sem_init: lib.func("int sem_init(uintptr_t sem, int pshared, unsigned int value)") as LibcApi["sem_init"],
-    sem_post: lib.func("int sem_post(uintptr_t sem)") as LibcApi["sem_post"],
-    alloc: (count) => Number(koffi.alloc("uint8_t", count) as bigint),
-  };
-  return libc;
-}
-
 /** The signature of every VEO hook veo-ts registers (variadic in C; see spec §3.11). */
 export type HookFn = (
   payload: number | bigint | null,

@@ -8,7 +8,8 @@
 import * as fs from "node:fs";
 
 import { VeoLibraryNotFound, VeoUnsupported } from "../errors.js";
-import { API_FUNCTIONS, API_SINCE, bindApi, bindLibc, openLibrary, type VeoApi } from "./api.js";
+import { API_FUNCTIONS, API_SINCE, bindApi, openLibrary, type VeoApi } from "./api.js";
+import { bindLibc } from "./libc.js";
 import {
   ensureEmulator,
   ensureEmulatorAsync,
