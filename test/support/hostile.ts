@@ -5,12 +5,9 @@
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 
 import { expect } from "vitest";
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, "../..");
+import { ROOT } from "./child-sync.js";
 
 export interface ChildRun {
   status: number | null;
