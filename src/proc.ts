@@ -15,6 +15,7 @@ import type { VeoFunction } from "./function.js";
 import { runProcInitHooks } from "./hooks.js";
 import { logEnabled, logInfo } from "./logging.js";
 import { VeoLibrary } from "./library.js";
+import { closeNotifier } from "./notify.js";
 import type { HostBuffer, VeMemPtr } from "./memory.js";
 import type { CtxHandle, ProcHandle, VeoApi } from "./native/api.js";
 import { requireFunction, type VeoLibraryInfo, type VeoNative } from "./native/library.js";
@@ -614,6 +615,7 @@ export class VeoProc {
         }
       }
     }
+    closeNotifier(this);
     const rc = this._api.veo_proc_destroy(this._handle);
     this.settleLost({
       reason: "destroyed",

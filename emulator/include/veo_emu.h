@@ -45,6 +45,20 @@ int veo_emu_args_set_result_type(struct veo_args *ca, int type);
 /* The host pid of the helper process serving this proc, or -1 (NULL or destroyed proc). */
 pid_t veo_emu_proc_pid(struct veo_proc_handle *proc);
 
+/*
+ * Completion notification on the caller's event loop (no thread blocked in
+ * veo_call_wait_result). veo_emu_notify_fd returns a new file descriptor (close-on-exec,
+ * non-blocking, the caller's to close), or -1: the read end of the proc's notify pipe. One
+ * byte arrives on it after veo_emu_arm(ctx, reqid) returned 1 and that request completed,
+ * and one when the VE process dies; spurious bytes are possible, so a reader collects with
+ * veo_call_peek_result and arms again. veo_emu_arm returns 1 when armed, 0 when there is
+ * nothing to wait for (peek now), -1 without a notify pipe. One request per context is armed
+ * at a time (arming again replaces it); all contexts of a proc share its pipe, so read it
+ * from one place per proc. Only the emulator has these.
+ */
+int veo_emu_notify_fd(struct veo_proc_handle *proc);
+int veo_emu_arm(struct veo_thr_ctxt *ctx, uint64_t reqid);
+
 /* 1: this library is the veo-ts emulator. Exists so a caller can tell without parsing
  * veo_version_string(). */
 int veo_emu_is_emulator(void);

@@ -123,6 +123,10 @@ export interface VeoApi {
   veo_emu_args_set_result_type?: Fn<[ca: ArgsHandle, type: number], number>;
   veo_emu_proc_pid?: Fn<[proc: ProcHandle], number>;
   veo_emu_is_emulator?: Fn<[], number>;
+  /** Emulator only: a new fd (the caller's) on which completions of armed requests arrive. */
+  veo_emu_notify_fd?: Fn<[proc: ProcHandle], number>;
+  /** Emulator only: 1 = a byte will arrive when `reqid` completes, 0 = peek now, -1 = no pipe. */
+  veo_emu_arm?: Fn<[ctx: CtxHandle, reqid: U64], number>;
 }
 
 /**
@@ -223,6 +227,8 @@ const PROTOTYPES: ReadonlyArray<readonly [string, number]> = [
   ["int veo_emu_args_set_result_type(veots_args_p ca, int type)", -1],
   ["int veo_emu_proc_pid(veots_proc_p proc)", -1],
   ["int veo_emu_is_emulator(void)", -1],
+  ["int veo_emu_notify_fd(veots_proc_p proc)", -1],
+  ["int veo_emu_arm(veots_ctx_p ctx, uint64_t reqid)", -1],
 ];
 
 /** Names of every C function in the table (for tests and `veo info`). */

@@ -20,7 +20,7 @@
 #include <stddef.h>
 
 #define EMU_SHM_MAGIC 0x56454f454d55ULL /* "VEOEMU" */
-#define EMU_SHM_VERSION 2
+#define EMU_SHM_VERSION 3
 
 #define EMU_MAX_CTX 64                    /* main context + 63 */
 #define EMU_RING_SIZE (128ULL << 20)      /* virtual; released chunks are punched out */
@@ -40,6 +40,7 @@
 /* Environment variables the host sets for the helper. */
 #define EMU_ENV_SHM_FD "VEO_EMU_SHM_FD"
 #define EMU_ENV_HOST_PID "VEO_EMU_HOST_PID"
+#define EMU_ENV_NOTIFY_FD "VEO_EMU_NOTIFY_FD" /* write end of the proc's notify pipe */
 
 enum emu_helper_state {
   EMU_HELPER_STARTING = 0,
@@ -141,6 +142,8 @@ struct emu_ctx_ctl {
   _Atomic uint32_t host_waiters;           /* host threads asleep on done_seq */
   _Atomic uint64_t wake_pos;               /* wake host waiters once done >= this */
   _Atomic int32_t host_cpu;                /* CPU of the host thread spinning on done */
+  _Atomic uint64_t notify_pos;             /* write a byte to the notify pipe once done >=
+                                              this (veo_emu_arm); UINT64_MAX: not armed */
   uint64_t stacksize;
   int32_t core;
   /* helper-written */

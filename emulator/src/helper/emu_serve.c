@@ -34,6 +34,7 @@
 char *emu_shm;
 struct emu_shm_hdr *emu_hdr;
 pid_t emu_host_pid;
+int emu_notify_fd = -1; /* the notify pipe's write end (veo_emu_arm), or -1 */
 struct emu_thread *_Atomic emu_threads[EMU_MAX_CTX];
 __thread struct emu_thread *emu_self;
 
@@ -110,6 +111,15 @@ static void emu_done_publish(struct emu_thread *t, uint64_t pos) {
     atomic_store(&ctl->wake_pos, UINT64_MAX);
     atomic_fetch_add(&ctl->done_seq, 1);
     emu_futex_wake(&ctl->done_seq, INT_MAX);
+  }
+  /* The host armed this context (veo_emu_arm): one byte on the notify pipe wakes its event
+   * loop. The CAS makes it one byte per arming; a full pipe already has a byte to read. */
+  uint64_t np = atomic_load(&ctl->notify_pos);
+  if (np <= pos && emu_notify_fd >= 0 &&
+      atomic_compare_exchange_strong(&ctl->notify_pos, &np, UINT64_MAX)) {
+    static const char one = 1;
+    ssize_t w = write(emu_notify_fd, &one, 1);
+    (void)w;
   }
 }
 
@@ -217,6 +227,15 @@ int main(void) {
   }
   close(fd);
   unsetenv(EMU_ENV_SHM_FD);
+  const char *nfs = getenv(EMU_ENV_NOTIFY_FD);
+  if (nfs) {
+    /* Not inherited by what a kernel execs; never blocks a context thread. */
+    int nfd = atoi(nfs);
+    if (nfd > 2 && fcntl(nfd, F_SETFD, FD_CLOEXEC) == 0 &&
+        fcntl(nfd, F_SETFL, fcntl(nfd, F_GETFL) | O_NONBLOCK) == 0)
+      emu_notify_fd = nfd;
+    unsetenv(EMU_ENV_NOTIFY_FD);
+  }
   unsetenv(EMU_ENV_HOST_PID);
   emu_shm = shm;
   emu_hdr = (struct emu_shm_hdr *)emu_shm;

@@ -229,6 +229,11 @@ EMU_EXPORT int veo_call_peek_result(struct veo_thr_ctxt *ctx, uint64_t reqid, ui
   return emu_ctx_peek(ctx, reqid, retp);
 }
 
+EMU_EXPORT int veo_emu_arm(struct veo_thr_ctxt *ctx, uint64_t reqid) {
+  if (!ctx) return -1;
+  return emu_ctx_arm(ctx, reqid);
+}
+
 EMU_EXPORT int veo_call_wait_result(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *retp) {
   if (!ctx) return -1;
   return emu_ctx_wait(ctx, reqid, retp);

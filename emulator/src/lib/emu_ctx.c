@@ -59,6 +59,7 @@ struct veo_thr_ctxt *emu_ctx_create(struct veo_proc_handle *proc, int index) {
   }
   memset(ctx->ctl, 0, sizeof *ctx->ctl);
   atomic_store(&ctx->ctl->wake_pos, UINT64_MAX);
+  atomic_store(&ctx->ctl->notify_pos, UINT64_MAX);
   atomic_store(&ctx->ctl->host_cpu, -1);
   atomic_store(&ctx->ctl->helper_cpu, -1);
   atomic_store(&ctx->state, VEO_STATE_RUNNING);
@@ -465,6 +466,33 @@ int emu_ctx_peek(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *result) {
     rc = (int)s->state;
     if (result) *result = s->value;
     emu_slot_collect(ctx, s);
+  }
+  emu_ctx_unlock(ctx);
+  return rc;
+}
+
+/* veo_emu_arm: asks the helper for one byte on the notify pipe once `reqid` has completed
+ * (the proc's death writes one too). Returns 1 when armed, 0 when there is nothing to wait
+ * for (finished, unknown, closed or dead: veo_call_peek_result tells which), -1 without a
+ * notify pipe. One request per context is armed at a time: arming again replaces it. */
+int emu_ctx_arm(struct veo_thr_ctxt *ctx, uint64_t reqid) {
+  struct veo_proc_handle *proc = ctx->proc;
+  if (proc->notify_wr < 0) return -1;
+  emu_ctx_lock(ctx);
+  int rc = 0;
+  struct emu_slot *s = atomic_load(&ctx->closed) ? NULL : emu_slot_lookup(ctx, reqid);
+  if (s && !(s->flags & EMU_SLOT_DONE) && !atomic_load(&proc->dead)) {
+    struct emu_ctx_ctl *ctl = ctx->ctl;
+    uint64_t end = s->value;
+    /* seq_cst store, then load done: pairs with emu_done_publish (store done, load
+     * notify_pos), so either we see the completion or the helper sees the arming. */
+    atomic_store(&ctl->notify_pos, end);
+    if (atomic_load(&ctl->done) < end && !atomic_load(&proc->dead)) {
+      rc = 1;
+    } else {
+      uint64_t cur = end;
+      (void)atomic_compare_exchange_strong(&ctl->notify_pos, &cur, UINT64_MAX);
+    }
   }
   emu_ctx_unlock(ctx);
   return rc;

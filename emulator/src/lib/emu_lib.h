@@ -102,6 +102,7 @@ struct veo_proc_handle {
   pid_t pid;                       /* helper pid, also its process group */
   pid_t host_pid;                  /* getpid() at creation (fork safety) */
   int shm_fd;
+  int notify_rd, notify_wr;        /* the notify pipe (veo_emu_notify_fd), -1 if none */
   struct emu_shm_hdr *hdr;
   char *shm;
   _Atomic int dead;                /* helper gone (or declared corrupt and killed) */
@@ -202,6 +203,7 @@ uint64_t emu_ctx_submit_vh(struct veo_thr_ctxt *ctx, int kind, uint16_t flags, u
                            uint64_t a1, uint64_t a2);
 int emu_ctx_wait(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *result);
 int emu_ctx_peek(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *result);
+int emu_ctx_arm(struct veo_thr_ctxt *ctx, uint64_t reqid);
 /* Waits until every request submitted so far has completed (no id consumed on a quiet
  * context). Returns 0, or -1 if the helper is dead. */
 int emu_ctx_barrier(struct veo_thr_ctxt *ctx);

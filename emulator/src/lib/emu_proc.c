@@ -40,6 +40,7 @@ extern char **environ;
 #define EMU_KILL_GRACE_MS 1000    /* VEO_EMU_KILL_GRACE_MS */
 #define EMU_QUARANTINE 64         /* destroyed handles kept before they are freed */
 #define EMU_HELPER_FD 3
+#define EMU_HELPER_NOTIFY_FD 4 /* the notify pipe's write end in the helper */
 #define EMU_SPAWN_STACK (64 * 1024)
 
 static const uint64_t emu_probe_magic = EMU_SHM_MAGIC;
@@ -160,7 +161,8 @@ static int emu_env_push(char ***env, int *n, int *cap, char *entry) {
 }
 
 static int emu_env_is_overridden(const char *entry) {
-  static const char *const names[] = {EMU_ENV_SHM_FD, EMU_ENV_HOST_PID, "VE_NODE_NUMBER",
+  static const char *const names[] = {EMU_ENV_SHM_FD, EMU_ENV_HOST_PID, EMU_ENV_NOTIFY_FD,
+                                      "VE_NODE_NUMBER",
                                       "OMP_NUM_THREADS", "LD_LIBRARY_PATH", NULL};
   for (int i = 0; names[i]; i++) {
     size_t len = strlen(names[i]);
@@ -170,7 +172,7 @@ static int emu_env_is_overridden(const char *entry) {
 }
 
 /* The helper's environment: ours plus the VE_* mappings. */
-static char **emu_env_build(int node) {
+static char **emu_env_build(int node, int notify) {
   char **env = NULL;
   int n = 0, cap = 0, bad = 0;
   for (char **e = environ; e && *e; e++)
@@ -182,6 +184,9 @@ static char **emu_env_build(int node) {
                       asprintf(&s, "%s=%d", EMU_ENV_HOST_PID, (int)getpid()) < 0 ? NULL : s);
   bad |= emu_env_push(&env, &n, &cap,
                       asprintf(&s, "VE_NODE_NUMBER=%d", node) < 0 ? NULL : s);
+  if (notify)
+    bad |= emu_env_push(&env, &n, &cap, asprintf(&s, "%s=%d", EMU_ENV_NOTIFY_FD,
+                                                 EMU_HELPER_NOTIFY_FD) < 0 ? NULL : s);
   const char *omp = getenv("VE_OMP_NUM_THREADS");
   if (!omp) omp = getenv("OMP_NUM_THREADS");
   if (omp) bad |= emu_env_push(&env, &n, &cap,
@@ -212,6 +217,7 @@ struct emu_spawn {
   char **envp;
   int fd;
   pid_t host;
+  int notify; /* the notify pipe's write end, or -1 */
   volatile int exec_errno;
 };
 
@@ -232,8 +238,13 @@ static int emu_child_run(void *arg) {
     sp->exec_errno = ESRCH;
     _exit(127);
   }
-  if (sp->fd == EMU_HELPER_FD ? fcntl(sp->fd, F_SETFD, 0) < 0
-                              : dup2(sp->fd, EMU_HELPER_FD) < 0) {
+  /* The notify pipe goes to EMU_HELPER_NOTIFY_FD, by way of a copy above both targets (it
+   * may sit on EMU_HELPER_FD now). */
+  int nfd = sp->notify < 0 ? -1 : fcntl(sp->notify, F_DUPFD_CLOEXEC, EMU_HELPER_NOTIFY_FD + 1);
+  if ((sp->notify >= 0 && nfd < 0) ||
+      (sp->fd == EMU_HELPER_FD ? fcntl(sp->fd, F_SETFD, 0) < 0
+                               : dup2(sp->fd, EMU_HELPER_FD) < 0) ||
+      (nfd >= 0 && dup2(nfd, EMU_HELPER_NOTIFY_FD) < 0)) {
     sp->exec_errno = errno;
     _exit(127);
   }
@@ -258,7 +269,7 @@ static int emu_child_run(void *arg) {
 }
 
 static pid_t emu_helper_spawn(struct veo_proc_handle *proc, int *err) {
-  struct emu_spawn sp = {proc->bin, proc->envp, proc->shm_fd, getpid(), 0};
+  struct emu_spawn sp = {proc->bin, proc->envp, proc->shm_fd, getpid(), proc->notify_wr, 0};
   char *stack = mmap(NULL, EMU_SPAWN_STACK, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) {
@@ -296,6 +307,12 @@ static void emu_proc_mark_dead(struct veo_proc_handle *proc) {
     if (!ctx) continue;
     atomic_store(&ctx->state, VEO_STATE_EXIT);
     emu_ctx_wake_all(ctx);
+  }
+  /* Armed or not, the host's event loop hears of the death (after `dead` is set). */
+  if (proc->notify_wr >= 0) {
+    static const char one = 1;
+    ssize_t w = write(proc->notify_wr, &one, 1);
+    (void)w;
   }
 }
 
@@ -431,6 +448,10 @@ static void emu_proc_release(struct veo_proc_handle *proc, uint64_t deadline) {
   if (proc->shm_fd >= 0 && close(proc->shm_fd) != 0)
     emu_log_debug("veo_proc_destroy", "close: %s", strerror(errno));
   proc->shm_fd = -1;
+  /* The monitor, the pipe's last writer on this side, has been joined. */
+  if (proc->notify_rd >= 0) (void)close(proc->notify_rd);
+  if (proc->notify_wr >= 0) (void)close(proc->notify_wr);
+  proc->notify_rd = proc->notify_wr = -1;
   for (struct emu_sym *s = proc->syms, *next; s; s = next) {
     next = s->next;
     free(s);
@@ -463,6 +484,7 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
   proc->ident = -1;
   proc->pid = -1;
   proc->shm_fd = -1;
+  proc->notify_rd = proc->notify_wr = -1;
   proc->host_pid = getpid();
   pthread_mutex_init(&proc->lock, NULL);
   pthread_mutex_init(&proc->spawn_lock, NULL);
@@ -506,8 +528,16 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
   proc->ctx[0]->ctl->core = -1;
   if (core && *core) emu_int_parse(core, &proc->ctx[0]->ctl->core);
 
+  /* The notify pipe (veo_emu_notify_fd): optional, the proc works without it. */
+  int np[2];
+  if (pipe2(np, O_CLOEXEC | O_NONBLOCK) == 0) {
+    proc->notify_rd = np[0];
+    proc->notify_wr = np[1];
+  } else {
+    emu_log_debug("veo_proc_create", "notify pipe: %s", strerror(errno));
+  }
   proc->bin = strdup(bin);
-  proc->envp = emu_env_build(node);
+  proc->envp = emu_env_build(node, proc->notify_wr >= 0);
   if (!proc->bin || !proc->envp) goto fail;
   int rc = pthread_create(&proc->monitor, NULL, emu_monitor_run, proc);
   if (rc != 0) {
@@ -703,6 +733,11 @@ EMU_EXPORT int veo_proc_identifier(struct veo_proc_handle *proc) {
 EMU_EXPORT pid_t veo_emu_proc_pid(struct veo_proc_handle *proc) {
   if (!proc || atomic_load(&proc->destroyed)) return -1;
   return proc->pid;
+}
+
+EMU_EXPORT int veo_emu_notify_fd(struct veo_proc_handle *proc) {
+  if (!emu_proc_alive(proc) || proc->notify_rd < 0) return -1;
+  return fcntl(proc->notify_rd, F_DUPFD_CLOEXEC, 3);
 }
 
 EMU_EXPORT int veo_emu_is_emulator(void) { return 1; }
