@@ -52,6 +52,12 @@ const UNWRITTEN = 0xffff_ffff_ffff_fffen;
 
 /** then() spins this long for its request when it is the only one awaited. */
 const THEN_SPIN_MS = 0.005;
+/**
+ * Where the library can wait with a time limit (the emulator's veo_emu_wait_result_for, which
+ * spins the way veo_call_wait_result does, yielding the CPU to the VE side when they share
+ * one), then() waits this long instead: as long as a short kernel takes under load.
+ */
+const THEN_WAIT_MS = 0.05;
 
 /** Keep spinning while a completion arrived within this many ms. */
 const SPIN_IDLE_MS = 0.05;
@@ -355,10 +361,18 @@ export class Pump implements Wakeable {
       this.openLow >= req.id &&
       this.heap.length === this.head
     ) {
-      const until = performance.now() + THEN_SPIN_MS;
-      do rc = api.veo_call_peek_result(h, req.id, REGISTER.addr);
-      while (rc === CommandState.UNFINISHED && performance.now() < until);
+      const timed = api.veo_emu_wait_result_for;
+      if (timed !== undefined) {
+        rc = timed(h, req.id, REGISTER.addr, THEN_WAIT_MS * 1e6);
+      } else {
+        const until = performance.now() + THEN_SPIN_MS;
+        do rc = api.veo_call_peek_result(h, req.id, REGISTER.addr);
+        while (rc === CommandState.UNFINISHED && performance.now() < until);
+      }
+      // A miss here means the pump's longer spin for the same request would most likely
+      // miss too (the VE side is not running now): it goes straight to waiting.
       if (rc !== CommandState.UNFINISHED) this.spinBackoff = 1;
+      else this.spinMissed();
     }
     if (rc === CommandState.UNFINISHED) return false;
     completeRequest(req, rc, REGISTER);
@@ -406,7 +420,7 @@ export class Pump implements Wakeable {
         const n = this.drain();
         if (n > 0) collected = true;
         if (this.waiting <= 0 || !this.ctx._usable) {
-          if (collected) this.spinBackoff = 1;
+          if (collected && spin > 0) this.spinBackoff = 1; // a spin paid
           return;
         }
         const now = performance.now();
@@ -417,6 +431,7 @@ export class Pump implements Wakeable {
           setImmediate(this.run);
           return;
         }
+        if (n === 0 && this.waitFirst(deadline - now)) collected = true;
       }
       if (spin > 0 && !collected) this.spinMissed();
       this.park();
@@ -495,6 +510,22 @@ export class Pump implements Wakeable {
     if (this.armedId < 0) return;
     this.armedId = -1;
     this.notifier?.disarm(this);
+  }
+
+  /**
+   * Where the library has a timed wait, waits up to `ms` for the oldest awaited request in C
+   * (see THEN_WAIT_MS) instead of peeking in a loop; true if it collected it. Without one,
+   * false at once (the caller's loop peeks).
+   */
+  private waitFirst(ms: number): boolean {
+    const timed = this.ctx._api.veo_emu_wait_result_for;
+    const t = this.first();
+    if (timed === undefined || t === undefined || t._state !== 0 || ms <= 0) return false;
+    const rc = timed(this.ctx._handle, t.id, REGISTER.addr, Math.ceil(ms * 1e6));
+    if (rc === CommandState.UNFINISHED) return false;
+    this.dropFirst();
+    completeRequest(t, rc, REGISTER);
+    return true;
   }
 
   /**

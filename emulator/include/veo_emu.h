@@ -57,6 +57,11 @@ pid_t veo_emu_proc_pid(struct veo_proc_handle *proc);
  * from one place per proc. Only the emulator has these.
  */
 int veo_emu_notify_fd(struct veo_proc_handle *proc);
+/* veo_call_wait_result for at most timeout_ns: VEO_COMMAND_UNFINISHED once that has passed
+ * (the request stays collectable). Spins the way veo_call_wait_result does (yielding the CPU
+ * to the VE side when they share it), and sleeps only for waits longer than that spin. */
+int veo_emu_wait_result_for(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *retp,
+                            uint64_t timeout_ns);
 int veo_emu_arm(struct veo_thr_ctxt *ctx, uint64_t reqid);
 
 /* 1: this library is the veo-ts emulator. Exists so a caller can tell without parsing

@@ -229,6 +229,13 @@ EMU_EXPORT int veo_call_peek_result(struct veo_thr_ctxt *ctx, uint64_t reqid, ui
   return emu_ctx_peek(ctx, reqid, retp);
 }
 
+EMU_EXPORT int veo_emu_wait_result_for(struct veo_thr_ctxt *ctx, uint64_t reqid,
+                                       uint64_t *retp, uint64_t timeout_ns) {
+  if (!ctx) return -1;
+  if (timeout_ns == 0) return emu_ctx_peek(ctx, reqid, retp);
+  return emu_ctx_wait_until(ctx, reqid, retp, emu_now_ns() + timeout_ns);
+}
+
 EMU_EXPORT int veo_emu_arm(struct veo_thr_ctxt *ctx, uint64_t reqid) {
   if (!ctx) return -1;
   return emu_ctx_arm(ctx, reqid);

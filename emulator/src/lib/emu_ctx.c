@@ -267,7 +267,8 @@ static void emu_ctx_drain(struct veo_thr_ctxt *ctx) {
 }
 
 /* Waits (ctx locked; the lock is released meanwhile) until the helper has completed the
- * ring up to `target`. Returns 0, -1 if the helper is dead, -2 at the deadline (0: none). */
+ * ring up to `target`. Returns 0, -1 if the helper is dead, -2 at the deadline (0: none).
+ * A deadline closer than the spin budget is spun for, never slept for. */
 static int emu_ctx_wait_pos(struct veo_thr_ctxt *ctx, uint64_t target, uint64_t deadline) {
   struct emu_ctx_ctl *ctl = ctx->ctl;
   struct veo_proc_handle *proc = ctx->proc;
@@ -275,6 +276,8 @@ static int emu_ctx_wait_pos(struct veo_thr_ctxt *ctx, uint64_t target, uint64_t 
   if (atomic_load(&ctx->closed)) return -1;
   pthread_mutex_unlock(&ctx->lock);
   uint64_t start = emu_now_ns();
+  uint64_t spin_ns = EMU_HOST_SPIN_NS;
+  if (deadline && deadline - start < spin_ns) spin_ns = deadline > start ? deadline - start : 0;
   int cpu = sched_getcpu();
   atomic_store_explicit(&ctl->host_cpu, cpu, memory_order_relaxed);
   for (unsigned i = 0;; i++) {
@@ -285,7 +288,7 @@ static int emu_ctx_wait_pos(struct veo_thr_ctxt *ctx, uint64_t target, uint64_t 
     }
     emu_cpu_relax();
     if ((i & 7) == 7 &&
-        emu_spin_pace(i, start, EMU_HOST_SPIN_NS, &ctl->host_cpu, &ctl->helper_cpu, &cpu) != 0)
+        emu_spin_pace(i, start, spin_ns, &ctl->host_cpu, &ctl->helper_cpu, &cpu) != 0)
       break;
   }
   atomic_store_explicit(&ctl->host_cpu, -1, memory_order_relaxed);
@@ -499,6 +502,12 @@ int emu_ctx_arm(struct veo_thr_ctxt *ctx, uint64_t reqid) {
 }
 
 int emu_ctx_wait(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *result) {
+  return emu_ctx_wait_until(ctx, reqid, result, 0);
+}
+
+/* veo_call_wait_result until `deadline` (0: none); VEO_COMMAND_UNFINISHED after it. */
+int emu_ctx_wait_until(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *result,
+                       uint64_t deadline) {
   emu_ctx_lock(ctx);
   int rc;
   for (;;) {
@@ -514,7 +523,14 @@ int emu_ctx_wait(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *result) {
       emu_slot_collect(ctx, s);
       break;
     }
-    (void)emu_ctx_wait_pos(ctx, s->value, 0);
+    if (emu_ctx_wait_pos(ctx, s->value, deadline) == -2) {
+      emu_ctx_drain(ctx);
+      s = atomic_load(&ctx->closed) ? NULL : emu_slot_lookup(ctx, reqid);
+      if (s && !(s->flags & EMU_SLOT_DONE)) {
+        rc = VEO_COMMAND_UNFINISHED;
+        break;
+      }
+    }
   }
   emu_ctx_unlock(ctx);
   return rc;
