@@ -364,15 +364,15 @@ export class Pump implements Wakeable {
       const timed = api.veo_emu_wait_result_for;
       if (timed !== undefined) {
         rc = timed(h, req.id, REGISTER.addr, THEN_WAIT_MS * 1e6);
+        // A miss of this wait (as long as the run's spin) means the run's spin for the same
+        // request would miss too: it goes straight to waiting.
+        if (rc === CommandState.UNFINISHED) this.spinMissed();
       } else {
         const until = performance.now() + THEN_SPIN_MS;
         do rc = api.veo_call_peek_result(h, req.id, REGISTER.addr);
         while (rc === CommandState.UNFINISHED && performance.now() < until);
       }
-      // A miss here means the pump's longer spin for the same request would most likely
-      // miss too (the VE side is not running now): it goes straight to waiting.
       if (rc !== CommandState.UNFINISHED) this.spinBackoff = 1;
-      else this.spinMissed();
     }
     if (rc === CommandState.UNFINISHED) return false;
     completeRequest(req, rc, REGISTER);

@@ -45,6 +45,16 @@ extern char **environ;
 
 static const uint64_t emu_probe_magic = EMU_SHM_MAGIC;
 
+/* A close-on-exec fd of ours at 3 or above (`fd` closed if it was moved; -1 stays -1): where
+ * the host has stdin/stdout/stderr closed, never hold a file there, where the program's next
+ * dup2 onto its stdout would silently replace it. */
+static int emu_fd_off_stdio(int fd) {
+  if (fd < 0 || fd > 2) return fd;
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (close(fd) != 0) emu_log_debug("veo_proc_create", "close: %s", strerror(errno));
+  return moved;
+}
+
 /* The global proc list: index = proc identifier; slots of destroyed procs are reused. */
 static pthread_mutex_t emu_procs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct veo_proc_handle **emu_procs;
@@ -492,14 +502,7 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
 
   /* Only this process and its helper (which inherits the fd) ever map it; mode 0600 keeps
    * /proc/<pid>/fd openers of other users out too. */
-  proc->shm_fd = memfd_create("veo-emu", MFD_CLOEXEC);
-  if (proc->shm_fd >= 0 && proc->shm_fd <= 2) {
-    /* The host has stdin/stdout/stderr closed: never hold the file there, where the
-     * program's next dup2 onto its stdout would silently replace it. */
-    int moved = fcntl(proc->shm_fd, F_DUPFD_CLOEXEC, 3);
-    if (close(proc->shm_fd) != 0) emu_log_debug("veo_proc_create", "close: %s", strerror(errno));
-    proc->shm_fd = moved;
-  }
+  proc->shm_fd = emu_fd_off_stdio(memfd_create("veo-emu", MFD_CLOEXEC));
   if (proc->shm_fd < 0 || fchmod(proc->shm_fd, 0600) != 0 ||
       ftruncate(proc->shm_fd, (off_t)EMU_SHM_SIZE) != 0) {
     emu_log_error("veo_proc_create", "failed to create proc: shared memory: %s",
@@ -531,8 +534,13 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
   /* The notify pipe (veo_emu_notify_fd): optional, the proc works without it. */
   int np[2];
   if (pipe2(np, O_CLOEXEC | O_NONBLOCK) == 0) {
-    proc->notify_rd = np[0];
-    proc->notify_wr = np[1];
+    proc->notify_rd = emu_fd_off_stdio(np[0]);
+    proc->notify_wr = emu_fd_off_stdio(np[1]);
+    if (proc->notify_rd < 0 || proc->notify_wr < 0) {
+      if (proc->notify_rd >= 0) (void)close(proc->notify_rd);
+      if (proc->notify_wr >= 0) (void)close(proc->notify_wr);
+      proc->notify_rd = proc->notify_wr = -1;
+    }
   } else {
     emu_log_debug("veo_proc_create", "notify pipe: %s", strerror(errno));
   }
