@@ -178,6 +178,27 @@ describe("awaiting through the notify pipe (emulator)", () => {
     expect(timed(ctx._handle, 123_456_789, reg, 1000)).toBe(CommandState.ERROR);
   });
 
+  it("destroy() closes every end of the proc's pipe in this process", async () => {
+    const { proc, lib, ctx } = open();
+    const pipe = fs.readlinkSync(`/proc/${proc._helperPid() as number}/fd/4`);
+    const ours = (): number =>
+      fs.readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`) === pipe;
+        } catch {
+          return false;
+        }
+      }).length;
+    expect(ours()).toBe(2); // the library's two ends
+    const r = lib.declare("int do_sleep(int ms)")(ctx, 300);
+    const during = new Promise<number>((resolve) => setTimeout(() => resolve(ours()), 100));
+    expect(await r).toBe(300);
+    expect(await during).toBe(3); // and the pump's socket, opened when it first waited
+    proc.destroy();
+    await new Promise((res) => setImmediate(res));
+    expect(ours()).toBe(0);
+  });
+
   it("each helper holds its own proc's pipe only, and Node's children none", () => {
     const a = open();
     const b = open();
