@@ -155,6 +155,8 @@ export class Pump implements Wakeable {
   private notifier: Notifier | null | undefined;
   /** The id armed for a wake-up on the notify pipe, or -1. */
   private armedId = -1;
+  /** The next run was started by the notify pipe. */
+  private woken = false;
 
   constructor(ctx: VeoCtxt) {
     this.ctx = ctx;
@@ -412,15 +414,19 @@ export class Pump implements Wakeable {
     if (this.target !== null || !this.ctx._usable) return;
     try {
       const start = performance.now();
+      // Woken by the pipe: any armed pump of the proc is, so spin only once this run has
+      // collected something (the wake-up was its own), and count no miss.
+      const woken = this.woken;
+      this.woken = false;
       const spin = this.spinSkip > 0 ? 0 : SPIN_IDLE_MS;
-      if (this.spinSkip > 0) this.spinSkip--;
-      let deadline = start + spin;
+      if (this.spinSkip > 0 && !woken) this.spinSkip--;
+      let deadline = woken ? start : start + spin;
       let collected = false;
       for (;;) {
         const n = this.drain();
         if (n > 0) collected = true;
         if (this.waiting <= 0 || !this.ctx._usable) {
-          if (collected && spin > 0) this.spinBackoff = 1; // a spin paid
+          if (collected && spin > 0 && !woken) this.spinBackoff = 1; // a spin paid
           return;
         }
         const now = performance.now();
@@ -433,7 +439,7 @@ export class Pump implements Wakeable {
         }
         if (n === 0 && this.waitFirst(deadline - now)) collected = true;
       }
-      if (spin > 0 && !collected) this.spinMissed();
+      if (spin > 0 && !collected && !woken) this.spinMissed();
       this.park();
     } catch (err) {
       this.fail(err);
@@ -502,6 +508,7 @@ export class Pump implements Wakeable {
   notified(): void {
     this.armedId = -1;
     if (this.scheduled || this.target !== null) return;
+    this.woken = true;
     this.run();
   }
 
