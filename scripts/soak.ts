@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   });
   // A terminated worker runs no JavaScript: its procs' helpers are killed at its thread exit,
   // but veo_proc_destroy never runs, so libveo keeps what it holds for them (the emulator:
-  // one memfd per proc). Reported, not counted against the targets.
+  // its memfd and notify pipe per proc). Reported, not counted against the targets.
   await phase(
     "workers terminated",
     workers,

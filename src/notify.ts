@@ -93,7 +93,10 @@ export class Notifier {
 /** Per proc (keyed by its object): its notifier, or null where the library has none. */
 const notifiers = new WeakMap<object, Notifier | null>();
 
-/** The proc's notifier, opened on first use; null without veo_emu_notify_fd (real VEO). */
+/**
+ * The proc's notifier, opened on first use (VeoProc's constructor); null without
+ * veo_emu_notify_fd (real VEO).
+ */
 export function notifierOf(proc: object, api: VeoApi, handle: ProcHandle): Notifier | null {
   let n = notifiers.get(proc);
   if (n !== undefined) return n;

@@ -15,7 +15,7 @@ import type { VeoFunction } from "./function.js";
 import { runProcInitHooks } from "./hooks.js";
 import { logEnabled, logInfo } from "./logging.js";
 import { VeoLibrary } from "./library.js";
-import { closeNotifier } from "./notify.js";
+import { closeNotifier, notifierOf } from "./notify.js";
 import type { HostBuffer, VeMemPtr } from "./memory.js";
 import type { CtxHandle, ProcHandle, VeoApi } from "./native/api.js";
 import { requireFunction, type VeoLibraryInfo, type VeoNative } from "./native/library.js";
@@ -106,6 +106,9 @@ export class VeoProc {
     this.graceMs = killGraceMs(opts.killGraceMs);
     this.helper = helperOf(this.findHelperPid());
     this.teardown = trackProc(this, this._api, this._handle, this.helper);
+    // The emulator's notify pipe end (one fd per proc until destroy()), opened with the proc
+    // rather than at its first long await, so a proc's fds do not change while it is used.
+    notifierOf(this, this._api, this._handle);
     rememberProc(this);
     try {
       runProcInitHooks(this);

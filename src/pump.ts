@@ -467,20 +467,18 @@ export class Pump implements Wakeable {
       this.drain();
       if (this.waiting <= 0 || !this.ctx._usable) return;
     }
-    {
-      const t = this.first() as VeoRequest;
-      if (poolWaits >= POOL_WAITS || !isMainThread) {
-        this.scheduled = true;
-        setTimeout(this.run, POLL_MS);
-        return;
-      }
-      const slot = freeSlots.pop() ?? newRegister();
-      slot.u64[0] = UNWRITTEN;
-      this.ctx._api.veo_call_wait_result.async(this.ctx._handle, t.id, slot.addr, this.onWaited);
-      poolWaits++;
-      this.target = t;
-      this.slot = slot;
+    const t = this.first() as VeoRequest;
+    if (poolWaits >= POOL_WAITS || !isMainThread) {
+      this.scheduled = true;
+      setTimeout(this.run, POLL_MS);
+      return;
     }
+    const slot = freeSlots.pop() ?? newRegister();
+    slot.u64[0] = UNWRITTEN;
+    this.ctx._api.veo_call_wait_result.async(this.ctx._handle, t.id, slot.addr, this.onWaited);
+    poolWaits++;
+    this.target = t;
+    this.slot = slot;
   }
 
   /**
