@@ -53,6 +53,21 @@ function side(
       `${label} must be an HMEM address (bigint from allocHmem) or a host buffer, got ${describeValue(v)}`,
     );
   }
+  return liveHmem(v, label);
+}
+
+/**
+ * @internal An HMEM address of a live VeoProc of this process, and `check(n)`: throws unless
+ * `n` bytes from it lie inside a live block veo-ts allocated there (allocHmem, allocMem,
+ * adoptMem). Anything else is a TypeError/RangeError naming `label`.
+ */
+export function liveHmem(
+  v: unknown,
+  label: string,
+): { ptr: bigint; proc: VeoProc; max: number; check: (n: number) => void } {
+  if (typeof v !== "bigint") {
+    throw new TypeError(`${label} must be an HMEM address (bigint from allocHmem), got ${describeValue(v)}`);
+  }
   const addr = address(v, label);
   const ident = hmemIdentifier(addr);
   if (ident < 0) {
@@ -70,6 +85,7 @@ function side(
   const plain = hmemPlain(addr);
   return {
     ptr: addr,
+    proc,
     max: Number.MAX_SAFE_INTEGER,
     check: (n) => {
       if (blockContaining(proc, plain, n) === undefined) {

@@ -23,6 +23,7 @@ export { Intent, CommandState, ContextState } from "./constants.js";
 export { veoVersion, veoApiVersion, getVeArch, veoCapabilities } from "./version.js";
 export type { VeoCapabilities } from "./native/library.js";
 export { VeoHmem, type HmemPointer } from "./hmem.js";
+export { VeoShm, VeoDma, VeoDmaHandle, VeshmMode, type VeoShmAttachment } from "./shm.js";
 export { logging, type LogLevel, type LogSink } from "./logging.js";
 export { loadVeo, type LoadVeoOptions, type VeoLibraryInfo, type VeoLibraryKind } from "./native/library.js";
 export {

@@ -120,6 +120,26 @@ export interface VeoApi {
 
   veo_get_ve_arch?: Fn<[venode: number], number>;
 
+  veo_shared_mem_open?: Fn<[hmem: U64, size: number, syncnum: number, mode: number], number>;
+  veo_shared_mem_close?: Fn<[hmem: U64, size: number, syncnum: number, mode: number], number>;
+  veo_shared_mem_attach?: Fn<
+    [proc: ProcHandle, pid: number, hmem: U64, size: number, syncnum: number, mode: number],
+    U64
+  >;
+  veo_shared_mem_detach?: Fn<[proc: ProcHandle, addr: U64, mode: number], number>;
+  veo_shmget?: Fn<[proc: ProcHandle, key: number, size: number, shmflag: number], number>;
+  veo_shmat?: Fn<
+    [proc: ProcHandle, shmid: number, shmaddr: U64, shmflag: number, vehva: BigUint64Array],
+    U64
+  >;
+  veo_shmdt?: Fn<[proc: ProcHandle, shmaddr: U64], number>;
+  veo_dma_post?: Fn<[proc: ProcHandle, dst: U64, src: U64, size: number, handle: Int32Array], number>;
+  veo_dma_poll?: Fn<[proc: ProcHandle, handle: Int32Array], number>;
+  veo_dma_post_wait?: Fn<[proc: ProcHandle, dst: U64, src: U64, size: number], number>;
+  veo_register_mem_to_dmaatb?: Fn<[hmem: U64, size: number], U64>;
+  veo_unregister_mem_from_dmaatb?: Fn<[proc: ProcHandle, vehva: U64], number>;
+  veo_access_pcircvsyc_register?: Fn<[proc: ProcHandle], void>;
+
   veo_emu_args_set_result_type?: Fn<[ca: ArgsHandle, type: number], number>;
   veo_emu_proc_pid?: Fn<[proc: ProcHandle], number>;
   veo_emu_is_emulator?: Fn<[], number>;
@@ -219,6 +239,25 @@ const PROTOTYPES: ReadonlyArray<readonly [string, number]> = [
   ["int veo_get_proc_identifier_from_hmem(const void *addr)", 13],
 
   ["int veo_get_ve_arch(int venode)", 15],
+
+  // VE-SHM, VH-SHM and VE-DMA (veo_veshm.h, veo_vhveshm.h, veo_vedma.h; spec §3.14). The
+  // `void *` results are declared uint64_t: the same register, and (void *)-1 stays a number.
+  ["int veo_shared_mem_open(void *hmem, size_t size, int syncnum, long long mode)", 13],
+  ["int veo_shared_mem_close(void *hmem, size_t size, int syncnum, long long mode)", 13],
+  [
+    "uint64_t veo_shared_mem_attach(veots_proc_p proc, int pid, void *hmem, size_t size, int syncnum, long long mode)",
+    13,
+  ],
+  ["int veo_shared_mem_detach(veots_proc_p proc, void *hmem, long long mode)", 13],
+  ["int veo_shmget(veots_proc_p proc, int key, size_t size, int shmflag)", 13],
+  ["uint64_t veo_shmat(veots_proc_p proc, int shmid, const void *shmaddr, int shmflag, void *vehva)", 13],
+  ["int veo_shmdt(veots_proc_p proc, const void *shmaddr)", 13],
+  ["int veo_dma_post(veots_proc_p proc, uint64_t dst, uint64_t src, int size, void *handle)", 13],
+  ["int veo_dma_poll(veots_proc_p proc, void *handle)", 13],
+  ["int veo_dma_post_wait(veots_proc_p proc, uint64_t dst, uint64_t src, int size)", 13],
+  ["uint64_t veo_register_mem_to_dmaatb(void *hmem, size_t size)", 13],
+  ["int veo_unregister_mem_from_dmaatb(veots_proc_p proc, uint64_t vehva)", 13],
+  ["void veo_access_pcircvsyc_register(veots_proc_p proc)", 13],
 
   ["int veo_emu_args_set_result_type(veots_args_p ca, int type)", -1],
   ["int veo_emu_proc_pid(veots_proc_p proc)", -1],
@@ -325,6 +364,16 @@ export function registerHook(fn: HookFn): { ptr: bigint; release(): void } {
   );
   const ptr = koffi.register(fn, koffi.pointer(hookProto));
   return { ptr, release: () => koffi.unregister(ptr) };
+}
+
+/** The errno the last C call made on this thread left (koffi saves it after each call). */
+export function lastErrno(): number {
+  return koffi.errno();
+}
+
+/** Sets errno (to 0 before a call whose failure is told by errno alone). */
+export function clearErrno(): void {
+  koffi.errno(0);
 }
 
 /** Reads the uint64_t at a C address (a hook's `uint64_t *addr` argument). */

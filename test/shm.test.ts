@@ -1,0 +1,166 @@
+/*
+ * VeoShm / VeoDma (VE-SHM, VH-SHM, VE-DMA): argument checks before C, the emulator's ENOTSUP
+ * as a VeoErrnoError carrying errno, and VeoUnsupported from a library without the symbols.
+ */
+import { constants } from "node:os";
+
+import { afterAll, describe, expect, it } from "vitest";
+
+import {
+  VeoClosedError,
+  VeoDma,
+  VeoDmaHandle,
+  VeoErrnoError,
+  VeoFailedError,
+  VeoHmem,
+  VeoProc,
+  VeoShm,
+  VeshmMode,
+} from "../src/index.js";
+import { expectUnsupported } from "./support/checks.js";
+import { partialEmulator } from "./support/kernels.js";
+
+const ENOTSUP = constants.errno.ENOTSUP;
+const proc = new VeoProc(0);
+afterAll(() => proc.destroy());
+
+/** The error `call` throws (the test fails if it returns). */
+function thrown(call: () => unknown): unknown {
+  try {
+    call();
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected a throw");
+}
+
+function expectEnotsup(call: () => unknown, func: string): void {
+  const err = thrown(call);
+  expect(err, func).toBeInstanceOf(VeoErrnoError);
+  expect(err).toBeInstanceOf(VeoFailedError);
+  expect(err).toMatchObject({ code: "VEO_FAILED", func, errno: ENOTSUP, errnoName: "ENOTSUP" });
+  expect((err as Error).message).toContain("ENOTSUP");
+}
+
+describe("VeoShm and VeoDma on the emulator", () => {
+  it("every call reaches C and fails with errno ENOTSUP, the proc unharmed", () => {
+    const h = proc.allocHmem(4096);
+    try {
+      const mode = VeshmMode.PCISYNC | VeshmMode.REGISTER_VEHVA;
+      expectEnotsup(() => VeoShm.sharedMemOpen(h, 4096, 0, mode), "veo_shared_mem_open");
+      expectEnotsup(() => VeoShm.sharedMemClose(h, 4096, 0, mode), "veo_shared_mem_close");
+      expectEnotsup(
+        () => VeoShm.sharedMemAttach(proc, process.pid, h, 4096, 0, mode),
+        "veo_shared_mem_attach",
+      );
+      expectEnotsup(() => VeoShm.sharedMemDetach(proc, h, mode), "veo_shared_mem_detach");
+      expectEnotsup(() => VeoShm.shmget(proc, 1234, 4096, 0o600), "veo_shmget");
+      expectEnotsup(() => VeoShm.shmat(proc, 1, 0n, 0), "veo_shmat");
+      expectEnotsup(() => VeoShm.shmdt(proc, 0x1000n), "veo_shmdt");
+      expectEnotsup(() => VeoDma.post(proc, 0x1000n, 0x2000n, 64), "veo_dma_post");
+      expectEnotsup(() => VeoDma.postWait(proc, 0x1000n, 0x2000n, 64), "veo_dma_post_wait");
+      expectEnotsup(() => VeoDma.registerMemToDmaatb(h, 4096), "veo_register_mem_to_dmaatb");
+      expectEnotsup(() => VeoDma.unregisterMemFromDmaatb(proc, 0x1000n), "veo_unregister_mem_from_dmaatb");
+      expect(VeoDma.accessPcircvsycRegister(proc)).toBeUndefined();
+      // Still a working proc, and its block is intact.
+      VeoHmem.hmemcpy(h, new Uint32Array([7, 8, 9]), 12);
+      const back = new Uint32Array(3);
+      VeoHmem.hmemcpy(back, h, 12);
+      expect([...back]).toEqual([7, 8, 9]);
+    } finally {
+      proc.freeHmem(h);
+    }
+  });
+
+  it("checks HMEM ranges like hmemcpy: untagged, unknown proc, past the block, freed", () => {
+    const h = proc.allocHmem(64);
+    const plain = h & ((1n << 59n) - 1n);
+    expect(() => VeoShm.sharedMemOpen(plain, 64, 0, 0)).toThrow(
+      /Argument 0 \(hmem\) of sharedMemOpen .*not an HMEM address/,
+    );
+    expect(() => VeoShm.sharedMemOpen(h, 65, 0, 0)).toThrow(RangeError);
+    expect(() => VeoShm.sharedMemOpen(h, 65, 0, 0)).toThrow(
+      /65 bytes from there are not inside a live block/,
+    );
+    expect(() => VeoDma.registerMemToDmaatb(h + 8n, 64)).toThrow(
+      /Argument 0 \(hmem\) of registerMemToDmaatb/,
+    );
+    const other = (h & ~(0xfn << 59n)) | (((((h >> 59n) & 0xfn) + 1n) & 0xfn) << 59n);
+    expect(() => VeoShm.sharedMemClose(other, 8, 0, 0)).toThrow(
+      /names proc identifier \d+, which is no live VeoProc/,
+    );
+    expect(() => VeoShm.sharedMemOpen(Number(plain) as never, 8, 0, 0)).toThrow(TypeError);
+    expect(() => VeoShm.sharedMemOpen(h, -1, 0, 0)).toThrow(/Argument 1 \(size\) of sharedMemOpen/);
+    expect(() => VeoShm.sharedMemOpen(h, undefined as never, 0, 0)).toThrow(/Argument 1 \(size\)/);
+    proc.freeHmem(h);
+    expect(() => VeoShm.sharedMemOpen(h, 8, 0, 0)).toThrow(/not inside a live block/);
+  });
+
+  it("range-checks keys, flags, modes, pids, sizes and addresses, naming the argument", () => {
+    const cases: Array<[() => unknown, ErrorConstructor, RegExp]> = [
+      [() => VeoShm.shmget(proc, 2 ** 31, 8, 0), RangeError, /Argument 1 \(key\) of shmget/],
+      [() => VeoShm.shmget(proc, 1.5, 8, 0), RangeError, /Argument 1 \(key\)/],
+      [() => VeoShm.shmget(proc, "1" as never, 8, 0), TypeError, /Argument 1 \(key\)/],
+      [() => VeoShm.shmget(proc, 1, -8, 0), RangeError, /Argument 2 \(size\) of shmget/],
+      [() => VeoShm.shmget(proc, 1, 8, 2 ** 32), RangeError, /Argument 3 \(shmflag\)/],
+      [
+        () => VeoShm.shmget({} as never, 1, 8, 0),
+        TypeError,
+        /Argument 0 \(proc\) of shmget must be a VeoProc/,
+      ],
+      [() => VeoShm.shmat(proc, -1, 0n, 0), RangeError, /Argument 1 \(shmid\) of shmat/],
+      [() => VeoShm.shmat(proc, 1, -1n, 0), RangeError, /Argument 2 \(shmaddr\)/],
+      [() => VeoShm.shmat(proc, 1, 2n ** 64n, 0), RangeError, /Argument 2 \(shmaddr\)/],
+      [() => VeoShm.shmdt(proc, "0x10" as never), TypeError, /Argument 1 \(addr\) of shmdt/],
+      [() => VeoShm.sharedMemAttach(proc, 0, 0n, 8, 0, 0), RangeError, /Argument 1 \(pid\)/],
+      [
+        () => VeoShm.sharedMemDetach(proc, 0n, 0x20),
+        RangeError,
+        /Argument 2 \(mode\) .*flags VEO does not define \(0x20\)/,
+      ],
+      [() => VeoShm.sharedMemDetach(proc, 0n, -1), RangeError, /Argument 2 \(mode\)/],
+      [() => VeoDma.post(proc, 0n, 0n, 0), RangeError, /Argument 3 \(size\) of post/],
+      [() => VeoDma.post(proc, 0n, 0n, 2 ** 31), RangeError, /Argument 3 \(size\) of post/],
+      [() => VeoDma.postWait(proc, -1n, 0n, 8), RangeError, /Argument 1 \(dst\) of postWait/],
+      [() => VeoDma.postWait(proc, 0n, {} as never, 8), TypeError, /Argument 2 \(src\) of postWait/],
+      [() => VeoDma.poll({} as never), TypeError, /Argument 0 \(handle\) of poll must be a VeoDmaHandle/],
+      [() => new VeoDmaHandle(Symbol("VeoDmaHandle"), proc), TypeError, /made by VeoDma.post/],
+    ];
+    for (const [call, type, message] of cases) {
+      const err = thrown(call);
+      expect(err, String(message)).toBeInstanceOf(type);
+      expect((err as Error).message).toMatch(message);
+    }
+  });
+
+  it("a destroyed proc is a VeoClosedError before C", () => {
+    const p = new VeoProc(0);
+    p.destroy();
+    expect(() => VeoShm.shmget(p, 1, 8, 0)).toThrow(VeoClosedError);
+    expect(() => VeoDma.postWait(p, 0n, 0n, 8)).toThrow(VeoClosedError);
+    expect(() => VeoDma.accessPcircvsycRegister(p)).toThrow(VeoClosedError);
+  });
+});
+
+describe("VeoShm and VeoDma without the symbols", () => {
+  const HIDDEN = ["veo_shmget", "veo_dma_post", "veo_shmat", "veo_access_pcircvsyc_register"];
+
+  it("throw VeoUnsupported naming the function and API 13; the proc still works", () => {
+    const p = new VeoProc(0, { library: partialEmulator(HIDDEN) });
+    try {
+      expectUnsupported(
+        [
+          [() => VeoShm.shmget(p, 1, 8, 0), "veo_shmget", 13],
+          [() => VeoDma.post(p, 0n, 0n, 8), "veo_dma_post", 13],
+          [() => VeoShm.shmat(p, 1, 0n, 0), "veo_shmat", 13],
+          [() => VeoDma.accessPcircvsycRegister(p), "veo_access_pcircvsyc_register", 13],
+        ],
+        (name) => new RegExp(`^${name} is not available: this library \\(API 16\\) does not export it`),
+      );
+      // The ones it has still reach C.
+      expect(() => VeoShm.shmdt(p, 0x1000n)).toThrow(VeoErrnoError);
+    } finally {
+      p.destroy();
+    }
+  });
+});
