@@ -17,7 +17,13 @@ import type { VeoApi } from "./native/api.js";
 import { getNative, requireFunction } from "./native/library.js";
 import { hmemIdentifier, hmemPlain, procIdentifier } from "./proc-memory.js";
 import type { VeoProc } from "./proc.js";
-import { liveProcs } from "./veo-hooks.js";
+import {
+  addHmemListener,
+  liveProcs,
+  removeHmemListener,
+  type VeoHmemHookEventType,
+  type VeoHmemHookListener,
+} from "./veo-hooks.js";
 
 /** An HMEM address (bigint) or a host buffer. */
 export type HmemPointer = bigint | HostBuffer;
@@ -142,6 +148,23 @@ export const VeoHmem = Object.freeze({
       if (f === undefined || f(a) === p._handle) return p;
     }
     return undefined;
+  },
+
+  /**
+   * Calls `listener` after every VE allocation ("alloc") or free ("free") of the loaded
+   * library's procs, with the block's HMEM address (veo_register_hmem_hook_functions):
+   * allocMem/freeMem, allocHmem/freeHmem (which allocate through them) and
+   * allocMemAsync/freeMemAsync. Listeners run on the main thread, a microtask after the
+   * event, in order. Main thread only (VeoFailedError in a worker); VeoUnsupported when the
+   * library lacks the function (API < 15). proc.on("alloc"/"free") keep working beside it.
+   */
+  on(type: VeoHmemHookEventType, listener: VeoHmemHookListener): void {
+    addHmemListener(type, listener);
+  },
+
+  /** Removes the last registration of `listener` for `type` (no-op if none). */
+  off(type: VeoHmemHookEventType, listener: VeoHmemHookListener): void {
+    removeHmemListener(type, listener);
   },
 
   /** Copies `size` bytes between HMEM addresses and host buffers, in any direction. */

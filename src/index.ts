@@ -6,7 +6,14 @@ export { type VeoProcLost } from "./proc-lifetime.js";
 export { type WaitOptions } from "./timeouts.js";
 export { VeoCtxt, type VePointer } from "./context.js";
 export type { VhFunction } from "./callbacks.js";
-export type { VeoHookEvent, VeoHookEventType, VeoHookListener } from "./veo-hooks.js";
+export type {
+  VeoHookEvent,
+  VeoHookEventType,
+  VeoHookListener,
+  VeoHmemHookEvent,
+  VeoHmemHookEventType,
+  VeoHmemHookListener,
+} from "./veo-hooks.js";
 export { VeoLibrary } from "./library.js";
 export { VeoFunction } from "./function.js";
 export {

@@ -297,8 +297,9 @@ function defineTypes(): void {
   for (const name of ["veots_proc_p", "veots_ctx_p", "veots_args_p", "veots_attr_p", "veots_u64_p"]) {
     namedType(name, () => koffi.alias(name, "uintptr_t"));
   }
+  // The HMEM address arrives as an integer (a tagged address is no host pointer).
   namedType("veots_hmem_alloc_hook", () =>
-    koffi.proto("void veots_hmem_alloc_hook(void *hmem, size_t size)"),
+    koffi.proto("void veots_hmem_alloc_hook(uint64_t hmem, size_t size)"),
   );
   namedType("veots_hmem_free_hook", () => koffi.proto("void veots_hmem_free_hook(uint64_t hmem)"));
   typesDefined = true;
@@ -374,6 +375,27 @@ export function lastErrno(): number {
 /** Sets errno (to 0 before a call whose failure is told by errno alone). */
 export function clearErrno(): void {
   koffi.errno(0);
+}
+
+/**
+ * The two C function pointers veo_register_hmem_hook_functions takes, calling `alloc` and
+ * `free`; `release` unregisters them (only once C can no longer call them).
+ */
+export function registerHmemHooks(
+  alloc: (hmem: U64, size: U64) => void,
+  free: (hmem: U64) => void,
+): { alloc: bigint; free: bigint; release(): void } {
+  defineTypes();
+  const a = koffi.register(alloc, koffi.pointer(koffi.type("veots_hmem_alloc_hook")));
+  const f = koffi.register(free, koffi.pointer(koffi.type("veots_hmem_free_hook")));
+  return {
+    alloc: a,
+    free: f,
+    release: () => {
+      koffi.unregister(a);
+      koffi.unregister(f);
+    },
+  };
 }
 
 /** Reads the uint64_t at a C address (a hook's `uint64_t *addr` argument). */
