@@ -33,3 +33,17 @@ double vbl_calls(struct veo_proc_handle *proc, struct veo_thr_ctxt *ctx, uint64_
   }
   return vbl_calls_timed(proc, ctx, sym, call_args, test, n, batches, call_reqs);
 }
+
+/* vbl_callvh with the library's own request-id array (grown as vbl_calls grows it). */
+double vbl_callvh_api(struct veo_thr_ctxt *ctx, int pipelined, long iters)
+{
+  if (iters > call_reqs_len) {
+    uint64_t *grown = realloc(call_reqs, sizeof(uint64_t) * (size_t)iters);
+    if (!grown)
+      vbl_die("realloc");
+    memset(grown, 0, sizeof(uint64_t) * (size_t)iters);
+    call_reqs = grown;
+    call_reqs_len = iters;
+  }
+  return vbl_callvh(ctx, pipelined, iters, call_reqs);
+}
