@@ -130,6 +130,21 @@ function checkAddr(r: number | bigint, func: string, what: string): bigint {
   return a;
 }
 
+/** The (proc, address) → -1 with errno shape of veo_shmdt and veo_unregister_mem_from_dmaatb. */
+function procAddressCall(
+  name: "veo_shmdt" | "veo_unregister_mem_from_dmaatb",
+  method: string,
+  argName: string,
+  proc: unknown,
+  addr: unknown,
+): void {
+  const p = liveProc(proc, `Argument 0 (proc) of ${method}`);
+  const a = u64(addr, `Argument 1 (${argName}) of ${method}`);
+  const f = need(name, p);
+  clearErrno();
+  checkRc(f(p._handle, a), name, method);
+}
+
 /** What VeoShm.shmat returns: the VE address of the segment and its VEHVA (for DMA). */
 export interface VeoShmAttachment {
   /** Where the segment is mapped in the VE process. */
@@ -233,11 +248,7 @@ export const VeoShm = Object.freeze({
 
   /** veo_shmdt: detaches the segment shmat attached at `addr`. */
   shmdt(proc: VeoProc, addr: bigint): void {
-    const p = liveProc(proc, "Argument 0 (proc) of shmdt");
-    const a = u64(addr, "Argument 1 (addr) of shmdt");
-    const f = need("veo_shmdt", p);
-    clearErrno();
-    checkRc(f(p._handle, a), "veo_shmdt", "shmdt");
+    procAddressCall("veo_shmdt", "shmdt", "addr", proc, addr);
   },
 });
 
@@ -344,11 +355,7 @@ export const VeoDma = Object.freeze({
 
   /** veo_unregister_mem_from_dmaatb: undoes registerMemToDmaatb. */
   unregisterMemFromDmaatb(proc: VeoProc, vehva: bigint): void {
-    const p = liveProc(proc, "Argument 0 (proc) of unregisterMemFromDmaatb");
-    const v = u64(vehva, "Argument 1 (vehva) of unregisterMemFromDmaatb");
-    const f = need("veo_unregister_mem_from_dmaatb", p);
-    clearErrno();
-    checkRc(f(p._handle, v), "veo_unregister_mem_from_dmaatb", "unregisterMemFromDmaatb");
+    procAddressCall("veo_unregister_mem_from_dmaatb", "unregisterMemFromDmaatb", "vehva", proc, vehva);
   },
 
   /**
