@@ -6,8 +6,9 @@
  * live VeoProc (as hmemcpy checks them), sizes, keys and flags must fit their C types, and
  * VE-SHM modes may only use the flags upstream defines. The C functions report failure
  * through errno (or a negative errno); each failure is a VeoErrnoError carrying it. A
- * library without the symbol (VEO 1.x, API < 13) throws VeoUnsupported. The emulator exports
- * them all and fails each with ENOTSUP, as AVEO does where the VE-side support is missing.
+ * library without the symbol (VEO 1.x, API < 13) throws VeoUnsupported. The emulator runs
+ * VH-SHM for real (shmget/shmat/shmdt in its helper) and fails VE-SHM and VE-DMA with ENOTSUP,
+ * as AVEO does where the VE-side support is missing.
  */
 import { constants } from "node:os";
 
@@ -149,8 +150,11 @@ function procAddressCall(
 export interface VeoShmAttachment {
   /** Where the segment is mapped in the VE process. */
   readonly addr: bigint;
-  /** Its VE host virtual address, usable as a VeoDma source or destination. */
-  readonly vehva: bigint;
+  /**
+   * Its VE host virtual address, usable as a VeoDma source or destination; undefined when
+   * the library gives none ((void *)-1: the emulator, which has no VE DMA engine).
+   */
+  readonly vehva: bigint | undefined;
 }
 
 /**
@@ -243,7 +247,7 @@ export const VeoShm = Object.freeze({
     const vehva = new BigUint64Array(1);
     clearErrno();
     const addr = checkAddr(f(p._handle, id, at, fl, vehva), "veo_shmat", `shmat(${id})`);
-    return Object.freeze({ addr, vehva: vehva[0] });
+    return Object.freeze({ addr, vehva: vehva[0] === FAILED ? undefined : vehva[0] });
   },
 
   /** veo_shmdt: detaches the segment shmat attached at `addr`. */

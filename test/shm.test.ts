@@ -1,6 +1,7 @@
 /*
- * VeoShm / VeoDma (VE-SHM, VH-SHM, VE-DMA): argument checks before C, the emulator's ENOTSUP
- * as a VeoErrnoError carrying errno, and VeoUnsupported from a library without the symbols.
+ * VeoShm / VeoDma (VE-SHM, VH-SHM, VE-DMA): VH-SHM for real on the emulator (a System V
+ * segment attached twice by the helper), argument checks before C, the emulator's ENOTSUP and
+ * the helper's errno as VeoErrnoErrors, and VeoUnsupported from a library without the symbols.
  */
 import { constants } from "node:os";
 
@@ -18,7 +19,7 @@ import {
   VeshmMode,
 } from "../src/index.js";
 import { expectUnsupported } from "./support/checks.js";
-import { partialEmulator } from "./support/kernels.js";
+import { kernel, partialEmulator } from "./support/kernels.js";
 
 const ENOTSUP = constants.errno.ENOTSUP;
 const proc = new VeoProc(0);
@@ -33,7 +34,45 @@ function expectEnotsup(call: () => unknown, func: string): void {
   );
 }
 
-describe("VeoShm and VeoDma on the emulator", () => {
+const IPC_PRIVATE = 0;
+const IPC_CREAT = 0o1000;
+
+describe("VH-SHM on the emulator", () => {
+  it("shmget + shmat twice: one System V segment, seen at both addresses; shmdt", () => {
+    const remove = proc.loadLibrary(kernel("aveo")).declare("int shm_remove(int id)");
+    const id = VeoShm.shmget(proc, IPC_PRIVATE, 8192, IPC_CREAT | 0o600);
+    expect(id).toBeGreaterThanOrEqual(0);
+    try {
+      const a = VeoShm.shmat(proc, id, 0n, 0);
+      const b = VeoShm.shmat(proc, id, 0n, 0);
+      expect(a.addr).not.toBe(b.addr);
+      expect(a.vehva).toBeUndefined(); // no VE DMA engine here
+      expect(Object.isFrozen(a)).toBe(true);
+      proc.writeMem(a.addr, new Uint32Array([0xdead, 0xbeef]));
+      const back = new Uint32Array(2);
+      proc.readMem(back, b.addr);
+      expect([...back]).toEqual([0xdead, 0xbeef]);
+      VeoShm.shmdt(proc, a.addr);
+      VeoShm.shmdt(proc, b.addr);
+      // Detached: a second shmdt is the helper's EINVAL, brought back as errno.
+      expect(() => VeoShm.shmdt(proc, a.addr)).toThrow(
+        expect.objectContaining({ func: "veo_shmdt", errnoName: "EINVAL" }),
+      );
+    } finally {
+      expect(remove.callSync(id)).toBe(0);
+    }
+    // Gone: shmat of the removed segment fails with the helper's errno (EINVAL).
+    expect(() => VeoShm.shmat(proc, id, 0n, 0)).toThrow(
+      expect.objectContaining({ func: "veo_shmat", errnoName: "EINVAL" }),
+    );
+    // A key nobody created, without IPC_CREAT: ENOENT.
+    expect(() => VeoShm.shmget(proc, 0x7eed0000 + (process.pid & 0xffff), 4096, 0o600)).toThrow(
+      expect.objectContaining({ func: "veo_shmget", errno: constants.errno.ENOENT, errnoName: "ENOENT" }),
+    );
+  });
+});
+
+describe("VE-SHM and VE-DMA on the emulator", () => {
   it("every call reaches C and fails with errno ENOTSUP, the proc unharmed", () => {
     const h = proc.allocHmem(4096);
     try {
@@ -45,9 +84,6 @@ describe("VeoShm and VeoDma on the emulator", () => {
         "veo_shared_mem_attach",
       );
       expectEnotsup(() => VeoShm.sharedMemDetach(proc, h, mode), "veo_shared_mem_detach");
-      expectEnotsup(() => VeoShm.shmget(proc, 1234, 4096, 0o600), "veo_shmget");
-      expectEnotsup(() => VeoShm.shmat(proc, 1, 0n, 0), "veo_shmat");
-      expectEnotsup(() => VeoShm.shmdt(proc, 0x1000n), "veo_shmdt");
       expectEnotsup(() => VeoDma.post(proc, 0x1000n, 0x2000n, 64), "veo_dma_post");
       expectEnotsup(() => VeoDma.postWait(proc, 0x1000n, 0x2000n, 64), "veo_dma_post_wait");
       expectEnotsup(() => VeoDma.registerMemToDmaatb(h, 4096), "veo_register_mem_to_dmaatb");
@@ -147,8 +183,8 @@ describe("VeoShm and VeoDma without the symbols", () => {
         ],
         (name) => new RegExp(`^${name} is not available: this library \\(API 16\\) does not export it`),
       );
-      // The ones it has still reach C.
-      expect(() => VeoShm.shmdt(p, 0x1000n)).toThrow(VeoErrnoError);
+      // The ones it has still reach C (the helper's EINVAL for an address nothing attached).
+      expect(() => VeoShm.shmdt(p, 0x1000n)).toThrow(expect.objectContaining({ errnoName: "EINVAL" }));
     } finally {
       p.destroy();
     }

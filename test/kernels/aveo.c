@@ -6,6 +6,7 @@
 #include <alloca.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/shm.h>
 
 #include <veo_hmem.h>
 
@@ -42,3 +43,6 @@ uint64_t ctx_stack_use(uint64_t bytes) {
   }
   return pages;
 }
+
+/* Marks a System V segment for removal (VEO has no call for it; the VE process would). */
+int shm_remove(int id) { return shmctl(id, IPC_RMID, NULL); }
