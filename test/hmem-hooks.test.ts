@@ -168,6 +168,46 @@ describe("VeoHmem.on at exit and without the symbol", () => {
     }
   });
 
+  it("workers: VeoHmem.on is refused there; their allocations reach the main thread's listeners", async () => {
+    const r = await runChild(
+      `
+      import { Worker } from "node:worker_threads";
+      import { pathToFileURL } from "node:url";
+      import { VeoHmem, VeoProc } from "SRC";
+      const main = new VeoProc(0);
+      const seen = [];
+      VeoHmem.on("alloc", (e) => seen.push(e.size + ":" + (e.proc === undefined ? "none" : e.proc === main ? "main" : "?")));
+      const code = \`
+        (async () => {
+          const { parentPort } = await import("node:worker_threads");
+          (await import(\${JSON.stringify(pathToFileURL("node_modules/tsx/dist/esm/api/index.mjs").href)})).register();
+          const { VeoHmem, VeoProc } = await import(\${JSON.stringify(pathToFileURL("SRC").href)});
+          let refused = "no";
+          try { VeoHmem.on("alloc", () => {}); } catch (e) { refused = e.name + ": " + e.message; }
+          const p = new VeoProc(0);
+          p.allocMem(24);
+          p.destroy();
+          parentPort.postMessage(refused);
+        })();
+      \`;
+      const w = new Worker(code, { eval: true });
+      const refused = await new Promise((res, rej) => { w.once("message", res); w.once("error", rej); });
+      await new Promise((res) => w.once("exit", res));
+      main.allocMem(40);
+      await new Promise((res) => setTimeout(res, 0));
+      console.log("refused " + refused);
+      console.log("seen " + seen.join(","));
+      main.destroy();
+      `,
+      { timeoutMs: 90_000 },
+    );
+    const out = `${r.stdout}\n${r.stderr}`;
+    expect(r.timedOut, out).toBe(false);
+    expect(r.code, out).toBe(0);
+    expect(r.stdout).toMatch(/refused VeoFailedError: VeoHmem.on works on the main thread only/);
+    expect(r.stdout).toContain("seen 24:none,40:main");
+  });
+
   it("a library without veo_register_hmem_hook_functions: VeoUnsupported, proc.on unaffected", async () => {
     const library = partialEmulator(["veo_register_hmem_hook_functions"]);
     const r = await runChild(
