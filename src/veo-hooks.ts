@@ -249,7 +249,7 @@ export function removeHookListener(proc: VeoProc, type: unknown, fn: unknown): v
 }
 
 /** Events waiting for delivery, in order, and whether a delivery is scheduled. */
-const queue: VeoHookEvent[] = [];
+const queue: Array<VeoHookEvent | HmemRecord> = [];
 let scheduled = false;
 
 /** @internal Queues `event` for `proc`'s listeners (delivered a microtask later). */
@@ -259,7 +259,11 @@ export function emitHookEvent(proc: VeoProc, event: VeoHookEvent): void {
   }
   const list = listeners.get(proc)?.get(event.type);
   if (list === undefined || list.length === 0) return;
-  queue.push(Object.freeze(event));
+  enqueue(Object.freeze(event));
+}
+
+function enqueue(item: VeoHookEvent | HmemRecord): void {
+  queue.push(item);
   if (!scheduled) {
     scheduled = true;
     queueMicrotask(deliver);
@@ -268,14 +272,15 @@ export function emitHookEvent(proc: VeoProc, event: VeoHookEvent): void {
 
 function deliver(): void {
   scheduled = false;
-  // HMEM records first: they may raise proc events, which join this round.
-  for (const rec of hmemQueue.splice(0)) deliverHmem(rec);
-  const events = queue.splice(0);
-  for (const ev of events) {
-    const list = listeners.get(ev.proc)?.get(ev.type);
-    if (list === undefined) continue;
-    for (const fn of list.slice()) callListener(fn, ev);
+  for (const item of queue.splice(0)) {
+    if ("hmem" in item) deliverHmem(item);
+    else deliverProcEvent(item);
   }
+}
+
+function deliverProcEvent(ev: VeoHookEvent): void {
+  const list = listeners.get(ev.proc)?.get(ev.type);
+  if (list !== undefined) for (const fn of list.slice()) callListener(fn, ev);
 }
 
 function callListener<E>(fn: (event: E) => void, event: E): void {
@@ -318,25 +323,23 @@ let hmem: { native: VeoNative; callbacks: ReturnType<typeof registerHmemHooks> }
 
 /** An HMEM event on its way to the listeners; `proc` null: to be found from the address. */
 interface HmemRecord {
+  readonly hmem: true;
   readonly type: VeoHmemHookEventType;
   readonly addr: bigint;
   readonly size: number | undefined;
   readonly proc: VeoProc | null;
 }
-const hmemQueue: HmemRecord[] = [];
-
-function queueHmem(rec: HmemRecord): void {
-  hmemQueue.push(rec);
-  if (!scheduled) {
-    scheduled = true;
-    queueMicrotask(deliver);
-  }
-}
 
 /** Called by VEO (veo_alloc_mem's and veo_free_mem's hooks, on the calling thread). */
 function onHmemAlloc(addr: U64, size: U64): void {
   try {
-    queueHmem({ type: "alloc", addr: BigInt.asUintN(64, BigInt(addr)), size: Number(size), proc: null });
+    enqueue({
+      hmem: true,
+      type: "alloc",
+      addr: BigInt.asUintN(64, BigInt(addr)),
+      size: Number(size),
+      proc: null,
+    });
   } catch {
     /* never throw into C */
   }
@@ -344,7 +347,13 @@ function onHmemAlloc(addr: U64, size: U64): void {
 
 function onHmemFree(addr: U64): void {
   try {
-    queueHmem({ type: "free", addr: BigInt.asUintN(64, BigInt(addr)), size: undefined, proc: null });
+    enqueue({
+      hmem: true,
+      type: "free",
+      addr: BigInt.asUintN(64, BigInt(addr)),
+      size: undefined,
+      proc: null,
+    });
   } catch {
     /* never throw into C */
   }
@@ -361,7 +370,7 @@ function emitAsyncHmem(proc: VeoProc, event: VeoHookEvent): void {
   } catch {
     /* no identifier: the plain address, as VEO's hook gives it then */
   }
-  queueHmem({ type, addr, size: event.size, proc });
+  enqueue({ hmem: true, type, addr, size: event.size, proc });
 }
 
 const HMEM_PLAIN = (1n << 59n) - 1n;
@@ -385,10 +394,12 @@ function deliverHmem(rec: HmemRecord): void {
   const proc = rec.proc ?? procOfHmem(rec.addr);
   if (rec.proc === null && proc !== undefined) {
     // From VEO's hook on veo_alloc_mem/veo_free_mem, which proc.on("alloc"/"free") share.
+    // Delivered here and now, so it keeps its place among the proc's other events.
     const addr = rec.addr & HMEM_PLAIN;
-    emitHookEvent(
-      proc,
-      rec.type === "alloc" ? { type: "alloc", proc, addr, size: rec.size } : { type: "free", proc, addr },
+    deliverProcEvent(
+      Object.freeze(
+        rec.type === "alloc" ? { type: "alloc", proc, addr, size: rec.size } : { type: "free", proc, addr },
+      ),
     );
   }
   const list = hmemListeners.get(rec.type);

@@ -103,6 +103,41 @@ describe("VeoHmem.on", () => {
     expect(hookOf("veo_free_mem")).toBe(0n);
   });
 
+  it("proc.on events keep their order while HMEM hooks are registered", async () => {
+    const seen: Array<[string, bigint]> = [];
+    const onProc = (e: VeoHookEvent): void => void seen.push([e.type, e.addr]);
+    const onHmem = (e: VeoHmemHookEvent): void => void seen.push([`hmem ${e.type}`, e.addr]);
+    const types = ["alloc", "free", "allocHmem", "freeHmem", "allocAsync", "freeAsync"] as const;
+    for (const t of types) proc.on(t, onProc);
+    VeoHmem.on("alloc", onHmem);
+    VeoHmem.on("free", onHmem);
+    try {
+      const h = proc.allocHmem(48);
+      proc.freeHmem(h);
+      const a = await ctx.allocMemAsync(16);
+      await ctx.freeMemAsync(a);
+      await tick();
+      const plain = VeoHmem.getHmemAddr(h);
+      // As without HMEM hooks (test/aveo.test.ts), each proc event followed by its HMEM one.
+      expect(seen).toEqual([
+        ["alloc", plain],
+        ["hmem alloc", h],
+        ["allocHmem", h],
+        ["free", plain],
+        ["hmem free", h],
+        ["freeHmem", h],
+        ["hmem alloc", tag(a.addr)],
+        ["allocAsync", a.addr],
+        ["hmem free", tag(a.addr)],
+        ["freeAsync", a.addr],
+      ]);
+    } finally {
+      VeoHmem.off("alloc", onHmem);
+      VeoHmem.off("free", onHmem);
+      for (const t of types) proc.off(t, onProc);
+    }
+  });
+
   it("a throwing listener does not stop the others; bad arguments are TypeErrors", async () => {
     const seen: bigint[] = [];
     const bad = (): void => {
