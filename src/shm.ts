@@ -257,19 +257,25 @@ export const VeoShm = Object.freeze({
 });
 
 const HANDLE_TOKEN = Symbol("VeoDmaHandle");
+let dmaRaw: (h: unknown) => Int32Array | undefined;
+let dmaFinish: (h: VeoDmaHandle) => void;
 
 /** A VE-DMA transfer in flight (VeoDma.post), for VeoDma.poll. */
 export class VeoDmaHandle {
   /** ve_dma_handle_t {status, index}, filled by C. */
   readonly #raw = new Int32Array(2);
-  /** The proc that posted it. */
-  readonly proc: VeoProc;
+  readonly #proc: VeoProc;
   #done = false;
 
   /** @internal Made by VeoDma.post only. */
   constructor(token: unknown, proc: VeoProc) {
     if (token !== HANDLE_TOKEN) throw new TypeError("VeoDmaHandle is made by VeoDma.post, not by new");
-    this.proc = proc;
+    this.#proc = proc;
+  }
+
+  /** The proc that posted it. */
+  get proc(): VeoProc {
+    return this.#proc;
   }
 
   /** True once poll has seen the transfer end. */
@@ -277,14 +283,12 @@ export class VeoDmaHandle {
     return this.#done;
   }
 
-  /** @internal */
-  static _raw(h: VeoDmaHandle): Int32Array {
-    return h.#raw;
-  }
-
-  /** @internal */
-  static _finish(h: VeoDmaHandle): void {
-    h.#done = true;
+  static {
+    // Recognised by brand, not by prototype: a look-alike object has no #raw.
+    dmaRaw = (h) => (typeof h === "object" && h !== null && #raw in h ? h.#raw : undefined);
+    dmaFinish = (h) => {
+      h.#done = true;
+    };
   }
 }
 
@@ -319,24 +323,25 @@ export const VeoDma = Object.freeze({
     const [p, d, s, n] = dmaArgs("post", proc, dst, src, size);
     const f = need("veo_dma_post", p);
     const handle = new VeoDmaHandle(HANDLE_TOKEN, p);
-    checkNegErrno(f(p._handle, d, s, n, VeoDmaHandle._raw(handle)), "veo_dma_post", `dma post(${n} bytes)`);
+    checkNegErrno(f(p._handle, d, s, n, dmaRaw(handle)!), "veo_dma_post", `dma post(${n} bytes)`);
     return handle;
   },
 
   /** veo_dma_poll: true once the transfer has ended, false while it runs (-EAGAIN). */
   poll(handle: VeoDmaHandle): boolean {
-    if (!(handle instanceof VeoDmaHandle)) {
+    const raw = dmaRaw(handle);
+    if (raw === undefined) {
       throw new TypeError(
         `Argument 0 (handle) of poll must be a VeoDmaHandle from VeoDma.post, got ${describeValue(handle)}`,
       );
     }
     if (handle.done) return true;
     const p = liveProc(handle.proc, "The proc of Argument 0 (handle) of poll");
-    const rc = need("veo_dma_poll", p)(p._handle, VeoDmaHandle._raw(handle));
+    const rc = need("veo_dma_poll", p)(p._handle, raw);
     if (rc === -EAGAIN) return false;
     checkNegErrno(rc, "veo_dma_poll", "dma poll");
     if (rc > 0) throw dmaStatusError("veo_dma_poll", rc);
-    VeoDmaHandle._finish(handle);
+    dmaFinish(handle);
     return true;
   },
 

@@ -151,6 +151,11 @@ describe("VE-SHM and VE-DMA on the emulator", () => {
       [() => VeoDma.postWait(proc, -1n, 0n, 8), RangeError, /Argument 1 \(dst\) of postWait/],
       [() => VeoDma.postWait(proc, 0n, {} as never, 8), TypeError, /Argument 2 \(src\) of postWait/],
       [() => VeoDma.poll({} as never), TypeError, /Argument 0 \(handle\) of poll must be a VeoDmaHandle/],
+      [
+        () => VeoDma.poll(Object.create(VeoDmaHandle.prototype) as never),
+        TypeError,
+        /Argument 0 \(handle\) of poll must be a VeoDmaHandle/,
+      ],
       [() => new VeoDmaHandle(Symbol("VeoDmaHandle"), proc), TypeError, /made by VeoDma.post/],
     ];
     for (const [call, type, message] of cases) {
