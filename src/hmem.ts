@@ -151,10 +151,10 @@ export const VeoHmem = Object.freeze({
   },
 
   /**
-   * Calls `listener` after every VE allocation ("alloc") or free ("free") of the loaded
-   * library's procs, with the block's HMEM address (veo_register_hmem_hook_functions):
-   * allocMem/freeMem, allocHmem/freeHmem (which allocate through them) and
-   * allocMemAsync/freeMemAsync. Listeners run on the main thread, a microtask after the
+   * Calls `listener` after every VE allocation ("alloc") or free ("free") of the default
+   * library's procs (loadVeo()), with the block's HMEM address
+   * (veo_register_hmem_hook_functions): allocMem/freeMem, allocHmem/freeHmem (which allocate
+   * through them) and allocMemAsync/freeMemAsync. Listeners run on the main thread, a microtask after the
    * event, in order. Main thread only (VeoFailedError in a worker); VeoUnsupported when the
    * library lacks the function (API < 15). proc.on("alloc"/"free") keep working beside it.
    */
