@@ -1,6 +1,7 @@
 /*
- * The C API of libveo, written once: every prototype of AVEO API 16 (ve_offload.h and
- * veo_hmem.h) plus the emulator's optional veo_emu_* extensions, in one table. `bindApi`
+ * The C API of libveo, written once: every prototype of AVEO API 16 (ve_offload.h,
+ * veo_hmem.h, and the VE-SHM/VH-SHM/VE-DMA headers veo_veshm.h, veo_vhveshm.h, veo_vedma.h)
+ * plus the emulator's optional veo_emu_* extensions, in one table. `bindApi`
  * turns a loaded koffi library into typed functions. Functions newer than the library's
  * veo_api_version(), or simply missing from it, are bound as `undefined`; the VEO 1.x core
  * is required.
