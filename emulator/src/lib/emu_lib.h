@@ -101,7 +101,7 @@ struct veo_proc_handle {
   int ident;
   pid_t pid;                       /* helper pid, also its process group */
   pid_t host_pid;                  /* getpid() at creation (fork safety) */
-  int shm_fd;
+  int shm_fd;                      /* the shared file, only until the helper has it */
   struct emu_shm_hdr *hdr;
   char *shm;
   _Atomic int dead;                /* helper gone (or declared corrupt and killed) */
@@ -122,6 +122,7 @@ struct veo_proc_handle {
   pthread_cond_t spawn_cond;
   int spawn_done;
   int exit_status;
+  void *tie;                       /* token of the thread it dies with (emu_procs_lock) */
 };
 
 struct emu_sym {
