@@ -12,8 +12,9 @@
  *   churn      procs ended the hostile ways, 30 of each: helper SIGKILLed mid-call (async
  *              transfer and VH call in flight), close of a busy context (grace 0, the proc
  *              is killed), destroy with kernels that never return, a helper that exits by
- *              itself: descriptors, shared mappings, threads and heap flat, the host's
- *              virtual size within 64 MiB (an unjoined thread keeps its 8 MiB stack)
+ *              itself; creates whose helper exits before attaching or cannot be executed:
+ *              descriptors, shared mappings, threads and heap flat, the host's virtual
+ *              size within 64 MiB (an unjoined thread keeps its 8 MiB stack)
  *   forkhost   children forked by the host while its procs live (one busy) end in every way
  *              (exit, destroying or tying the inherited handles, pthread_exit): quickly,
  *              and the parent's procs and helpers are untouched
@@ -294,6 +295,8 @@ static void churn(void) {
   setenv("VEO_EMU_KILL_GRACE_MS", "0", 1);
   STEP("warm-up (fills the quarantine of destroyed handles)");
   for (int i = 0; i < 24; i++) churn_one(i % 4);
+  CHECK(veo_proc_create_static(0, "/bin/true") == NULL);
+  CHECK(veo_proc_create_static(0, "/proc/self/status") == NULL);
   int fds0 = fd_count(), maps0 = shm_maps(), threads0 = thread_count();
   long vsz0 = status_kib(getpid(), "VmSize");
   size_t used0 = mallinfo2().uordblks;
@@ -302,6 +305,11 @@ static void churn(void) {
   for (int how = 0; how < 4; how++) {
     STEP(names[how]);
     for (int i = 0; i < 30; i++) churn_one(how);
+  }
+  STEP("failed creates: a helper that exits at once, one that cannot be executed");
+  for (int i = 0; i < 30; i++) {
+    CHECK(veo_proc_create_static(0, "/bin/true") == NULL);
+    CHECK(veo_proc_create_static(0, "/proc/self/status") == NULL);
   }
   int fds1 = fd_count(), maps1 = shm_maps(), threads1 = thread_count();
   long vsz1 = status_kib(getpid(), "VmSize");
