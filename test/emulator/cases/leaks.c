@@ -131,15 +131,18 @@ static void fork_children(void) {
   CHECK(pid_wait_gone(pids[1], 3000));
 }
 
-/* Entries of /proc/self/fd. */
-static int fd_count(void) {
-  DIR *d = opendir("/proc/self/fd");
+/* Entries of a directory (not counting . and ..). */
+static int dir_entries(const char *path) {
+  DIR *d = opendir(path);
   CHECK(d != NULL);
   int n = 0;
   for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
   closedir(d);
-  return n - 1; /* the directory's own descriptor */
+  return n;
 }
+
+/* Descriptors of this process (without the one that lists them). */
+static int fd_count(void) { return dir_entries("/proc/self/fd") - 1; }
 
 /* Lines of /proc/self/maps that map the emulator's shared file. */
 static int shm_maps(void) {
@@ -247,14 +250,7 @@ static uint64_t vh_slow(void *arg) {
 }
 
 /* Threads of this process. */
-static int thread_count(void) {
-  DIR *d = opendir("/proc/self/task");
-  CHECK(d != NULL);
-  int n = 0;
-  for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
-  closedir(d);
-  return n;
-}
+static int thread_count(void) { return dir_entries("/proc/self/task"); }
 
 /* One proc ended one hostile way (`how` 0..3); returns with the proc destroyed. */
 static void churn_one(int how) {
