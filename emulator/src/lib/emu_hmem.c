@@ -78,6 +78,8 @@ static struct {
   size_t cap, used, freed; /* used: live + freed entries */
 } emu_host;
 
+__attribute__((constructor)) static void emu_host_init(void) { emu_fork_guard(&emu_host_lock); }
+
 static size_t emu_host_slot(uint64_t key, size_t cap) {
   size_t i = (size_t)((key >> 4) * 0x9e3779b97f4a7c15ULL) & (cap - 1);
   while (emu_host.states[i] && emu_host.keys[i] != key) i = (i + 1) & (cap - 1);

@@ -49,6 +49,8 @@ static pthread_mutex_t emu_procs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct veo_proc_handle **emu_procs;
 static int emu_nprocs;
 
+__attribute__((constructor)) static void emu_procs_init(void) { emu_fork_guard(&emu_procs_lock); }
+
 /* ---- node numbers ---- */
 
 /* std::stoi-like: leading blanks, sign, digits; trailing junk ignored; no digits = error. */

@@ -16,12 +16,14 @@
  *              descriptors, shared mappings, threads and heap flat, the host's virtual
  *              size within 64 MiB (an unjoined thread keeps its 8 MiB stack)
  *   forkhost   children forked by the host while its procs live (one busy) end in every way
- *              (exit, destroying or tying the inherited handles, pthread_exit): quickly,
- *              and the parent's procs and helpers are untouched
+ *              (exit, destroying or tying the inherited handles, pthread_exit), also 100
+ *              forked while other threads hold the library's locks: quickly, and the
+ *              parent's procs and helpers are untouched
  */
 #include <dirent.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 
 #include "../helpers.h"
@@ -331,6 +333,23 @@ static void *fh_tie(void *arg) {
   return NULL;
 }
 
+static _Atomic int fh_stop;
+
+/* Keeps taking the library's process-wide locks (the proc list, the host HMEM table) until
+ * fh_stop, so that a fork happens while one of them is held. */
+static void *fh_hammer(void *arg) {
+  int which = (int)(intptr_t)arg;
+  while (!atomic_load(&fh_stop)) {
+    if (which == 0) {
+      if (veo_proc_identifier(fh_procs[1]) < 0) _exit(31);
+    } else {
+      void *h = NULL;
+      if (veo_alloc_hmem(NULL, &h, 32) != 0 || veo_free_hmem(h) != 0) _exit(32);
+    }
+  }
+  return NULL;
+}
+
 /* A forked child of the host ending way `how`; returns its exit status. */
 static int fork_child(int how) {
   pid_t kid = fork();
@@ -348,7 +367,14 @@ static int fork_child(int how) {
       if (pthread_create(&t, NULL, fh_tie, NULL) != 0 || pthread_join(t, NULL) != 0) _exit(23);
       exit(0);
     }
-    default: pthread_exit(NULL); /* the main thread exits: its thread exit runs */
+    case 4: pthread_exit(NULL); /* the main thread exits: its thread exit runs */
+    default: { /* uses the process-wide state, then exits */
+      check_watchdog(10);
+      void *h = NULL;
+      if (veo_alloc_hmem(NULL, &h, 32) != 0 || veo_free_hmem(h) != 0) _exit(24);
+      if (veo_proc_identifier(fh_procs[0]) != 0) _exit(25);
+      exit(0);
+    }
     }
   }
   int status = 0;
@@ -383,6 +409,21 @@ static void forkhost(void) {
     uint64_t r;
     CHECK_EQ(veo_call_peek_result(busy, spin, &r), VEO_COMMAND_UNFINISHED);
   }
+  STEP("children forked while other threads are inside the library exit");
+  atomic_store(&fh_stop, 0);
+  pthread_t hammer[2];
+  for (int i = 0; i < 2; i++)
+    CHECK_EQ(pthread_create(&hammer[i], NULL, fh_hammer, (void *)(intptr_t)i), 0);
+  for (int i = 0; i < 100; i++) {
+    double t0 = now_ms();
+    int status = fork_child(5);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || now_ms() - t0 > 5000)
+      CHECK_FAIL_("child %d: status %#x after %.0f ms", i, status, now_ms() - t0);
+  }
+  atomic_store(&fh_stop, 1);
+  for (int i = 0; i < 2; i++) CHECK_EQ(pthread_join(hammer[i], NULL), 0);
+  CHECK_EQ(CALL(c, k_hello, 1, 1), 2);
+
   STEP("destroy");
   for (int i = 0; i < 2; i++) CHECK_EQ(veo_proc_destroy(fh_procs[i]), 0);
   CHECK(pid_wait_gone(helpers[0], 3000) && pid_wait_gone(helpers[1], 3000));
