@@ -49,7 +49,25 @@ static pthread_mutex_t emu_procs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct veo_proc_handle **emu_procs;
 static int emu_nprocs;
 
-__attribute__((constructor)) static void emu_procs_init(void) { emu_fork_guard(&emu_procs_lock); }
+/* In a forked child every inherited proc is dead: its helper and rings are the parent's, and
+ * a request submitted from here would corrupt the parent's context. Only the child's private
+ * copy of the handles changes; the child is single-threaded here, and the forking thread
+ * holds (or the fork module has released) emu_procs_lock. */
+static void emu_procs_forked(void) {
+  for (int i = 0; i < emu_nprocs; i++) {
+    struct veo_proc_handle *p = emu_procs[i];
+    if (!p) continue;
+    atomic_store(&p->dead, 1);
+    for (int c = 0; c < EMU_MAX_CTX; c++)
+      if (p->ctx[c]) atomic_store(&p->ctx[c]->state, VEO_STATE_EXIT);
+  }
+}
+
+__attribute__((constructor)) static void emu_procs_init(void) {
+  emu_fork_guard(&emu_procs_lock);
+  int rc = pthread_atfork(NULL, NULL, emu_procs_forked);
+  if (rc != 0) emu_log_error("veo_proc_create", "pthread_atfork: %s", strerror(rc));
+}
 
 /* ---- node numbers ---- */
 

@@ -16,7 +16,8 @@
  *              descriptors, shared mappings, threads and heap flat, the host's virtual
  *              size within 64 MiB (an unjoined thread keeps its 8 MiB stack)
  *   forkhost   children forked by the host while its procs live (one busy) end in every way
- *              (exit, destroying or tying the inherited handles, pthread_exit), also 100
+ *              (exit, destroying or tying the inherited handles, pthread_exit; calls on
+ *              them fail, as they would write the parent's rings), also 100
  *              forked while other threads hold the library's locks: quickly, and the
  *              parent's procs and helpers are untouched
  */
@@ -324,6 +325,8 @@ static void churn(void) {
 }
 
 static struct veo_proc_handle *fh_procs[2];
+static struct veo_thr_ctxt *fh_ctx;
+static uint64_t fh_hello, fh_ve;
 
 /* In a forked child: tie the inherited procs to this thread, then exit it. */
 static void *fh_tie(void *arg) {
@@ -368,6 +371,16 @@ static int fork_child(int how) {
       exit(0);
     }
     case 4: pthread_exit(NULL); /* the main thread exits: its thread exit runs */
+    case 6: { /* calls on the inherited handles fail: they would write the parent's rings */
+      struct veo_args *a = veo_args_alloc();
+      uint64_t r = 0;
+      if (!a || veo_call_async(fh_ctx, fh_hello, a) != VEO_REQUEST_ID_INVALID) _exit(26);
+      if (veo_call_sync(fh_procs[0], fh_hello, a, &r) == 0) _exit(27);
+      if (veo_read_mem(fh_procs[0], &r, fh_ve, 8) == 0 || veo_alloc_mem(fh_procs[0], &r, 8) == 0)
+        _exit(28);
+      if (veo_context_open(fh_procs[0]) != NULL) _exit(29);
+      exit(0);
+    }
     default: { /* uses the process-wide state, then exits */
       check_watchdog(10);
       void *h = NULL;
@@ -394,10 +407,15 @@ static void forkhost(void) {
   uint64_t spin = SUBMIT(busy, SYM(fh_procs[1], LOAD(fh_procs[1], "libk_robust.so"), "forever"), 0);
   CHECK_EQ(veo_emu_proc_tie_thread(fh_procs[1]), 0);
   pid_t helpers[2] = {veo_emu_proc_pid(fh_procs[0]), veo_emu_proc_pid(fh_procs[1])};
+  fh_ctx = c;
+  fh_hello = k_hello;
+  CHECK_EQ(veo_alloc_mem(p, &fh_ve, 8), 0);
   static const char *const names[] = {"exit", "_exit", "destroy inherited handles",
                                       "tie inherited handles to an exiting thread",
-                                      "pthread_exit of the main thread"};
-  for (int how = 0; how < 5; how++) {
+                                      "pthread_exit of the main thread", "",
+                                      "calls on inherited handles fail"};
+  for (int how = 0; how < 7; how++) {
+    if (how == 5) continue; /* the one below, with threads inside the library */
     STEP(names[how]);
     double t0 = now_ms();
     int status = fork_child(how);
