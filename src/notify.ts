@@ -3,10 +3,11 @@
  * emulator's veo_emu_notify_fd / veo_emu_arm; a real libveo has no such thing and the pump
  * keeps its thread-pool wait). Per proc and thread, one pipe read end watched by libuv as a
  * net.Socket: a pump arms its oldest awaited request in C, the VE side writes one byte when
- * that request completes (or the VE process dies), and the byte wakes this thread's event
- * loop directly: one wake-up, where a pool thread in veo_call_wait_result costs two (the pool
+ * that request completes, and the byte wakes this thread's event loop directly: one wake-up, where a pool thread in veo_call_wait_result costs two (the pool
  * thread's, then the main thread's). The bytes carry nothing: every pump armed on the proc
- * is told, and collects with non-blocking peeks (a wake-up may be spurious).
+ * is told, and collects with non-blocking peeks (a wake-up may be spurious). When the VE
+ * process dies the pipe ends (end-of-file): the armed pumps are told, and wait on the pool
+ * from then on, where VEO reports the death.
  * The socket keeps Node alive exactly while some pump is armed, as a pending `.async` did.
  */
 import net from "node:net";
@@ -25,8 +26,11 @@ const SINK = Buffer.alloc(64);
 export class Notifier {
   private socket: net.Socket | null;
   private readonly armed = new Set<Wakeable>();
+  /** The pipe end's descriptor (for tests). */
+  readonly fd: number;
 
   constructor(fd: number) {
+    this.fd = fd;
     // `onread` (Node >= 12 in the constructor, missing from @types/node's constructor
     // options): reads land in SINK, with no stream, Buffer or 'data' event per byte.
     const options = {

@@ -482,8 +482,9 @@ export class Pump implements Wakeable {
   }
 
   /**
-   * Arms `t` on the proc's notify pipe: 1 = armed (notified() follows its completion or the
-   * proc's death), 0 = finished already (collect it), -1 = no pipe (use the pool).
+   * Arms `t` on the proc's notify pipe: 1 = armed (notified() follows its completion, or the
+   * pipe's end when the proc dies), 0 = finished already (collect it), -1 = no pipe (use the
+   * pool).
    */
   private arm(t: VeoRequest): number {
     let n = this.notifier;

@@ -4,7 +4,8 @@
  * wait it replaces on the emulator. Awaited requests settle with their own results in
  * submission order on many contexts and procs; a pending await keeps Node alive and nothing
  * else does; a killed VE process settles what was armed; timeouts and aborts still work; a
- * worker thread uses it; the pipe's ends go only where they belong. The same order test runs
+ * worker thread uses it; the pipe's ends go only where they belong (the helper's write end,
+ * one reader per proc in this process, none in libveo). The same order test runs
  * on an emulator build without the extensions (the pool path). No timing is asserted.
  */
 import { execFileSync } from "node:child_process";
@@ -15,6 +16,7 @@ import { afterAll, describe, expect, it } from "vitest";
 
 import { CommandState } from "../src/constants.js";
 import { nativeRegister } from "../src/native/api.js";
+import { notifierOf, type Notifier } from "../src/notify.js";
 import { VeoProc, VeoProcessDead, VeoTimeoutError, type VeoCtxt, type VeoLibrary } from "../src/index.js";
 import { alive } from "./support/checks.js";
 import { runChild, waitGone } from "./support/child.js";
@@ -178,50 +180,53 @@ describe("awaiting through the notify pipe (emulator)", () => {
     expect(timed(ctx._handle, 123_456_789, reg, 1000)).toBe(CommandState.ERROR);
   });
 
-  it("destroy() closes every end of the proc's pipe in this process", async () => {
+  it("the proc's pipe: one reader in this process, from creation to destroy()", async () => {
+    const before = fs.readdirSync("/proc/self/fd").length;
     const { proc, lib, ctx } = open();
-    const pipe = fs.readlinkSync(`/proc/${proc._helperPid() as number}/fd/4`);
-    const ours = (): number =>
-      fs.readdirSync("/proc/self/fd").filter((fd) => {
+    const n = notifierOf(proc, proc._api, proc._handle) as Notifier;
+    expect(n).not.toBeNull();
+    const pipe = fs.readlinkSync(`/proc/self/fd/${n.fd}`);
+    expect(pipe).toMatch(/^pipe:/);
+    const links = (pid: number | string): string[] =>
+      fs.readdirSync(`/proc/${pid}/fd`).map((fd) => {
         try {
-          return fs.readlinkSync(`/proc/self/fd/${fd}`) === pipe;
+          return fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
         } catch {
-          return false;
+          return "";
         }
-      }).length;
-    expect(ours()).toBe(3); // the library's two ends and the proc's socket
+      });
+    expect(links("self").filter((l) => l === pipe)).toHaveLength(1); // libveo holds none
+    expect(links(proc._helperPid() as number).filter((l) => l === pipe)).toHaveLength(1);
+    expect(fs.readdirSync("/proc/self/fd").length).toBe(before + 1);
     expect(await lib.declare("int do_sleep(int ms)")(ctx, 100)).toBe(100);
-    expect(ours()).toBe(3); // the same while it is used
+    expect(fs.readdirSync("/proc/self/fd").length).toBe(before + 1); // the same while used
     proc.destroy();
     await new Promise((res) => setImmediate(res));
-    expect(ours()).toBe(0);
+    expect(links("self")).not.toContain(pipe);
   });
 
   it("each helper holds its own proc's pipe only, and Node's children none", () => {
     const a = open();
     const b = open();
-    const pipesOf = (pid: number | string): string[] => {
-      const dir = `/proc/${pid}/fd`;
-      return fs
-        .readdirSync(dir)
-        .map((fd) => {
-          try {
-            return fs.readlinkSync(`${dir}/${fd}`);
-          } catch {
-            return "";
-          }
-        })
-        .filter((l) => l.startsWith("pipe:"));
-    };
+    const pipeOf = (p: VeoProc): string =>
+      fs.readlinkSync(`/proc/self/fd/${(notifierOf(p, p._api, p._handle) as Notifier).fd}`);
+    const linksOf = (pid: number): string[] =>
+      fs.readdirSync(`/proc/${pid}/fd`).map((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+        } catch {
+          return "";
+        }
+      });
     const pa = a.proc._helperPid() as number;
     const pb = b.proc._helperPid() as number;
-    const notifyA = fs.readlinkSync(`/proc/${pa}/fd/4`);
-    const notifyB = fs.readlinkSync(`/proc/${pb}/fd/4`);
-    expect(notifyA).toMatch(/^pipe:/);
-    expect(notifyB).toMatch(/^pipe:/);
+    const notifyA = pipeOf(a.proc);
+    const notifyB = pipeOf(b.proc);
     expect(notifyA).not.toBe(notifyB);
-    expect(pipesOf(pb)).not.toContain(notifyA);
-    expect(pipesOf(pa)).not.toContain(notifyB);
+    expect(linksOf(pa)).toContain(notifyA);
+    expect(linksOf(pb)).toContain(notifyB);
+    expect(linksOf(pb)).not.toContain(notifyA);
+    expect(linksOf(pa)).not.toContain(notifyB);
     const child = execFileSync("/bin/sh", ["-c", "ls -l /proc/$$/fd"], { encoding: "utf8" });
     expect(child).not.toContain(notifyA.slice(5));
     expect(child).not.toContain(notifyB.slice(5));

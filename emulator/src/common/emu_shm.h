@@ -40,7 +40,6 @@
 /* Environment variables the host sets for the helper. */
 #define EMU_ENV_SHM_FD "VEO_EMU_SHM_FD"
 #define EMU_ENV_HOST_PID "VEO_EMU_HOST_PID"
-#define EMU_ENV_NOTIFY_FD "VEO_EMU_NOTIFY_FD" /* write end of the proc's notify pipe */
 
 enum emu_helper_state {
   EMU_HELPER_STARTING = 0,
@@ -170,6 +169,8 @@ struct emu_shm_hdr {
   uint64_t helper_probe_addr;      /* helper: address of EMU_SHM_MAGIC in the helper */
   _Atomic uint32_t helper_vm_ok;   /* helper: process_vm_* on the host works */
   int32_t node;
+  int32_t notify_fd;               /* helper: its notify pipe's write end, -1 if none (the
+                                      host opens a reader at /proc/<helper>/fd/<it>) */
 };
 
 #endif /* EMU_SHM_H */

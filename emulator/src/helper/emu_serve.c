@@ -227,14 +227,14 @@ int main(void) {
   }
   close(fd);
   unsetenv(EMU_ENV_SHM_FD);
-  const char *nfs = getenv(EMU_ENV_NOTIFY_FD);
-  if (nfs) {
-    /* Not inherited by what a kernel execs; never blocks a context thread. */
-    int nfd = atoi(nfs);
-    if (nfd > 2 && fcntl(nfd, F_SETFD, FD_CLOEXEC) == 0 &&
-        fcntl(nfd, F_SETFL, fcntl(nfd, F_GETFL) | O_NONBLOCK) == 0)
-      emu_notify_fd = nfd;
-    unsetenv(EMU_ENV_NOTIFY_FD);
+  /* The notify pipe (veo_emu_notify_fd): only its write end lives here (close-on-exec, so
+   * what a kernel execs does not hold it; non-blocking, so a full pipe never blocks a
+   * context thread); the host opens its reader through /proc, so the host process holds
+   * no descriptor for it. When this process dies the reader sees end-of-file. */
+  int np[2];
+  if (pipe2(np, O_CLOEXEC | O_NONBLOCK) == 0) {
+    close(np[0]);
+    emu_notify_fd = np[1];
   }
   unsetenv(EMU_ENV_HOST_PID);
   emu_shm = shm;
@@ -249,6 +249,7 @@ int main(void) {
   }
   signal(SIGPIPE, SIG_IGN);
   emu_hdr->helper_probe_addr = (uint64_t)(uintptr_t)&emu_probe_magic;
+  emu_hdr->notify_fd = emu_notify_fd;
   if (!emu_hdr->vm_rw_disabled) {
     uint64_t probe = 0;
     struct iovec local = {&probe, sizeof probe};

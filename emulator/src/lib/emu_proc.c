@@ -40,25 +40,34 @@ extern char **environ;
 #define EMU_KILL_GRACE_MS 1000    /* VEO_EMU_KILL_GRACE_MS */
 #define EMU_QUARANTINE 64         /* destroyed handles kept before they are freed */
 #define EMU_HELPER_FD 3
-#define EMU_HELPER_NOTIFY_FD 4 /* the notify pipe's write end in the helper */
 #define EMU_SPAWN_STACK (64 * 1024)
 
 static const uint64_t emu_probe_magic = EMU_SHM_MAGIC;
-
-/* A close-on-exec fd of ours at 3 or above (`fd` closed if it was moved; -1 stays -1): where
- * the host has stdin/stdout/stderr closed, never hold a file there, where the program's next
- * dup2 onto its stdout would silently replace it. */
-static int emu_fd_off_stdio(int fd) {
-  if (fd < 0 || fd > 2) return fd;
-  int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-  if (close(fd) != 0) emu_log_debug("veo_proc_create", "close: %s", strerror(errno));
-  return moved;
-}
 
 /* The global proc list: index = proc identifier; slots of destroyed procs are reused. */
 static pthread_mutex_t emu_procs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct veo_proc_handle **emu_procs;
 static int emu_nprocs;
+
+/* In a forked child every inherited proc is dead: its helper and rings are the parent's, and
+ * a request submitted from here would corrupt the parent's context. Only the child's private
+ * copy of the handles changes; the child is single-threaded here, and the forking thread
+ * holds (or the fork module has released) emu_procs_lock. */
+static void emu_procs_forked(void) {
+  for (int i = 0; i < emu_nprocs; i++) {
+    struct veo_proc_handle *p = emu_procs[i];
+    if (!p) continue;
+    atomic_store(&p->dead, 1);
+    for (int c = 0; c < EMU_MAX_CTX; c++)
+      if (p->ctx[c]) atomic_store(&p->ctx[c]->state, VEO_STATE_EXIT);
+  }
+}
+
+__attribute__((constructor)) static void emu_procs_init(void) {
+  emu_fork_guard(&emu_procs_lock);
+  int rc = pthread_atfork(NULL, NULL, emu_procs_forked);
+  if (rc != 0) emu_log_error("veo_proc_create", "pthread_atfork: %s", strerror(rc));
+}
 
 /* ---- node numbers ---- */
 
@@ -171,8 +180,7 @@ static int emu_env_push(char ***env, int *n, int *cap, char *entry) {
 }
 
 static int emu_env_is_overridden(const char *entry) {
-  static const char *const names[] = {EMU_ENV_SHM_FD, EMU_ENV_HOST_PID, EMU_ENV_NOTIFY_FD,
-                                      "VE_NODE_NUMBER",
+  static const char *const names[] = {EMU_ENV_SHM_FD, EMU_ENV_HOST_PID, "VE_NODE_NUMBER",
                                       "OMP_NUM_THREADS", "LD_LIBRARY_PATH", NULL};
   for (int i = 0; names[i]; i++) {
     size_t len = strlen(names[i]);
@@ -182,7 +190,7 @@ static int emu_env_is_overridden(const char *entry) {
 }
 
 /* The helper's environment: ours plus the VE_* mappings. */
-static char **emu_env_build(int node, int notify) {
+static char **emu_env_build(int node) {
   char **env = NULL;
   int n = 0, cap = 0, bad = 0;
   for (char **e = environ; e && *e; e++)
@@ -194,9 +202,6 @@ static char **emu_env_build(int node, int notify) {
                       asprintf(&s, "%s=%d", EMU_ENV_HOST_PID, (int)getpid()) < 0 ? NULL : s);
   bad |= emu_env_push(&env, &n, &cap,
                       asprintf(&s, "VE_NODE_NUMBER=%d", node) < 0 ? NULL : s);
-  if (notify)
-    bad |= emu_env_push(&env, &n, &cap, asprintf(&s, "%s=%d", EMU_ENV_NOTIFY_FD,
-                                                 EMU_HELPER_NOTIFY_FD) < 0 ? NULL : s);
   const char *omp = getenv("VE_OMP_NUM_THREADS");
   if (!omp) omp = getenv("OMP_NUM_THREADS");
   if (omp) bad |= emu_env_push(&env, &n, &cap,
@@ -227,7 +232,6 @@ struct emu_spawn {
   char **envp;
   int fd;
   pid_t host;
-  int notify; /* the notify pipe's write end, or -1 */
   volatile int exec_errno;
 };
 
@@ -248,13 +252,8 @@ static int emu_child_run(void *arg) {
     sp->exec_errno = ESRCH;
     _exit(127);
   }
-  /* The notify pipe goes to EMU_HELPER_NOTIFY_FD, by way of a copy above both targets (it
-   * may sit on EMU_HELPER_FD now). */
-  int nfd = sp->notify < 0 ? -1 : fcntl(sp->notify, F_DUPFD_CLOEXEC, EMU_HELPER_NOTIFY_FD + 1);
-  if ((sp->notify >= 0 && nfd < 0) ||
-      (sp->fd == EMU_HELPER_FD ? fcntl(sp->fd, F_SETFD, 0) < 0
-                               : dup2(sp->fd, EMU_HELPER_FD) < 0) ||
-      (nfd >= 0 && dup2(nfd, EMU_HELPER_NOTIFY_FD) < 0)) {
+  if (sp->fd == EMU_HELPER_FD ? fcntl(sp->fd, F_SETFD, 0) < 0
+                              : dup2(sp->fd, EMU_HELPER_FD) < 0) {
     sp->exec_errno = errno;
     _exit(127);
   }
@@ -279,7 +278,7 @@ static int emu_child_run(void *arg) {
 }
 
 static pid_t emu_helper_spawn(struct veo_proc_handle *proc, int *err) {
-  struct emu_spawn sp = {proc->bin, proc->envp, proc->shm_fd, getpid(), proc->notify_wr, 0};
+  struct emu_spawn sp = {proc->bin, proc->envp, proc->shm_fd, getpid(), 0};
   char *stack = mmap(NULL, EMU_SPAWN_STACK, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) {
@@ -317,12 +316,6 @@ static void emu_proc_mark_dead(struct veo_proc_handle *proc) {
     if (!ctx) continue;
     atomic_store(&ctx->state, VEO_STATE_EXIT);
     emu_ctx_wake_all(ctx);
-  }
-  /* Armed or not, the host's event loop hears of the death (after `dead` is set). */
-  if (proc->notify_wr >= 0) {
-    static const char one = 1;
-    ssize_t w = write(proc->notify_wr, &one, 1);
-    (void)w;
   }
 }
 
@@ -458,10 +451,6 @@ static void emu_proc_release(struct veo_proc_handle *proc, uint64_t deadline) {
   if (proc->shm_fd >= 0 && close(proc->shm_fd) != 0)
     emu_log_debug("veo_proc_destroy", "close: %s", strerror(errno));
   proc->shm_fd = -1;
-  /* The monitor, the pipe's last writer on this side, has been joined. */
-  if (proc->notify_rd >= 0) (void)close(proc->notify_rd);
-  if (proc->notify_wr >= 0) (void)close(proc->notify_wr);
-  proc->notify_rd = proc->notify_wr = -1;
   for (struct emu_sym *s = proc->syms, *next; s; s = next) {
     next = s->next;
     free(s);
@@ -494,7 +483,6 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
   proc->ident = -1;
   proc->pid = -1;
   proc->shm_fd = -1;
-  proc->notify_rd = proc->notify_wr = -1;
   proc->host_pid = getpid();
   pthread_mutex_init(&proc->lock, NULL);
   pthread_mutex_init(&proc->spawn_lock, NULL);
@@ -502,7 +490,14 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
 
   /* Only this process and its helper (which inherits the fd) ever map it; mode 0600 keeps
    * /proc/<pid>/fd openers of other users out too. */
-  proc->shm_fd = emu_fd_off_stdio(memfd_create("veo-emu", MFD_CLOEXEC));
+  proc->shm_fd = memfd_create("veo-emu", MFD_CLOEXEC);
+  if (proc->shm_fd >= 0 && proc->shm_fd <= 2) {
+    /* The host has stdin/stdout/stderr closed: never hold the file there, where the
+     * program's next dup2 onto its stdout would silently replace it. */
+    int moved = fcntl(proc->shm_fd, F_DUPFD_CLOEXEC, 3);
+    if (close(proc->shm_fd) != 0) emu_log_debug("veo_proc_create", "close: %s", strerror(errno));
+    proc->shm_fd = moved;
+  }
   if (proc->shm_fd < 0 || fchmod(proc->shm_fd, 0600) != 0 ||
       ftruncate(proc->shm_fd, (off_t)EMU_SHM_SIZE) != 0) {
     emu_log_error("veo_proc_create", "failed to create proc: shared memory: %s",
@@ -531,21 +526,8 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
   proc->ctx[0]->ctl->core = -1;
   if (core && *core) emu_int_parse(core, &proc->ctx[0]->ctl->core);
 
-  /* The notify pipe (veo_emu_notify_fd): optional, the proc works without it. */
-  int np[2];
-  if (pipe2(np, O_CLOEXEC | O_NONBLOCK) == 0) {
-    proc->notify_rd = emu_fd_off_stdio(np[0]);
-    proc->notify_wr = emu_fd_off_stdio(np[1]);
-    if (proc->notify_rd < 0 || proc->notify_wr < 0) {
-      if (proc->notify_rd >= 0) (void)close(proc->notify_rd);
-      if (proc->notify_wr >= 0) (void)close(proc->notify_wr);
-      proc->notify_rd = proc->notify_wr = -1;
-    }
-  } else {
-    emu_log_debug("veo_proc_create", "notify pipe: %s", strerror(errno));
-  }
   proc->bin = strdup(bin);
-  proc->envp = emu_env_build(node, proc->notify_wr >= 0);
+  proc->envp = emu_env_build(node);
   if (!proc->bin || !proc->envp) goto fail;
   int rc = pthread_create(&proc->monitor, NULL, emu_monitor_run, proc);
   if (rc != 0) {
@@ -561,6 +543,10 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
     pthread_join(proc->monitor, NULL);
     goto fail;
   }
+  /* The helper has its own descriptor of the file; the host needs only its mapping (ring
+   * chunks are released with madvise), so no descriptor per proc stays open here. */
+  if (close(proc->shm_fd) != 0) emu_log_debug("veo_proc_create", "close: %s", strerror(errno));
+  proc->shm_fd = -1;
   /* Wait for the helper to map the shared memory and say it is ready. */
   int64_t start_ms = emu_env_ms("VEO_EMU_START_TIMEOUT_MS", EMU_START_TIMEOUT_MS);
   uint64_t deadline = emu_now_ns() + (uint64_t)start_ms * 1000000ULL;
@@ -738,14 +724,70 @@ EMU_EXPORT int veo_proc_identifier(struct veo_proc_handle *proc) {
   return ident;
 }
 
+/* ---- procs tied to a thread (veo_emu_proc_tie_thread) ---- */
+
+/* Each thread that tied a proc has a token (its thread-specific value); a tied proc points
+ * at it. When the thread exits, glibc calls the key's destructor with the token, which
+ * destroys that thread's procs: a worker thread of a JavaScript runtime ended from outside
+ * runs none of its own teardown, and its procs would hold their helper, mapping and
+ * threads until the process exits. */
+static pthread_key_t emu_tie_key;
+static pthread_once_t emu_tie_once = PTHREAD_ONCE_INIT;
+static _Atomic int emu_tie_state; /* 0 not created, 1 created, -1 failed or deleted */
+
+static void emu_tie_thread_exit(void *token) {
+  for (;;) {
+    struct veo_proc_handle *victim = NULL;
+    pthread_mutex_lock(&emu_procs_lock);
+    for (int i = 0; i < emu_nprocs && !victim; i++) {
+      struct veo_proc_handle *p = emu_procs[i];
+      if (p && p->tie == token) victim = p;
+    }
+    if (victim) victim->tie = NULL;
+    pthread_mutex_unlock(&emu_procs_lock);
+    if (!victim) break;
+    /* Nobody is left to collect its results: killed at once, then destroyed (which finds
+     * the helper dead and only releases what the host holds). */
+    emu_log_debug("veo_emu_proc_tie_thread", "thread exit: destroying proc %d",
+                  victim->ident);
+    if (victim->host_pid == getpid()) emu_proc_kill(victim);
+    (void)emu_proc_destroy_until(victim, emu_now_ns() + emu_grace_ns_get());
+  }
+  free(token);
+}
+
+static void emu_tie_init(void) {
+  atomic_store(&emu_tie_state,
+               pthread_key_create(&emu_tie_key, emu_tie_thread_exit) == 0 ? 1 : -1);
+}
+
+EMU_EXPORT int veo_emu_proc_tie_thread(struct veo_proc_handle *proc) {
+  pthread_once(&emu_tie_once, emu_tie_init);
+  if (atomic_load(&emu_tie_state) != 1) return -1;
+  void *token = pthread_getspecific(emu_tie_key);
+  if (!token) {
+    token = malloc(1);
+    if (!token || pthread_setspecific(emu_tie_key, token) != 0) {
+      free(token);
+      return -1;
+    }
+  }
+  int found = 0;
+  pthread_mutex_lock(&emu_procs_lock);
+  for (int i = 0; i < emu_nprocs && !found; i++) {
+    if (emu_procs[i] && emu_procs[i] == proc && !atomic_load(&proc->destroyed)) {
+      proc->tie = token;
+      found = 1;
+    }
+  }
+  pthread_mutex_unlock(&emu_procs_lock);
+  if (!found) emu_log_error("veo_emu_proc_tie_thread", "not a live proc: %p", (void *)proc);
+  return found ? 0 : -1;
+}
+
 EMU_EXPORT pid_t veo_emu_proc_pid(struct veo_proc_handle *proc) {
   if (!proc || atomic_load(&proc->destroyed)) return -1;
   return proc->pid;
-}
-
-EMU_EXPORT int veo_emu_notify_fd(struct veo_proc_handle *proc) {
-  if (!emu_proc_alive(proc) || proc->notify_rd < 0) return -1;
-  return fcntl(proc->notify_rd, F_DUPFD_CLOEXEC, 3);
 }
 
 EMU_EXPORT int veo_emu_is_emulator(void) { return 1; }
@@ -757,6 +799,10 @@ EMU_EXPORT const char *veo_version_string(void) { return "3.0.2-veo-ts-emulator"
 /* At exit, end every helper this process still owns (AVEO does the same), all within one
  * grace period: every context of every proc gets EXIT first, then each is waited for. */
 __attribute__((destructor)) static void emu_procs_cleanup(void) {
+  /* No thread's exit may call into this library once it is unloaded. */
+  int tied = 1;
+  if (atomic_compare_exchange_strong(&emu_tie_state, &tied, -1))
+    (void)pthread_key_delete(emu_tie_key);
   uint64_t deadline = emu_now_ns() + emu_grace_ns_get();
   pthread_mutex_lock(&emu_procs_lock);
   for (int i = 0; i < emu_nprocs; i++) {
