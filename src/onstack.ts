@@ -6,6 +6,7 @@
  * shrunk) before anything reaches C. OUT/INOUT buffers are held (and pinned) until the
  * request completes.
  */
+import { ownOptions } from "./brand.js";
 import { describeValue } from "./ctypes.js";
 import { Intent } from "./constants.js";
 import { byteCount, holdHostBuffer, hostBuffer, type HostBuffer } from "./memory.js";
@@ -49,19 +50,19 @@ export class OnStack {
    * @param options - `size` (default: the whole buffer) and `intent` (default Intent.IN)
    * @throws TypeError or RangeError naming the bad argument
    */
-  constructor(buffer: HostBuffer, options: OnStackOptions = {}) {
+  constructor(buffer: HostBuffer, options?: OnStackOptions) {
+    // Own properties only, each read once (a polluted Object.prototype changes nothing); the
+    // buffer's length is read after them, so an option getter that detaches it is caught.
+    const o = ownOptions(options, ["size", "intent"], "Argument 1 (options) of OnStack", describeValue);
     const length = hostBuffer(buffer, "Argument 0 (buffer) of OnStack");
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(`Argument 1 (options) of OnStack must be an object, got ${describeValue(options)}`);
-    }
-    const size = byteCount(options.size, "options.size of OnStack", length, "the buffer", length);
+    const size = byteCount(o.size, "options.size of OnStack", length, "the buffer", length);
     if (size + PARAM_AREA + 8 > STACK_ARGS_MAX) {
       throw new RangeError(
         `options.size of OnStack (${size} bytes) exceeds the VE stack limit for stack arguments (${STACK_ARGS_MAX} bytes, 63 MiB); ` +
           "pass large data through allocMem and writeMem instead",
       );
     }
-    const intent = options.intent ?? Intent.IN;
+    const intent = o.intent ?? Intent.IN;
     if (intent !== Intent.IN && intent !== Intent.OUT && intent !== Intent.INOUT) {
       throw new RangeError(
         `options.intent of OnStack must be Intent.IN (0), Intent.INOUT (1) or Intent.OUT (2), got ${describeValue(intent)}`,

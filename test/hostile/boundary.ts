@@ -190,7 +190,6 @@ const scenarios: Record<string, (proc: VeoProc, lib: VeoLibrary, ctx: VeoCtxt) =
       _api: { value: proc._api },
       _usable: { value: true },
       _closed: { value: false },
-      _pump: { value: ctx._pump },
     });
     expectThrow(
       "a forged context",
