@@ -6,7 +6,7 @@
  * shrunk) before anything reaches C. OUT/INOUT buffers are held (and pinned) until the
  * request completes.
  */
-import { ownOptions } from "./brand.js";
+import { notGenuine, ownOptions } from "./brand.js";
 import { describeValue } from "./ctypes.js";
 import { Intent } from "./constants.js";
 import { byteCount, holdHostBuffer, hostBuffer, type HostBuffer } from "./memory.js";
@@ -82,16 +82,19 @@ export class OnStack {
 
   /** The host buffer. */
   get buffer(): HostBuffer {
+    genuineStack(this, "buffer");
     return this.#buffer;
   }
 
   /** Bytes transferred (fixed at construction). */
   get size(): number {
+    genuineStack(this, "size");
     return this.#size;
   }
 
   /** Intent.IN, Intent.OUT or Intent.INOUT. */
   get intent(): Intent {
+    genuineStack(this, "intent");
     return this.#intent;
   }
 
@@ -106,6 +109,13 @@ export class OnStack {
     const intent = this.#intent === Intent.IN ? "IN" : this.#intent === Intent.OUT ? "OUT" : "INOUT";
     return `OnStack(${this.#size} bytes, ${intent})`;
   }
+}
+
+Object.freeze(OnStack.prototype);
+
+/** Brand check of an OnStack method's receiver. */
+function genuineStack(s: unknown, method: string): void {
+  if (!isOnStackImpl(s)) throw notGenuine("OnStack", method, "use new OnStack(buffer, options)");
 }
 
 /** @internal True for an OnStack made by its constructor (Object.create forgeries are not). */

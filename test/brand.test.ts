@@ -85,6 +85,10 @@ describe("hostile use of the object model (child process)", () => {
     expectHostileOk("objects", "reentrant-callbacks");
   });
 
+  it("huge, negative, NaN, fractional, non-number and out-of-range sizes name the argument", () => {
+    expectHostileOk("objects", "sizes");
+  });
+
   it("frozen and sealed objects keep working", () => {
     expectHostileOk("objects", "frozen-objects");
   });

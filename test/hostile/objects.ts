@@ -14,6 +14,8 @@ import {
   VeoLibrary,
   VeoProc,
   VeoRequest,
+  VeMemPtr,
+  VeoHmem,
 } from "../../src/index.js";
 import { kernel } from "../support/kernels.js";
 
@@ -165,6 +167,8 @@ const scenarios: Record<string, (proc: VeoProc, lib: VeoLibrary, ctx: VeoCtxt) =
       everyMemberRefuses(cls, proto, lookalike(proto, {}));
       everyMemberRefuses(cls, proto, plain);
     }
+    everyMemberRefuses("VeMemPtr", VeMemPtr.prototype, Object.create(VeMemPtr.prototype));
+    everyMemberRefuses("OnStack", OnStack.prototype, Object.create(OnStack.prototype));
     // A VeoFunction is a function: forge one from a plain function too.
     const fakeFn = Object.setPrototypeOf(function add_one() {}, VeoFunction.prototype) as object;
     everyMemberRefuses("VeoFunction", VeoFunction.prototype, fakeFn);
@@ -678,6 +682,91 @@ const scenarios: Record<string, (proc: VeoProc, lib: VeoLibrary, ctx: VeoCtxt) =
       await helperGone(pid);
     }
     check("sleep still fine", (await sleep(ctx, 1)) === 1);
+    await stillUsable(proc, lib, ctx);
+  },
+
+  async sizes(proc, lib, ctx) {
+    // Every size and count: a typed error naming the argument, never a C call.
+    const bad: Array<[unknown, ErrorClass]> = [
+      [-1, RangeError],
+      [1.5, RangeError],
+      [NaN, RangeError],
+      [Infinity, RangeError],
+      [-Infinity, RangeError],
+      [2 ** 53, RangeError],
+      [2n ** 64n, RangeError],
+      [-1n, RangeError],
+      ["8", TypeError],
+      [{ valueOf: () => 8 }, TypeError],
+      [null, TypeError],
+      [true, TypeError],
+      [Symbol("8"), TypeError],
+    ];
+    const p = proc.allocMem(64);
+    const buf = new Uint8Array(64);
+    const h = proc.allocHmem(64);
+    const sites: Array<[string, RegExp, (n: never) => unknown]> = [
+      ["allocMem", /^Argument 0 \(size\) of allocMem/, (n) => proc.allocMem(n)],
+      ["allocHmem", /^Argument 0 \(size\) of allocHmem/, (n) => proc.allocHmem(n)],
+      ["adoptMem", /^Argument 1 \(size\) of adoptMem/, (n) => proc.adoptMem(0x1000n, n)],
+      ["readMem", /^Argument 2 \(size\) of readMem/, (n) => proc.readMem(buf, p, n)],
+      ["writeMem", /^Argument 2 \(size\) of writeMem/, (n) => proc.writeMem(p, buf, n)],
+      ["asyncReadMem", /^Argument 2 \(size\) of asyncReadMem/, (n) => ctx.asyncReadMem(buf, p, n)],
+      ["asyncWriteMem", /^Argument 2 \(size\) of asyncWriteMem/, (n) => ctx.asyncWriteMem(p, buf, n)],
+      ["allocMemAsync", /^Argument 0 \(size\) of allocMemAsync/, (n) => ctx.allocMemAsync(n)],
+      ["OnStack", /^options\.size of OnStack/, (n) => new OnStack(buf, { size: n })],
+      ["hmemcpy", /^Argument 2 \(size\) of hmemcpy/, (n) => VeoHmem.hmemcpy(h, buf, n)],
+    ];
+    for (const [name, re, call] of sites) {
+      for (const [v, cls] of bad) {
+        // A non-number is a TypeError wherever it is given; bigints out of range a RangeError.
+        const want = typeof v === "number" || typeof v === "bigint" ? cls : TypeError;
+        expectThrow(
+          `${name}(${typeof v === "symbol" ? "symbol" : String(v)})`,
+          () => call(v as never),
+          want,
+          re,
+        );
+      }
+    }
+    for (const [v] of bad) {
+      expectThrow(
+        `offset(${typeof v === "symbol" ? "symbol" : String(v)})`,
+        () => p.offset(v as never),
+        Error,
+        /^Argument 0 \(bytes\) of offset/,
+      );
+    }
+    expectThrow(
+      "a transfer larger than the buffer",
+      () => proc.readMem(buf, p, 65),
+      RangeError,
+      /^Argument 2 \(size\) of readMem \(65\) is larger than dst/,
+    );
+    expectThrow(
+      "a transfer past the VE block",
+      () => proc.readMem(new Uint8Array(128), p),
+      RangeError,
+      /exceed the 64-byte VE block/,
+    );
+    expectThrow(
+      "openContext stackSize",
+      () => proc.openContext({ stackSize: -1 }),
+      RangeError,
+      /^options\.stackSize of openContext/,
+    );
+    expectThrow(
+      "wait timeoutMs",
+      () => lib.declare("int add_one(int x)")(ctx, 1).wait({ timeoutMs: NaN }),
+      RangeError,
+      /^options\.timeoutMs of wait/,
+    );
+    // A size of 0 is fine everywhere (nothing moves); -0 counts as 0.
+    proc.readMem(buf, p, 0);
+    proc.writeMem(p, buf, -0);
+    proc.freeHmem(h);
+    proc.freeMem(p);
+    await ctx.sync({});
     await stillUsable(proc, lib, ctx);
   },
 
