@@ -10,6 +10,7 @@
 import { markAsUntransferable } from "node:worker_threads";
 
 import { notGenuine } from "./brand.js";
+import { brands } from "./slots.js";
 import { describeValue } from "./ctypes.js";
 import { VeoClosedError } from "./errors.js";
 import type { VeoProc } from "./proc.js";
@@ -89,6 +90,9 @@ export class VeMemPtr {
 
   /** @internal Use proc.allocMem, proc.adoptMem, lib.getSymbol or VeMemPtr.offset. */
   constructor(proc: VeoProc, addr: bigint, size: number, block?: Block) {
+    if (!brands.proc(proc)) {
+      throw new TypeError(`Argument 0 (proc) of VeMemPtr must be a VeoProc, got ${describeValue(proc)}`);
+    }
     if (typeof addr !== "bigint" || addr < 0n || addr > MAX_U64) {
       throw new TypeError(
         `Argument 1 (addr) of VeMemPtr must be a bigint in [0, 2**64-1], got ${describeValue(addr)}`,

@@ -41,7 +41,7 @@ import {
   type VeoProcLost,
 } from "./proc-lifetime.js";
 import { adoptMem, allocHmem, allocMem, freeHmem, freeMem, readMem, writeMem } from "./proc-memory.js";
-import { ctxSlots, MINT } from "./slots.js";
+import { brands, ctxSlots, MINT } from "./slots.js";
 import { pollUntil } from "./timeouts.js";
 import {
   addHookListener,
@@ -121,6 +121,7 @@ export class VeoProc {
 
   static {
     isProc = (v): v is VeoProc => typeof v === "object" && v !== null && #ctxs in v;
+    brands.proc = isProc;
   }
   /** What the kernels write to stdout, with `stdout: "pipe"` in the options; else null. */
   readonly stdout: Readable | null;

@@ -5,6 +5,7 @@
  */
 import type { VeoCtxt } from "./context.js";
 import type { VeoLibrary } from "./library.js";
+import type { VeoProc } from "./proc.js";
 import type { Pump } from "./pump.js";
 
 /** @internal Passed to the constructors that only veo-ts may call (VeoCtxt, VeoLibrary, ...). */
@@ -24,4 +25,6 @@ export const ctxSlots = {
 export const brands = {
   /** True for a VeoLibrary made by proc.loadLibrary / staticLibrary. */
   library: undefined as unknown as (v: unknown) => v is VeoLibrary,
+  /** True for a VeoProc made by its constructor. */
+  proc: undefined as unknown as (v: unknown) => v is VeoProc,
 };

@@ -61,39 +61,25 @@ describe("brand helpers", () => {
 });
 
 describe("hostile use of the object model (child process)", () => {
-  it("forged receivers and hand-made instances of every class are TypeErrors naming the method", () => {
-    expectHostileOk("objects", "forged-receivers");
-  });
-
-  it("overwriting or redefining internals is refused; a destroyed proc cannot be revived", () => {
-    expectHostileOk("objects", "overwritten-internals");
-  });
-
-  it("subclasses may add members but not override what veo-ts relies on", () => {
-    expectHostileOk("objects", "subclasses");
-  });
-
-  it("objects of another (or a destroyed) proc are refused by name", () => {
-    expectHostileOk("objects", "wrong-proc");
-  });
-
-  it("arguments are never coerced; traps and option getters that tear things down are caught", () => {
-    expectHostileOk("objects", "reentrant-arguments");
-  });
-
-  it("destroy/close/unload/freeMem from callVh, hook listeners and then callbacks", () => {
-    expectHostileOk("objects", "reentrant-callbacks");
-  });
-
-  it("huge, negative, NaN, fractional, non-number and out-of-range sizes name the argument", () => {
-    expectHostileOk("objects", "sizes");
-  });
-
-  it("frozen and sealed objects keep working", () => {
-    expectHostileOk("objects", "frozen-objects");
-  });
-
-  it("a polluted Object.prototype changes no option", () => {
-    expectHostileOk("objects", "polluted-prototypes");
-  });
+  const cases: Array<[title: string, scenario: string]> = [
+    [
+      "forged receivers and hand-made instances of every class are TypeErrors naming the method",
+      "forged-receivers",
+    ],
+    [
+      "overwriting or redefining internals is refused; a destroyed proc cannot be revived",
+      "overwritten-internals",
+    ],
+    ["subclasses may add members but not override what veo-ts relies on", "subclasses"],
+    ["objects of another (or a destroyed) proc are refused by name", "wrong-proc"],
+    [
+      "arguments are never coerced; traps and option getters that tear things down are caught",
+      "reentrant-arguments",
+    ],
+    ["destroy/close/unload/freeMem from callVh, hook listeners and then callbacks", "reentrant-callbacks"],
+    ["huge, negative, NaN, fractional, non-number and out-of-range sizes name the argument", "sizes"],
+    ["frozen and sealed objects keep working", "frozen-objects"],
+    ["a polluted Object.prototype changes no option", "polluted-prototypes"],
+  ];
+  for (const [title, scenario] of cases) it(title, () => expectHostileOk("objects", scenario));
 });

@@ -18,66 +18,18 @@ import {
   VeoHmem,
 } from "../../src/index.js";
 import { kernel } from "../support/kernels.js";
+import {
+  check,
+  expectReject,
+  expectThrow,
+  runScenarios,
+  stillUsable,
+  type ErrorClass,
+  type Scenario,
+} from "./common.js";
 
 // More than one context per proc (a VEO rule; the test runner sets it too).
 process.env.VE_OMP_NUM_THREADS ??= "1";
-
-type ErrorClass = new (...args: never[]) => Error;
-
-function expectThrow(what: string, fn: () => unknown, cls: ErrorClass, message: RegExp): void {
-  try {
-    fn();
-  } catch (err) {
-    if (!(err instanceof cls))
-      throw new Error(`${what}: expected ${cls.name}, got ${String(err)}`, { cause: err });
-    if (!message.test(err.message)) {
-      throw new Error(`${what}: message ${JSON.stringify(err.message)} does not match ${String(message)}`, {
-        cause: err,
-      });
-    }
-    return;
-  }
-  throw new Error(`${what}: did not throw`);
-}
-
-async function expectReject(
-  what: string,
-  p: PromiseLike<unknown>,
-  cls: ErrorClass,
-  message: RegExp,
-): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    if (!(err instanceof cls))
-      throw new Error(`${what}: expected ${cls.name}, got ${String(err)}`, { cause: err });
-    if (!message.test(err.message)) {
-      throw new Error(`${what}: message ${JSON.stringify(err.message)} does not match ${String(message)}`, {
-        cause: err,
-      });
-    }
-    return;
-  }
-  throw new Error(`${what}: did not reject`);
-}
-
-function check(what: string, ok: boolean): void {
-  if (!ok) throw new Error(`${what}: failed`);
-}
-
-/** The proc still works: a write/read round trip and a kernel call. */
-async function stillUsable(proc: VeoProc, lib: VeoLibrary, ctx: VeoCtxt): Promise<void> {
-  const p = proc.allocMem(16);
-  proc.writeMem(p, new BigInt64Array([3n, 4n]));
-  const back = new BigInt64Array(2);
-  proc.readMem(back, p);
-  check("round trip", back[0] === 3n && back[1] === 4n);
-  proc.freeMem(p);
-  const inc = lib.declare("int add_one(int x)");
-  check("kernel call", (await inc(ctx, 41)) === 42);
-  check("sync call", inc.callSync(1) === 2);
-  check("proc alive", !proc.dead && !proc.destroyed);
-}
 
 /** The helper process of `pid` is gone (not left behind). */
 async function helperGone(pid: number | undefined): Promise<void> {
@@ -134,7 +86,7 @@ function everyMemberRefuses(cls: string, proto: object, receiver: unknown): void
 
 const internalCtor = (C: unknown) => C as new (...a: unknown[]) => unknown;
 
-const scenarios: Record<string, (proc: VeoProc, lib: VeoLibrary, ctx: VeoCtxt) => Promise<void>> = {
+const scenarios: Record<string, Scenario> = {
   async "forged-receivers"(proc, lib, ctx) {
     const f = lib.declare("int add_one(int x)");
     const req = f(ctx, 1);
@@ -204,6 +156,12 @@ const scenarios: Record<string, (proc: VeoProc, lib: VeoLibrary, ctx: VeoCtxt) =
       () => new (internalCtor(VeoRequest))(ctx, 999, { kind: "i32", what: "x" }, undefined),
       TypeError,
       /^VeoRequest cannot be constructed directly/,
+    );
+    expectThrow(
+      "new VeMemPtr of a forged proc",
+      () => new (internalCtor(VeMemPtr))(lookalike(VeoProc.prototype, {}), 0x1000n, 8),
+      TypeError,
+      /^Argument 0 \(proc\) of VeMemPtr must be a VeoProc/,
     );
     // Forgeries as arguments.
     expectThrow(
@@ -837,19 +795,4 @@ async function add1(
   return f(ctx, 5).result(opts);
 }
 
-async function main(): Promise<void> {
-  const names = process.argv.slice(2);
-  for (const name of names) if (!scenarios[name]) throw new Error(`unknown scenario ${name}`);
-  for (const name of names) {
-    const proc = new VeoProc(0);
-    try {
-      const lib = proc.loadLibrary(kernel("basic"));
-      await scenarios[name](proc, lib, proc.openContext());
-    } finally {
-      proc.destroy();
-    }
-    process.stdout.write(`ok ${name}\n`);
-  }
-}
-
-await main();
+await runScenarios(scenarios);
