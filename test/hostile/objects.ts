@@ -760,6 +760,14 @@ const scenarios: Record<string, Scenario> = {
       intent: 2,
       timeoutMs: 0,
       signal: AbortSignal.abort(),
+      // VeBuild's options: a polluted compiler would be a command run by loadSource.
+      compiler: "/bin/false",
+      linker: "/bin/false",
+      flags: ["-DPOLLUTED=1", "-Werror=this-flag-does-not-exist"],
+      linkFlags: ["-Wl,--this-flag-does-not-exist"],
+      toolchain: "polluted",
+      lang: "fortran",
+      cache: false,
     };
     for (const [k, v] of Object.entries(polluted)) proto[k] = v;
     (Array.prototype as unknown as Record<number, unknown>)[0] = "polluted";
@@ -779,6 +787,13 @@ const scenarios: Record<string, Scenario> = {
       check("wait ignores inherited timeoutMs and signal", r.wait({}) === 10n);
       check("result ignores them too", (await stackIn(c, st, 4).result({})) === 10n);
       await c.sync({});
+      // Node's own child_process streams read an inherited `signal` (and abort): not ours.
+      delete proto.signal;
+      const built = await proc.loadSource("int polluted_probe(void) { return 7; }");
+      check(
+        "loadSource ignores inherited build options",
+        built.declare("int polluted_probe(void)").callSync() === 7,
+      );
     } finally {
       for (const k of Object.keys(polluted)) delete proto[k];
       delete (Array.prototype as unknown as Record<number, unknown>)[0];
