@@ -108,7 +108,7 @@ export class VeBuild {
 
   /**
    * An empty builder.
-   * @param opts - `toolchain` ("nec" or "host", default: matches the library in use),
+   * @param options - `toolchain` ("nec" or "host", default: matches the library in use),
    *   `buildDir`, `cache` (default true), `verbose` and `quiet` defaults
    * @throws TypeError for a bad option
    */
