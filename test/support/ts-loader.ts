@@ -64,7 +64,8 @@ export function tsImportArgs(): string[] {
   const dir = process.env[ENV];
   if (dir && fs.existsSync(path.join(dir, "register.mjs")))
     return ["--import", path.join(dir, "register.mjs")];
-  return ["--import", "tsx"];
+  // Absolute, so that it works from any working directory.
+  return ["--import", import.meta.resolve("tsx")];
 }
 
 /** `source` (TypeScript) as JavaScript for a child's main file. */
