@@ -251,12 +251,12 @@ async function build(product: string, argv: string[]): Promise<void> {
   if (res.code !== 0) buildErrors.set(product, `$ ${argv.join(" ")}\n${res.stdout}${res.stderr}`);
 }
 
-/** Every file under `dir`, relative and sorted, with its content, into `h`. */
+/** Every file under `dir` (READMEs aside), sorted, with its content, into `h`. */
 function hashTree(h: ReturnType<typeof createHash>, dir: string): void {
   for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) hashTree(h, p);
-    else if (e.isFile()) h.update(`\0${p}\0`).update(fs.readFileSync(p));
+    else if (e.isFile() && !e.name.endsWith(".md")) h.update(`\0${p}\0`).update(fs.readFileSync(p));
   }
 }
 
