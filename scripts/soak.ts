@@ -24,6 +24,8 @@ interface Sample {
   rss: number;
   heap: number;
   fds: number;
+  /** Mappings of the emulator's shared memory (one per live proc). */
+  shm: number;
   helpers: number;
 }
 
@@ -32,6 +34,10 @@ function sample(): Sample {
     rss: process.memoryUsage.rss(),
     heap: process.memoryUsage().heapUsed,
     fds: fs.readdirSync("/proc/self/fd").length,
+    shm: fs
+      .readFileSync("/proc/self/maps", "utf8")
+      .split("\n")
+      .filter((l) => l.includes("veo-emu")).length,
     helpers: childCount(),
   };
 }
@@ -69,18 +75,12 @@ interface Row {
   perSec: number;
   before: Sample;
   after: Sample;
-  knownFdLeak?: string;
 }
 
 const rows: Row[] = [];
 
 /** Runs `work(n)` once to warm up, then measures a second run of `n`. */
-async function phase(
-  name: string,
-  n: number,
-  work: (n: number) => Promise<void>,
-  knownFdLeak?: string,
-): Promise<void> {
+async function phase(name: string, n: number, work: (n: number) => Promise<void>): Promise<void> {
   await work(Math.max(1, Math.round(n / 10)));
   await settle();
   const before = sample();
@@ -89,7 +89,7 @@ async function phase(
   const secs = (performance.now() - t0) / 1000;
   await settle();
   const after = sample();
-  rows.push({ phase: name, count: n, perSec: n / secs, before, after, knownFdLeak });
+  rows.push({ phase: name, count: n, perSec: n / secs, before, after });
   console.error(`${name}: ${n} in ${secs.toFixed(1)} s`);
 }
 
@@ -136,17 +136,11 @@ async function main(): Promise<void> {
   await phase("workers ending normally", workers, async (n) => {
     for (let i = 0; i < n; i++) await runWorker(lib.name, false);
   });
-  // A terminated worker runs no JavaScript: its procs' helpers are killed at its thread exit,
-  // but veo_proc_destroy never runs, so libveo keeps what it holds for them (the emulator:
-  // one memfd per proc). Reported, not counted against the targets.
-  await phase(
-    "workers terminated",
-    workers,
-    async (n) => {
-      for (let i = 0; i < n; i++) await runWorker(lib.name, true);
-    },
-    "fds: libveo's own per-proc state of never-destroyed procs",
-  );
+  // A terminated worker runs no JavaScript: its thread's exit destroys its procs (the
+  // emulator's veo_emu_proc_tie_thread) and kills their helpers (native/thread-exit.ts).
+  await phase("workers terminated", workers, async (n) => {
+    for (let i = 0; i < n; i++) await runWorker(lib.name, true);
+  });
 
   proc.destroy();
   report();
@@ -175,17 +169,18 @@ async function runWorker(libPath: string, terminate: boolean): Promise<void> {
 }
 
 function report(): void {
-  const lines = ["| phase | count | per s | RSS before → after (MiB) | growth | fds | helpers |"];
-  lines.push("|---|---:|---:|---|---:|---|---|");
+  const lines = ["| phase | count | per s | RSS before → after (MiB) | growth | fds | shm maps | helpers |"];
+  lines.push("|---|---:|---:|---|---:|---|---|---|");
   let flat = true;
   let rssOk = true;
   for (const r of rows) {
     const growth = (r.after.rss - r.before.rss) / r.before.rss;
-    if ((r.after.fds > r.before.fds && !r.knownFdLeak) || r.after.helpers > r.before.helpers) flat = false;
+    if (r.after.fds > r.before.fds || r.after.shm > r.before.shm || r.after.helpers > r.before.helpers)
+      flat = false;
     if (growth >= 0.1) rssOk = false;
     lines.push(
       `| ${r.phase} | ${r.count} | ${r.perSec >= 100 ? Math.round(r.perSec) : r.perSec.toFixed(2)} | ${mib(r.before.rss)} → ${mib(r.after.rss)} | ` +
-        `${(growth * 100).toFixed(1)} % | ${r.before.fds} → ${r.after.fds}${r.knownFdLeak ? ` (${r.knownFdLeak})` : ""} | ` +
+        `${(growth * 100).toFixed(1)} % | ${r.before.fds} → ${r.after.fds} | ${r.before.shm} → ${r.after.shm} | ` +
         `${r.before.helpers} → ${r.after.helpers} |`,
     );
   }

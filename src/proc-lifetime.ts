@@ -64,6 +64,9 @@ export function trackProc(proc: Destroyable, api: VeoApi, handle: ProcHandle, he
   teardown.ref = new WeakRef(proc);
   live.add(teardown.ref);
   installExitHook();
+  // The emulator destroys a worker's procs itself when the worker's thread exits (helper,
+  // shared memory, threads); the command below only kills the VE processes.
+  if (!isMainThread) api.veo_emu_proc_tie_thread?.(handle);
   if (helper !== undefined) updateThreadExit(teardown, true);
   return teardown;
 }

@@ -45,6 +45,14 @@ int veo_emu_args_set_result_type(struct veo_args *ca, int type);
 /* The host pid of the helper process serving this proc, or -1 (NULL or destroyed proc). */
 pid_t veo_emu_proc_pid(struct veo_proc_handle *proc);
 
+/* Ties a live proc to the calling thread: when the thread exits (pthread_exit, or the end
+ * of its start function) and the proc has not been destroyed, the thread's exit destroys
+ * it without a grace period (the helper is killed at once). For worker threads of language
+ * runtimes that can be ended from outside without running their teardown. A process's
+ * exit() runs no thread exits (the library destructor ends every proc then). Tying again
+ * from another thread moves the tie. Returns 0, or -1 for a proc that is not live. */
+int veo_emu_proc_tie_thread(struct veo_proc_handle *proc);
+
 /* 1: this library is the veo-ts emulator. Exists so a caller can tell without parsing
  * veo_version_string(). */
 int veo_emu_is_emulator(void);

@@ -122,6 +122,7 @@ export interface VeoApi {
 
   veo_emu_args_set_result_type?: Fn<[ca: ArgsHandle, type: number], number>;
   veo_emu_proc_pid?: Fn<[proc: ProcHandle], number>;
+  veo_emu_proc_tie_thread?: Fn<[proc: ProcHandle], number>;
   veo_emu_is_emulator?: Fn<[], number>;
 }
 
@@ -222,6 +223,7 @@ const PROTOTYPES: ReadonlyArray<readonly [string, number]> = [
 
   ["int veo_emu_args_set_result_type(veots_args_p ca, int type)", -1],
   ["int veo_emu_proc_pid(veots_proc_p proc)", -1],
+  ["int veo_emu_proc_tie_thread(veots_proc_p proc)", -1],
   ["int veo_emu_is_emulator(void)", -1],
 ];
 

@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "emu_futex.h"
@@ -207,10 +208,9 @@ static void emu_ctx_finish(struct veo_thr_ctxt *ctx, struct emu_slot *s, uint32_
 
 static void emu_ctx_punch(struct veo_thr_ctxt *ctx) {
   while (ctx->punched + EMU_RING_CHUNK <= ctx->release) {
-    off_t off = (off_t)(EMU_RING_OFFSET(ctx->index) + ctx->punched % EMU_RING_SIZE);
-    if (fallocate(ctx->proc->shm_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
-                  (off_t)EMU_RING_CHUNK) != 0)
-      emu_log_debug("drain", "fallocate: %s", strerror(errno));
+    char *chunk = ctx->ring + ctx->punched % EMU_RING_SIZE;
+    if (madvise(chunk, EMU_RING_CHUNK, MADV_REMOVE) != 0)
+      emu_log_debug("drain", "madvise: %s", strerror(errno));
     ctx->punched += EMU_RING_CHUNK;
   }
 }
@@ -531,10 +531,8 @@ void emu_ctx_retire(struct veo_thr_ctxt *ctx, int reusable, uint64_t deadline) {
     emu_fifo_clear(&ctx->copies);
     pthread_mutex_unlock(&ctx->lock);
   }
-  if (reusable && ctx->proc->shm_fd >= 0 &&
-      fallocate(ctx->proc->shm_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                (off_t)EMU_RING_OFFSET(ctx->index), (off_t)EMU_RING_SIZE) != 0)
-    emu_log_debug("veo_context_close", "fallocate: %s", strerror(errno));
+  if (reusable && madvise(ctx->ring, EMU_RING_SIZE, MADV_REMOVE) != 0)
+    emu_log_debug("veo_context_close", "madvise: %s", strerror(errno));
 }
 
 int emu_ctx_exit_begin(struct veo_thr_ctxt *ctx) {

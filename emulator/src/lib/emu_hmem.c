@@ -1,11 +1,13 @@
 /*
  * emu_hmem.c - heterogeneous memory: HMEM addresses are helper addresses tagged with bit 63
  * and the proc identifier in bits 62:59 (helper addresses are canonical x86-64 user
- * addresses, so those bits are free), and the HMEM hook functions. An entry point above
+ * addresses, so those bits are free), host HMEM blocks (remembered, so a double free fails
+ * instead of aborting the process), and the HMEM hook functions. An entry point above
  * emu_mem.c: it allocates, frees and copies through it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,10 +61,109 @@ EMU_EXPORT int veo_get_venum_from_hmem(const void *addr) {
   return proc ? proc->node : -1;
 }
 
+/* ---- host HMEM blocks (veo_alloc_hmem with a NULL proc) ----
+ * Upstream frees every untagged address with free(), so a second veo_free_hmem of a host
+ * block aborts the whole process in glibc. The emulator remembers the host blocks it handed
+ * out and those freed since (the latter bounded: EMU_HOST_FREED_MAX), so freeing one of
+ * those again is -1 with a log line. An untagged address it never handed out still goes to
+ * free(), as upstream. One open-addressing table, keys never removed except by a rehash. */
+#define EMU_HOST_LIVE 1
+#define EMU_HOST_FREED 2
+#define EMU_HOST_FREED_MAX 4096
+
+static pthread_mutex_t emu_host_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  uint64_t *keys;
+  uint8_t *states;
+  size_t cap, used, freed; /* used: live + freed entries */
+} emu_host;
+
+__attribute__((constructor)) static void emu_host_init(void) { emu_fork_guard(&emu_host_lock); }
+
+static size_t emu_host_slot(uint64_t key, size_t cap) {
+  size_t i = (size_t)((key >> 4) * 0x9e3779b97f4a7c15ULL) & (cap - 1);
+  while (emu_host.states[i] && emu_host.keys[i] != key) i = (i + 1) & (cap - 1);
+  return i;
+}
+
+/* Rebuilds the table with room for one more entry, dropping freed entries once there are
+ * too many of them. -1 if out of memory (the table is unchanged). */
+static int emu_host_grow(void) {
+  int drop = emu_host.freed > EMU_HOST_FREED_MAX;
+  size_t keep = drop ? emu_host.used - emu_host.freed : emu_host.used;
+  size_t cap = 64;
+  while (cap < 4 * (keep + 1)) cap *= 2;
+  uint64_t *keys = calloc(cap, sizeof *keys);
+  uint8_t *states = calloc(cap, 1);
+  if (!keys || !states) {
+    free(keys);
+    free(states);
+    return -1;
+  }
+  uint64_t *okeys = emu_host.keys;
+  uint8_t *ostates = emu_host.states;
+  size_t ocap = emu_host.cap;
+  emu_host.keys = keys;
+  emu_host.states = states;
+  emu_host.cap = cap;
+  emu_host.used = emu_host.freed = 0;
+  for (size_t i = 0; i < ocap; i++) {
+    if (!ostates[i] || (drop && ostates[i] == EMU_HOST_FREED)) continue;
+    size_t j = emu_host_slot(okeys[i], cap);
+    keys[j] = okeys[i];
+    states[j] = ostates[i];
+    emu_host.used++;
+    emu_host.freed += ostates[i] == EMU_HOST_FREED;
+  }
+  free(okeys);
+  free(ostates);
+  return 0;
+}
+
+/* Remembers a block just allocated; -1 (nothing remembered) if out of memory. */
+static int emu_host_add(void *block) {
+  uint64_t key = (uint64_t)(uintptr_t)block;
+  pthread_mutex_lock(&emu_host_lock);
+  int rc = 0;
+  if (2 * (emu_host.used + 1) > emu_host.cap) rc = emu_host_grow();
+  if (rc == 0) {
+    size_t i = emu_host_slot(key, emu_host.cap);
+    if (!emu_host.states[i]) emu_host.used++;
+    else if (emu_host.states[i] == EMU_HOST_FREED) emu_host.freed--;
+    emu_host.keys[i] = key;
+    emu_host.states[i] = EMU_HOST_LIVE;
+  }
+  pthread_mutex_unlock(&emu_host_lock);
+  return rc;
+}
+
+/* Marks a host block freed: 1 if it was live, -1 if it was freed already, 0 if unknown. */
+static int emu_host_forget(void *block) {
+  uint64_t key = (uint64_t)(uintptr_t)block;
+  pthread_mutex_lock(&emu_host_lock);
+  int rc = 0;
+  if (emu_host.cap) {
+    size_t i = emu_host_slot(key, emu_host.cap);
+    if (emu_host.states[i] == EMU_HOST_LIVE) {
+      emu_host.states[i] = EMU_HOST_FREED;
+      emu_host.freed++;
+      rc = 1;
+    } else if (emu_host.states[i] == EMU_HOST_FREED) {
+      rc = -1;
+    }
+  }
+  pthread_mutex_unlock(&emu_host_lock);
+  return rc;
+}
+
 EMU_EXPORT int veo_alloc_hmem(struct veo_proc_handle *proc, void **addr, const size_t size) {
   if (!addr) return -1;
   if (!proc) {
     *addr = malloc(size);
+    if (*addr && emu_host_add(*addr) != 0) {
+      free(*addr);
+      *addr = NULL;
+    }
     return *addr ? 0 : -1;
   }
   if (proc->ident < 0 || proc->ident >= EMU_HMEM_MAX_PROCS) {
@@ -82,6 +183,10 @@ EMU_EXPORT int veo_alloc_hmem(struct veo_proc_handle *proc, void **addr, const s
 
 EMU_EXPORT int veo_free_hmem(void *addr) {
   if (!veo_is_ve_addr(addr)) {
+    if (addr && emu_host_forget(addr) < 0) {
+      emu_log_error("veo_free_hmem", "host memory %p was freed already", addr);
+      return -1;
+    }
     free(addr);
     return 0;
   }

@@ -19,6 +19,8 @@ static pthread_mutex_t emu_hooks_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct emu_hook_entry emu_hooks[EMU_MAX_HOOKS];
 static int emu_nhooks;
 
+__attribute__((constructor)) static void emu_hooks_init(void) { emu_fork_guard(&emu_hooks_lock); }
+
 int emu_hook_find(void *func, struct emu_hook *out) {
   int rc = -1;
   pthread_mutex_lock(&emu_hooks_lock);

@@ -8,7 +8,7 @@
  *   core           emu_proc.c (procs: spawn, destroy, grace, exit) -> emu_ctx.c (a context's
  *                  ring: submit, drain with validation, wait, its VH thread)
  *   transport      emu_vm.c (process_vm_* copies), emu_hook.c (the hook table),
- *                  emu_log.c, ../common (wire format, futex)
+ *                  emu_fork.c (locks across fork), emu_log.c, ../common (wire format, futex)
  * The host trusts nothing in shared memory that the helper (or a kernel) can write: record
  * boundaries, kinds, argument lists and host addresses come from host-side copies
  * (the request table and the sidecars below); the helper's completion position, record
@@ -101,7 +101,7 @@ struct veo_proc_handle {
   int ident;
   pid_t pid;                       /* helper pid, also its process group */
   pid_t host_pid;                  /* getpid() at creation (fork safety) */
-  int shm_fd;
+  int shm_fd;                      /* the shared file, only until the helper has it */
   struct emu_shm_hdr *hdr;
   char *shm;
   _Atomic int dead;                /* helper gone (or declared corrupt and killed) */
@@ -122,6 +122,7 @@ struct veo_proc_handle {
   pthread_cond_t spawn_cond;
   int spawn_done;
   int exit_status;
+  void *tie;                       /* token of the thread it dies with (emu_procs_lock) */
 };
 
 struct emu_sym {
@@ -157,6 +158,10 @@ void emu_log_debug(const char *func, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* A millisecond setting from the environment (non-negative integer), else `dflt`. */
 int64_t emu_env_ms(const char *name, int64_t dflt);
+
+/* emu_fork.c: `lock` (a process-wide leaf lock) is held by no one in a child of fork().
+ * Called once per lock, from a constructor. */
+void emu_fork_guard(pthread_mutex_t *lock);
 
 /* emu_hook.c */
 struct emu_hook {

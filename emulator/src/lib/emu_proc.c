@@ -49,6 +49,26 @@ static pthread_mutex_t emu_procs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct veo_proc_handle **emu_procs;
 static int emu_nprocs;
 
+/* In a forked child every inherited proc is dead: its helper and rings are the parent's, and
+ * a request submitted from here would corrupt the parent's context. Only the child's private
+ * copy of the handles changes; the child is single-threaded here, and the forking thread
+ * holds (or the fork module has released) emu_procs_lock. */
+static void emu_procs_forked(void) {
+  for (int i = 0; i < emu_nprocs; i++) {
+    struct veo_proc_handle *p = emu_procs[i];
+    if (!p) continue;
+    atomic_store(&p->dead, 1);
+    for (int c = 0; c < EMU_MAX_CTX; c++)
+      if (p->ctx[c]) atomic_store(&p->ctx[c]->state, VEO_STATE_EXIT);
+  }
+}
+
+__attribute__((constructor)) static void emu_procs_init(void) {
+  emu_fork_guard(&emu_procs_lock);
+  int rc = pthread_atfork(NULL, NULL, emu_procs_forked);
+  if (rc != 0) emu_log_error("veo_proc_create", "pthread_atfork: %s", strerror(rc));
+}
+
 /* ---- node numbers ---- */
 
 /* std::stoi-like: leading blanks, sign, digits; trailing junk ignored; no digits = error. */
@@ -523,6 +543,10 @@ static struct veo_proc_handle *emu_proc_start(int venode, const char *bin) {
     pthread_join(proc->monitor, NULL);
     goto fail;
   }
+  /* The helper has its own descriptor of the file; the host needs only its mapping (ring
+   * chunks are released with madvise), so no descriptor per proc stays open here. */
+  if (close(proc->shm_fd) != 0) emu_log_debug("veo_proc_create", "close: %s", strerror(errno));
+  proc->shm_fd = -1;
   /* Wait for the helper to map the shared memory and say it is ready. */
   int64_t start_ms = emu_env_ms("VEO_EMU_START_TIMEOUT_MS", EMU_START_TIMEOUT_MS);
   uint64_t deadline = emu_now_ns() + (uint64_t)start_ms * 1000000ULL;
@@ -700,6 +724,67 @@ EMU_EXPORT int veo_proc_identifier(struct veo_proc_handle *proc) {
   return ident;
 }
 
+/* ---- procs tied to a thread (veo_emu_proc_tie_thread) ---- */
+
+/* Each thread that tied a proc has a token (its thread-specific value); a tied proc points
+ * at it. When the thread exits, glibc calls the key's destructor with the token, which
+ * destroys that thread's procs: a worker thread of a JavaScript runtime ended from outside
+ * runs none of its own teardown, and its procs would hold their helper, mapping and
+ * threads until the process exits. */
+static pthread_key_t emu_tie_key;
+static pthread_once_t emu_tie_once = PTHREAD_ONCE_INIT;
+static _Atomic int emu_tie_state; /* 0 not created, 1 created, -1 failed or deleted */
+
+static void emu_tie_thread_exit(void *token) {
+  for (;;) {
+    struct veo_proc_handle *victim = NULL;
+    pthread_mutex_lock(&emu_procs_lock);
+    for (int i = 0; i < emu_nprocs && !victim; i++) {
+      struct veo_proc_handle *p = emu_procs[i];
+      if (p && p->tie == token) victim = p;
+    }
+    if (victim) victim->tie = NULL;
+    pthread_mutex_unlock(&emu_procs_lock);
+    if (!victim) break;
+    /* Nobody is left to collect its results: killed at once, then destroyed (which finds
+     * the helper dead and only releases what the host holds). */
+    emu_log_debug("veo_emu_proc_tie_thread", "thread exit: destroying proc %d",
+                  victim->ident);
+    if (victim->host_pid == getpid()) emu_proc_kill(victim);
+    (void)emu_proc_destroy_until(victim, emu_now_ns() + emu_grace_ns_get());
+  }
+  free(token);
+}
+
+static void emu_tie_init(void) {
+  atomic_store(&emu_tie_state,
+               pthread_key_create(&emu_tie_key, emu_tie_thread_exit) == 0 ? 1 : -1);
+}
+
+EMU_EXPORT int veo_emu_proc_tie_thread(struct veo_proc_handle *proc) {
+  pthread_once(&emu_tie_once, emu_tie_init);
+  if (atomic_load(&emu_tie_state) != 1) return -1;
+  void *token = pthread_getspecific(emu_tie_key);
+  if (!token) {
+    token = malloc(1);
+    if (!token || pthread_setspecific(emu_tie_key, token) != 0) {
+      free(token);
+      return -1;
+    }
+  }
+  int found = 0;
+  pthread_mutex_lock(&emu_procs_lock);
+  for (int i = 0; i < emu_nprocs && !found; i++) {
+    if (emu_procs[i] && emu_procs[i] == proc && !atomic_load(&proc->destroyed)) {
+      proc->tie = token;
+      found = 1;
+    }
+  }
+  pthread_mutex_unlock(&emu_procs_lock);
+  if (!found) emu_log_error("veo_emu_proc_tie_thread", "not a live proc: %p", (void *)proc);
+  return found ? 0 : -1;
+}
+
 EMU_EXPORT pid_t veo_emu_proc_pid(struct veo_proc_handle *proc) {
   if (!proc || atomic_load(&proc->destroyed)) return -1;
   return proc->pid;
@@ -714,6 +799,10 @@ EMU_EXPORT const char *veo_version_string(void) { return "3.0.2-veo-ts-emulator"
 /* At exit, end every helper this process still owns (AVEO does the same), all within one
  * grace period: every context of every proc gets EXIT first, then each is waited for. */
 __attribute__((destructor)) static void emu_procs_cleanup(void) {
+  /* No thread's exit may call into this library once it is unloaded. */
+  int tied = 1;
+  if (atomic_compare_exchange_strong(&emu_tie_state, &tied, -1))
+    (void)pthread_key_delete(emu_tie_key);
   uint64_t deadline = emu_now_ns() + emu_grace_ns_get();
   pthread_mutex_lock(&emu_procs_lock);
   for (int i = 0; i < emu_nprocs; i++) {

@@ -39,6 +39,7 @@ static const char *const api16[] = {
 };
 
 static const char *const extensions[] = {"veo_emu_args_set_result_type", "veo_emu_proc_pid",
+                                         "veo_emu_proc_tie_thread",
                                          "veo_emu_is_emulator"};
 
 typedef struct {

@@ -2,7 +2,8 @@
  * hmem.c - heterogeneous memory (spec §3.12, §6.6): veo_alloc_hmem tags bits 63:59 with
  * the proc identifier, the hmem query functions, veo_set_proc_identifier, veo_hmemcpy in
  * every direction, tagged addresses passed to kernels with veo_args_set_hmem, and untagged
- * host memory from veo_alloc_hmem(NULL, ...).
+ * host memory from veo_alloc_hmem(NULL, ...) (a second veo_free_hmem of it fails instead of
+ * aborting the process).
  */
 #include "../helpers.h"
 
@@ -10,6 +11,9 @@
 
 int main(void) {
   check_watchdog(30);
+  /* Allocated before any host HMEM block, so its address was never one of them. */
+  void *plain = malloc(32);
+  CHECK(plain != NULL);
   STEP("two procs (identifiers 0 and 1)");
   struct veo_proc_handle *p0 = PROC(0), *p1 = PROC(2);
   CHECK_EQ(veo_proc_identifier(p0), 0);
@@ -132,6 +136,28 @@ int main(void) {
   id = veo_call_async_by_name(ctx, lib, "is_ve", a);
   CHECK_EQ(WAIT_OK(ctx, id), 0);
   CHECK_EQ(veo_free_hmem(hm), 0);
+
+  STEP("veo_free_hmem of host memory twice: -1, no abort (upstream: glibc double free)");
+  CHECK_EQ(veo_free_hmem(hm), -1);
+  CHECK_EQ(veo_free_hmem(hm), -1);
+  CHECK_EQ(veo_free_hmem(NULL), 0); /* free(NULL), as upstream */
+  STEP("many host blocks: each frees once, the second free of each fails");
+  enum { NB = 5000 };
+  static void *blocks[NB];
+  for (int i = 0; i < NB; i++) {
+    CHECK_EQ(veo_alloc_hmem(NULL, &blocks[i], 16 + (size_t)(i % 5) * 100), 0);
+    memset(blocks[i], i & 0xff, 16);
+  }
+  for (int i = 0; i < NB; i += 2) CHECK_EQ(veo_free_hmem(blocks[i]), 0);
+  for (int i = 1; i < NB; i += 2) CHECK_EQ(veo_free_hmem(blocks[i]), 0);
+  for (int i = 0; i < NB; i++) CHECK_EQ(veo_free_hmem(blocks[i]), -1);
+  STEP("a block at a freed address, handed out again, frees once more");
+  void *again = NULL;
+  CHECK_EQ(veo_alloc_hmem(NULL, &again, 16), 0);
+  CHECK_EQ(veo_free_hmem(again), 0);
+  CHECK_EQ(veo_free_hmem(again), -1);
+  STEP("plain malloc memory is freed, as upstream");
+  CHECK_EQ(veo_free_hmem(plain), 0);
 
   STEP("free_hmem");
   CHECK_EQ(veo_free_hmem(h), 0);

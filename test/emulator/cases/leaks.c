@@ -6,8 +6,25 @@
  *              64 KiB after a warm-up of 100 (the quarantine of destroyed handles is full)
  *   fork       a process a kernel forked dies with its proc: on destroy, when the helper is
  *              SIGKILLed, and when the host is SIGKILLed
+ *   tie        no descriptor per live proc; procs tied to a thread (veo_emu_proc_tie_thread)
+ *              are destroyed by its exit, busy or idle: helpers gone, descriptors, shared
+ *              mappings and heap back where they were after 40 such procs
+ *   churn      procs ended the hostile ways, 30 of each: helper SIGKILLed mid-call (async
+ *              transfer and VH call in flight), close of a busy context (grace 0, the proc
+ *              is killed), destroy with kernels that never return, a helper that exits by
+ *              itself; creates whose helper exits before attaching or cannot be executed:
+ *              descriptors, shared mappings, threads and heap flat, the host's virtual
+ *              size within 64 MiB (an unjoined thread keeps its 8 MiB stack)
+ *   forkhost   children forked by the host while its procs live (one busy) end in every way
+ *              (exit, destroying or tying the inherited handles, pthread_exit; calls on
+ *              them fail, as they would write the parent's rings), also 100
+ *              forked while other threads hold the library's locks: quickly, and the
+ *              parent's procs and helpers are untouched
  */
+#include <dirent.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 
 #include "../helpers.h"
@@ -117,8 +134,322 @@ static void fork_children(void) {
   CHECK(pid_wait_gone(pids[1], 3000));
 }
 
-static const struct h_scenario scenarios[] = {
-    {"contexts", contexts}, {"procs", procs}, {"fork", fork_children}};
+/* Entries of a directory (not counting . and ..). */
+static int dir_entries(const char *path) {
+  DIR *d = opendir(path);
+  CHECK(d != NULL);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+/* Descriptors of this process (without the one that lists them). */
+static int fd_count(void) { return dir_entries("/proc/self/fd") - 1; }
+
+/* Lines of /proc/self/maps that map the emulator's shared file. */
+static int shm_maps(void) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  CHECK(f != NULL);
+  char line[512];
+  int n = 0;
+  while (fgets(line, sizeof line, f)) n += strstr(line, "veo-emu") != NULL;
+  fclose(f);
+  return n;
+}
+
+/* A thread that creates two procs (one busy in a kernel that never returns), ties them to
+ * itself and exits without destroying them; reports their helpers' pids. */
+static void *tied_thread(void *arg) {
+  pid_t *pids = arg;
+  struct veo_proc_handle *idle = PROC(0), *busy = PROC(0);
+  struct veo_thr_ctxt *c = veo_context_open(busy);
+  CHECK(c != NULL && veo_context_open(idle) != NULL);
+  (void)SUBMIT(c, SYM(busy, LOAD(busy, "libk_robust.so"), "forever"), 0);
+  CHECK_EQ(veo_emu_proc_tie_thread(idle), 0);
+  CHECK_EQ(veo_emu_proc_tie_thread(busy), 0);
+  CHECK_EQ(veo_emu_proc_tie_thread(busy), 0); /* twice is fine */
+  pids[0] = veo_emu_proc_pid(idle);
+  pids[1] = veo_emu_proc_pid(busy);
+  return NULL;
+}
+
+/* Ties `arg` to itself, then exits. */
+static void *tie_only(void *arg) {
+  CHECK_EQ(veo_emu_proc_tie_thread(arg), 0);
+  return NULL;
+}
+
+static void tie(void) {
+  STEP("warm-up (fills the quarantine of destroyed handles)");
+  struct veo_proc_handle *p = PROC(0);
+  CHECK_EQ(veo_proc_destroy(p), 0);
+  pthread_t t;
+  pid_t pids[2];
+  for (int i = 0; i < 16; i++) {
+    CHECK_EQ(pthread_create(&t, NULL, tied_thread, pids), 0);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+  }
+  int fds0 = fd_count(), maps0 = shm_maps();
+  size_t used0 = mallinfo2().uordblks;
+
+  STEP("a live proc holds no descriptor");
+  p = PROC(0);
+  CHECK_EQ(fd_count(), fds0);
+  CHECK_EQ(shm_maps(), maps0 + 1);
+  STEP("nor does one whose helper was SIGKILLed");
+  pid_t pid = veo_emu_proc_pid(p);
+  CHECK_EQ(kill(pid, SIGKILL), 0);
+  CHECK(pid_wait_gone(pid, 3000));
+  CHECK_EQ(fd_count(), fds0);
+  CHECK_EQ(veo_proc_destroy(p), 0);
+  CHECK_EQ(shm_maps(), maps0);
+
+  STEP("bad handles");
+  CHECK_EQ(veo_emu_proc_tie_thread(NULL), -1);
+  CHECK_EQ(veo_emu_proc_tie_thread(p), -1); /* destroyed */
+
+  STEP("20 threads exit with two tied procs each");
+  pid_t all[40];
+  for (int i = 0; i < 20; i++) {
+    CHECK_EQ(pthread_create(&t, NULL, tied_thread, &all[2 * i]), 0);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+  }
+  for (int i = 0; i < 40; i++) CHECK(pid_wait_gone(all[i], 3000));
+  int fds1 = fd_count(), maps1 = shm_maps();
+  size_t used1 = mallinfo2().uordblks;
+  printf("leaks tie: descriptors %d -> %d, shared mappings %d -> %d, heap in use %zu -> %zu "
+         "bytes over 40 procs of exited threads\n", fds0, fds1, maps0, maps1, used0, used1);
+  CHECK_EQ(fds1, fds0);
+  CHECK_EQ(maps1, maps0);
+  if (used1 > used0 + 64 * 1024)
+    CHECK_FAIL_("the host kept %zu bytes for 40 procs of exited threads", used1 - used0);
+
+  STEP("a proc destroyed before its thread exits, and one tied again by another thread");
+  p = PROC(0);
+  struct veo_proc_handle *q = PROC(0);
+  CHECK_EQ(pthread_create(&t, NULL, tie_only, p), 0);
+  CHECK_EQ(pthread_join(t, NULL), 0);
+  CHECK(veo_emu_proc_pid(p) == -1); /* destroyed by the thread's exit */
+  CHECK_EQ(pthread_create(&t, NULL, tie_only, q), 0);
+  CHECK_EQ(pthread_join(t, NULL), 0);
+  CHECK(veo_emu_proc_pid(q) == -1);
+  q = PROC(0);
+  CHECK_EQ(veo_emu_proc_tie_thread(q), 0); /* the main thread's exit runs no destructors */
+  struct veo_thr_ctxt *c = veo_context_open(q);
+  CHECK(c != NULL);
+  uint64_t k_hello = SYM(q, LOAD(q, "libk_basic.so"), "hello");
+  CHECK_EQ(CALL(c, k_hello, 1, 41), 42);
+  CHECK_EQ(veo_proc_destroy(q), 0);
+  CHECK_EQ(fd_count(), fds0);
+  CHECK_EQ(shm_maps(), maps0);
+}
+
+static uint64_t vh_slow(void *arg) {
+  (void)arg;
+  struct timespec ts = {0, 20 * 1000000};
+  nanosleep(&ts, NULL);
+  return 7;
+}
+
+/* Threads of this process. */
+static int thread_count(void) { return dir_entries("/proc/self/task"); }
+
+/* One proc ended one hostile way (`how` 0..3); returns with the proc destroyed. */
+static void churn_one(int how) {
+  struct veo_proc_handle *p = PROC(0);
+  uint64_t robust = LOAD(p, "libk_robust.so");
+  struct veo_thr_ctxt *main_ctx = veo_context_open(p);
+  struct veo_thr_ctxt *extra = OPEN_EXTRA(p);
+  static char buf[1 << 20];
+  uint64_t ve = 0;
+  CHECK_EQ(veo_alloc_mem(p, &ve, sizeof buf), 0);
+  uint64_t fid = SUBMIT(extra, SYM(p, robust, "forever"), 0);
+  uint64_t vid = veo_call_async_vh(main_ctx, vh_slow, NULL);
+  uint64_t rid = veo_async_read_mem(main_ctx, buf, ve, sizeof buf);
+  CHECK(vid != VEO_REQUEST_ID_INVALID && rid != VEO_REQUEST_ID_INVALID);
+  uint64_t r;
+  switch (how) {
+  case 0: /* the helper is SIGKILLed with all of that in flight */
+    CHECK_EQ(kill(veo_emu_proc_pid(p), SIGKILL), 0);
+    CHECK(veo_call_wait_result(extra, fid, &r) != VEO_COMMAND_OK);
+    break;
+  case 1: /* close of the busy context: the proc is killed after the grace */
+    CHECK_EQ(veo_context_close(extra), 0);
+    break;
+  case 2: /* destroy with a kernel that never returns */
+    break;
+  case 3: /* the helper exits by itself (a kernel calls exit) */
+    (void)veo_call_wait_result(main_ctx, vid, &r);
+    (void)veo_call_wait_result(main_ctx, rid, &r);
+    (void)SUBMIT(main_ctx, SYM(p, LOAD(p, "libk_fault.so"), "do_exit"), 1, 3);
+    CHECK(pid_wait_gone(veo_emu_proc_pid(p), 3000));
+    break;
+  }
+  CHECK_EQ(veo_proc_destroy(p), 0);
+}
+
+static void churn(void) {
+  setenv("VE_OMP_NUM_THREADS", "1", 1);
+  setenv("VEO_EMU_KILL_GRACE_MS", "0", 1);
+  STEP("warm-up (fills the quarantine of destroyed handles)");
+  for (int i = 0; i < 24; i++) churn_one(i % 4);
+  CHECK(veo_proc_create_static(0, "/bin/true") == NULL);
+  CHECK(veo_proc_create_static(0, "/proc/self/status") == NULL);
+  int fds0 = fd_count(), maps0 = shm_maps(), threads0 = thread_count();
+  long vsz0 = status_kib(getpid(), "VmSize");
+  size_t used0 = mallinfo2().uordblks;
+  static const char *const names[] = {"SIGKILL mid-call", "close busy", "destroy busy",
+                                      "helper exits"};
+  for (int how = 0; how < 4; how++) {
+    STEP(names[how]);
+    for (int i = 0; i < 30; i++) churn_one(how);
+  }
+  STEP("failed creates: a helper that exits at once, one that cannot be executed");
+  for (int i = 0; i < 30; i++) {
+    CHECK(veo_proc_create_static(0, "/bin/true") == NULL);
+    CHECK(veo_proc_create_static(0, "/proc/self/status") == NULL);
+  }
+  int fds1 = fd_count(), maps1 = shm_maps(), threads1 = thread_count();
+  long vsz1 = status_kib(getpid(), "VmSize");
+  size_t used1 = mallinfo2().uordblks;
+  printf("leaks churn: descriptors %d -> %d, shared mappings %d -> %d, threads %d -> %d, "
+         "VmSize %ld -> %ld KiB, heap in use %zu -> %zu bytes over 120 procs\n", fds0, fds1,
+         maps0, maps1, threads0, threads1, vsz0, vsz1, used0, used1);
+  CHECK_EQ(fds1, fds0);
+  CHECK_EQ(maps1, maps0);
+  CHECK_EQ(threads1, threads0);
+  if (vsz1 - vsz0 > 64 * 1024) CHECK_FAIL_("VmSize grew by %ld KiB", vsz1 - vsz0);
+  if (used1 > used0 + 64 * 1024)
+    CHECK_FAIL_("the host kept %zu bytes for 120 procs", used1 - used0);
+}
+
+static struct veo_proc_handle *fh_procs[2];
+static struct veo_thr_ctxt *fh_ctx;
+static uint64_t fh_hello, fh_ve;
+
+/* In a forked child: tie the inherited procs to this thread, then exit it. */
+static void *fh_tie(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 2; i++)
+    if (veo_emu_proc_tie_thread(fh_procs[i]) != 0) _exit(21);
+  return NULL;
+}
+
+static _Atomic int fh_stop;
+
+/* Keeps taking the library's process-wide locks (the proc list, the host HMEM table) until
+ * fh_stop, so that a fork happens while one of them is held. */
+static void *fh_hammer(void *arg) {
+  int which = (int)(intptr_t)arg;
+  while (!atomic_load(&fh_stop)) {
+    if (which == 0) {
+      if (veo_proc_identifier(fh_procs[1]) < 0) _exit(31);
+    } else {
+      void *h = NULL;
+      if (veo_alloc_hmem(NULL, &h, 32) != 0 || veo_free_hmem(h) != 0) _exit(32);
+    }
+  }
+  return NULL;
+}
+
+/* A forked child of the host ending way `how`; returns its exit status. */
+static int fork_child(int how) {
+  pid_t kid = fork();
+  CHECK(kid >= 0);
+  if (kid == 0) {
+    switch (how) {
+    case 0: exit(0); /* the library destructor runs */
+    case 1: _exit(0);
+    case 2: /* destroys the inherited handles: nothing of the parent's may go */
+      for (int i = 0; i < 2; i++)
+        if (veo_proc_destroy(fh_procs[i]) != 0) _exit(22);
+      exit(0);
+    case 3: { /* a thread ties them and exits */
+      pthread_t t;
+      if (pthread_create(&t, NULL, fh_tie, NULL) != 0 || pthread_join(t, NULL) != 0) _exit(23);
+      exit(0);
+    }
+    case 4: pthread_exit(NULL); /* the main thread exits: its thread exit runs */
+    case 6: { /* calls on the inherited handles fail: they would write the parent's rings */
+      struct veo_args *a = veo_args_alloc();
+      uint64_t r = 0;
+      if (!a || veo_call_async(fh_ctx, fh_hello, a) != VEO_REQUEST_ID_INVALID) _exit(26);
+      if (veo_call_sync(fh_procs[0], fh_hello, a, &r) == 0) _exit(27);
+      if (veo_read_mem(fh_procs[0], &r, fh_ve, 8) == 0 || veo_alloc_mem(fh_procs[0], &r, 8) == 0)
+        _exit(28);
+      if (veo_context_open(fh_procs[0]) != NULL) _exit(29);
+      exit(0);
+    }
+    default: { /* uses the process-wide state, then exits */
+      check_watchdog(10);
+      void *h = NULL;
+      if (veo_alloc_hmem(NULL, &h, 32) != 0 || veo_free_hmem(h) != 0) _exit(24);
+      if (veo_proc_identifier(fh_procs[0]) != 0) _exit(25);
+      exit(0);
+    }
+    }
+  }
+  int status = 0;
+  CHECK_EQ(waitpid(kid, &status, 0), kid);
+  return status;
+}
+
+static void forkhost(void) {
+  STEP("setup");
+  setenv("VE_OMP_NUM_THREADS", "1", 1);
+  for (int i = 0; i < 2; i++) fh_procs[i] = PROC(0);
+  struct veo_proc_handle *p = fh_procs[0];
+  uint64_t k_hello = SYM(p, LOAD(p, "libk_basic.so"), "hello");
+  struct veo_thr_ctxt *c = veo_context_open(p);
+  CHECK(c != NULL && veo_context_open(fh_procs[1]) != NULL);
+  struct veo_thr_ctxt *busy = OPEN_EXTRA(fh_procs[1]);
+  uint64_t spin = SUBMIT(busy, SYM(fh_procs[1], LOAD(fh_procs[1], "libk_robust.so"), "forever"), 0);
+  CHECK_EQ(veo_emu_proc_tie_thread(fh_procs[1]), 0);
+  pid_t helpers[2] = {veo_emu_proc_pid(fh_procs[0]), veo_emu_proc_pid(fh_procs[1])};
+  fh_ctx = c;
+  fh_hello = k_hello;
+  CHECK_EQ(veo_alloc_mem(p, &fh_ve, 8), 0);
+  static const char *const names[] = {"exit", "_exit", "destroy inherited handles",
+                                      "tie inherited handles to an exiting thread",
+                                      "pthread_exit of the main thread", "",
+                                      "calls on inherited handles fail"};
+  for (int how = 0; how < 7; how++) {
+    if (how == 5) continue; /* the one below, with threads inside the library */
+    STEP(names[how]);
+    double t0 = now_ms();
+    int status = fork_child(how);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (now_ms() - t0 > 5000) CHECK_FAIL_("the child took %.0f ms", now_ms() - t0);
+    CHECK(pid_alive(helpers[0]) && pid_alive(helpers[1]));
+    CHECK_EQ(veo_emu_proc_pid(fh_procs[0]), helpers[0]);
+    CHECK_EQ(CALL(c, k_hello, 1, how), (uint64_t)how + 1);
+    uint64_t r;
+    CHECK_EQ(veo_call_peek_result(busy, spin, &r), VEO_COMMAND_UNFINISHED);
+  }
+  STEP("children forked while other threads are inside the library exit");
+  atomic_store(&fh_stop, 0);
+  pthread_t hammer[2];
+  for (int i = 0; i < 2; i++)
+    CHECK_EQ(pthread_create(&hammer[i], NULL, fh_hammer, (void *)(intptr_t)i), 0);
+  for (int i = 0; i < 100; i++) {
+    double t0 = now_ms();
+    int status = fork_child(5);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || now_ms() - t0 > 5000)
+      CHECK_FAIL_("child %d: status %#x after %.0f ms", i, status, now_ms() - t0);
+  }
+  atomic_store(&fh_stop, 1);
+  for (int i = 0; i < 2; i++) CHECK_EQ(pthread_join(hammer[i], NULL), 0);
+  CHECK_EQ(CALL(c, k_hello, 1, 1), 2);
+
+  STEP("destroy");
+  for (int i = 0; i < 2; i++) CHECK_EQ(veo_proc_destroy(fh_procs[i]), 0);
+  CHECK(pid_wait_gone(helpers[0], 3000) && pid_wait_gone(helpers[1], 3000));
+}
+
+static const struct h_scenario scenarios[] = {{"contexts", contexts}, {"procs", procs},
+                                              {"fork", fork_children}, {"tie", tie},
+                                              {"churn", churn}, {"forkhost", forkhost}};
 
 int main(int argc, char **argv) {
   check_watchdog(60);
