@@ -170,3 +170,28 @@ export class VeoBusyError extends VeoError {
     super("VEO_BUSY", message, options);
   }
 }
+
+/**
+ * A C function that reports failure through errno (or a negative errno) failed: the VE-SHM,
+ * VH-SHM and VE-DMA helpers (VeoShm, VeoDma). `errno` is the number (ENOTSUP = 95 where the
+ * library has no VE-side support, as the emulator), `errnoName` its name (e.g. "ENOTSUP").
+ */
+export class VeoErrnoError extends VeoFailedError {
+  /** The errno value, e.g. 95 (ENOTSUP). */
+  readonly errno: number;
+  /** Its symbolic name, e.g. "ENOTSUP" ("E<n>" when unknown). */
+  readonly errnoName: string;
+
+  /** `func` failed with `errno` (`errnoName` its symbolic name). */
+  constructor(
+    func: string,
+    errno: number,
+    errnoName: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(func, message, options);
+    this.errno = errno;
+    this.errnoName = errnoName;
+  }
+}

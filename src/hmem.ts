@@ -17,7 +17,13 @@ import type { VeoApi } from "./native/api.js";
 import { getNative, requireFunction } from "./native/library.js";
 import { hmemIdentifier, hmemPlain, procIdentifier } from "./proc-memory.js";
 import type { VeoProc } from "./proc.js";
-import { liveProcs } from "./veo-hooks.js";
+import {
+  addHmemListener,
+  liveProcs,
+  removeHmemListener,
+  type VeoHmemHookEventType,
+  type VeoHmemHookListener,
+} from "./veo-hooks.js";
 
 /** An HMEM address (bigint) or a host buffer. */
 export type HmemPointer = bigint | HostBuffer;
@@ -53,6 +59,21 @@ function side(
       `${label} must be an HMEM address (bigint from allocHmem) or a host buffer, got ${describeValue(v)}`,
     );
   }
+  return liveHmem(v, label);
+}
+
+/**
+ * @internal An HMEM address of a live VeoProc of this process, and `check(n)`: throws unless
+ * `n` bytes from it lie inside a live block veo-ts allocated there (allocHmem, allocMem,
+ * adoptMem). Anything else is a TypeError/RangeError naming `label`.
+ */
+export function liveHmem(
+  v: unknown,
+  label: string,
+): { ptr: bigint; proc: VeoProc; max: number; check: (n: number) => void } {
+  if (typeof v !== "bigint") {
+    throw new TypeError(`${label} must be an HMEM address (bigint from allocHmem), got ${describeValue(v)}`);
+  }
   const addr = address(v, label);
   const ident = hmemIdentifier(addr);
   if (ident < 0) {
@@ -70,6 +91,7 @@ function side(
   const plain = hmemPlain(addr);
   return {
     ptr: addr,
+    proc,
     max: Number.MAX_SAFE_INTEGER,
     check: (n) => {
       if (blockContaining(proc, plain, n) === undefined) {
@@ -126,6 +148,23 @@ export const VeoHmem = Object.freeze({
       if (f === undefined || f(a) === p._handle) return p;
     }
     return undefined;
+  },
+
+  /**
+   * Calls `listener` after every VE allocation ("alloc") or free ("free") of the default
+   * library's procs (loadVeo()), with the block's HMEM address
+   * (veo_register_hmem_hook_functions): allocMem/freeMem, allocHmem/freeHmem (which allocate
+   * through them) and allocMemAsync/freeMemAsync. Listeners run on the main thread, a microtask after the
+   * event, in order. Main thread only (VeoFailedError in a worker); VeoUnsupported when the
+   * library lacks the function (API < 15). proc.on("alloc"/"free") keep working beside it.
+   */
+  on(type: VeoHmemHookEventType, listener: VeoHmemHookListener): void {
+    addHmemListener(type, listener);
+  },
+
+  /** Removes the last registration of `listener` for `type` (no-op if none). */
+  off(type: VeoHmemHookEventType, listener: VeoHmemHookListener): void {
+    removeHmemListener(type, listener);
   },
 
   /** Copies `size` bytes between HMEM addresses and host buffers, in any direction. */

@@ -6,7 +6,14 @@ export { type VeoProcLost } from "./proc-lifetime.js";
 export { type WaitOptions } from "./timeouts.js";
 export { VeoCtxt, type VePointer } from "./context.js";
 export type { VhFunction } from "./callbacks.js";
-export type { VeoHookEvent, VeoHookEventType, VeoHookListener } from "./veo-hooks.js";
+export type {
+  VeoHookEvent,
+  VeoHookEventType,
+  VeoHookListener,
+  VeoHmemHookEvent,
+  VeoHmemHookEventType,
+  VeoHmemHookListener,
+} from "./veo-hooks.js";
 export { VeoLibrary } from "./library.js";
 export { VeoFunction } from "./function.js";
 export {
@@ -23,6 +30,7 @@ export { Intent, CommandState, ContextState } from "./constants.js";
 export { veoVersion, veoApiVersion, getVeArch, veoCapabilities } from "./version.js";
 export type { VeoCapabilities } from "./native/library.js";
 export { VeoHmem, type HmemPointer } from "./hmem.js";
+export { VeoShm, VeoDma, VeoDmaHandle, VeshmMode, type VeoShmAttachment } from "./shm.js";
 export { logging, type LogLevel, type LogSink } from "./logging.js";
 export { loadVeo, type LoadVeoOptions, type VeoLibraryInfo, type VeoLibraryKind } from "./native/library.js";
 export {

@@ -99,3 +99,33 @@ double vbl_xfer(struct veo_proc_handle *proc, uint64_t ve, void *buf, int write,
   }
   return vbl_now_us() - t0;
 }
+
+/* The VH function of vbl_callvh: returns its argument, as the binding's benchmark does. */
+static uint64_t vbl_vh_identity(void *arg)
+{
+  return (uint64_t)(uintptr_t)arg;
+}
+
+double vbl_callvh(struct veo_thr_ctxt *ctx, int pipelined, long iters, uint64_t *reqs)
+{
+  uint64_t res;
+  double t0 = vbl_now_us();
+  if (!pipelined) {
+    for (long i = 0; i < iters; i++) {
+      uint64_t id = veo_call_async_vh(ctx, vbl_vh_identity, (void *)(uintptr_t)(i + 1));
+      if (id == VEO_REQUEST_ID_INVALID || veo_call_wait_result(ctx, id, &res) != VEO_COMMAND_OK ||
+          res != (uint64_t)(i + 1))
+        vbl_die("veo_call_async_vh");
+    }
+  } else {
+    for (long i = 0; i < iters; i++) {
+      reqs[i] = veo_call_async_vh(ctx, vbl_vh_identity, (void *)(uintptr_t)(i + 1));
+      if (reqs[i] == VEO_REQUEST_ID_INVALID)
+        vbl_die("veo_call_async_vh");
+    }
+    for (long i = 0; i < iters; i++)
+      if (veo_call_wait_result(ctx, reqs[i], &res) != VEO_COMMAND_OK || res != (uint64_t)(i + 1))
+        vbl_die("veo_call_wait_result");
+  }
+  return vbl_now_us() - t0;
+}

@@ -33,4 +33,12 @@ double vbl_calls_timed(struct veo_proc_handle *proc, struct veo_thr_ctxt *ctx, u
  * `ve`; returns the µs spent. */
 double vbl_xfer(struct veo_proc_handle *proc, uint64_t ve, void *buf, int write, long iters);
 
+/*
+ * VH call round trip: `iters` × (veo_call_async_vh of a C function that returns its argument
+ * + veo_call_wait_result), in the shape of Test 2 (`pipelined` = 0), or `iters` submits
+ * then `iters` waits (Test 1, `pipelined` != 0; `reqs` holds `iters` ids). Returns the µs
+ * spent; exits unless every result is right.
+ */
+double vbl_callvh(struct veo_thr_ctxt *ctx, int pipelined, long iters, uint64_t *reqs);
+
 #endif

@@ -1,6 +1,7 @@
 /*
- * The C API of libveo, written once: every prototype of AVEO API 16 (ve_offload.h and
- * veo_hmem.h) plus the emulator's optional veo_emu_* extensions, in one table. `bindApi`
+ * The C API of libveo, written once: every prototype of AVEO API 16 (ve_offload.h,
+ * veo_hmem.h, and the VE-SHM/VH-SHM/VE-DMA headers veo_veshm.h, veo_vhveshm.h, veo_vedma.h)
+ * plus the emulator's optional veo_emu_* extensions, in one table. `bindApi`
  * turns a loaded koffi library into typed functions. Functions newer than the library's
  * veo_api_version(), or simply missing from it, are bound as `undefined`; the VEO 1.x core
  * is required.
@@ -120,6 +121,26 @@ export interface VeoApi {
 
   veo_get_ve_arch?: Fn<[venode: number], number>;
 
+  veo_shared_mem_open?: Fn<[hmem: U64, size: number, syncnum: number, mode: number], number>;
+  veo_shared_mem_close?: Fn<[hmem: U64, size: number, syncnum: number, mode: number], number>;
+  veo_shared_mem_attach?: Fn<
+    [proc: ProcHandle, pid: number, hmem: U64, size: number, syncnum: number, mode: number],
+    U64
+  >;
+  veo_shared_mem_detach?: Fn<[proc: ProcHandle, addr: U64, mode: number], number>;
+  veo_shmget?: Fn<[proc: ProcHandle, key: number, size: number, shmflag: number], number>;
+  veo_shmat?: Fn<
+    [proc: ProcHandle, shmid: number, shmaddr: U64, shmflag: number, vehva: BigUint64Array],
+    U64
+  >;
+  veo_shmdt?: Fn<[proc: ProcHandle, shmaddr: U64], number>;
+  veo_dma_post?: Fn<[proc: ProcHandle, dst: U64, src: U64, size: number, handle: Int32Array], number>;
+  veo_dma_poll?: Fn<[proc: ProcHandle, handle: Int32Array], number>;
+  veo_dma_post_wait?: Fn<[proc: ProcHandle, dst: U64, src: U64, size: number], number>;
+  veo_register_mem_to_dmaatb?: Fn<[hmem: U64, size: number], U64>;
+  veo_unregister_mem_from_dmaatb?: Fn<[proc: ProcHandle, vehva: U64], number>;
+  veo_access_pcircvsyc_register?: Fn<[proc: ProcHandle], void>;
+
   veo_emu_args_set_result_type?: Fn<[ca: ArgsHandle, type: number], number>;
   veo_emu_proc_pid?: Fn<[proc: ProcHandle], number>;
   veo_emu_proc_tie_thread?: Fn<[proc: ProcHandle], number>;
@@ -221,6 +242,25 @@ const PROTOTYPES: ReadonlyArray<readonly [string, number]> = [
 
   ["int veo_get_ve_arch(int venode)", 15],
 
+  // VE-SHM, VH-SHM and VE-DMA (veo_veshm.h, veo_vhveshm.h, veo_vedma.h; spec §3.14). The
+  // `void *` results are declared uint64_t: the same register, and (void *)-1 stays a number.
+  ["int veo_shared_mem_open(void *hmem, size_t size, int syncnum, long long mode)", 13],
+  ["int veo_shared_mem_close(void *hmem, size_t size, int syncnum, long long mode)", 13],
+  [
+    "uint64_t veo_shared_mem_attach(veots_proc_p proc, int pid, void *hmem, size_t size, int syncnum, long long mode)",
+    13,
+  ],
+  ["int veo_shared_mem_detach(veots_proc_p proc, void *hmem, long long mode)", 13],
+  ["int veo_shmget(veots_proc_p proc, int key, size_t size, int shmflag)", 13],
+  ["uint64_t veo_shmat(veots_proc_p proc, int shmid, const void *shmaddr, int shmflag, void *vehva)", 13],
+  ["int veo_shmdt(veots_proc_p proc, const void *shmaddr)", 13],
+  ["int veo_dma_post(veots_proc_p proc, uint64_t dst, uint64_t src, int size, void *handle)", 13],
+  ["int veo_dma_poll(veots_proc_p proc, void *handle)", 13],
+  ["int veo_dma_post_wait(veots_proc_p proc, uint64_t dst, uint64_t src, int size)", 13],
+  ["uint64_t veo_register_mem_to_dmaatb(void *hmem, size_t size)", 13],
+  ["int veo_unregister_mem_from_dmaatb(veots_proc_p proc, uint64_t vehva)", 13],
+  ["void veo_access_pcircvsyc_register(veots_proc_p proc)", 13],
+
   ["int veo_emu_args_set_result_type(veots_args_p ca, int type)", -1],
   ["int veo_emu_proc_pid(veots_proc_p proc)", -1],
   ["int veo_emu_proc_tie_thread(veots_proc_p proc)", -1],
@@ -260,8 +300,9 @@ function defineTypes(): void {
   for (const name of ["veots_proc_p", "veots_ctx_p", "veots_args_p", "veots_attr_p", "veots_u64_p"]) {
     namedType(name, () => koffi.alias(name, "uintptr_t"));
   }
+  // The HMEM address arrives as an integer (a tagged address is no host pointer).
   namedType("veots_hmem_alloc_hook", () =>
-    koffi.proto("void veots_hmem_alloc_hook(void *hmem, size_t size)"),
+    koffi.proto("void veots_hmem_alloc_hook(uint64_t hmem, size_t size)"),
   );
   namedType("veots_hmem_free_hook", () => koffi.proto("void veots_hmem_free_hook(uint64_t hmem)"));
   typesDefined = true;
@@ -327,6 +368,37 @@ export function registerHook(fn: HookFn): { ptr: bigint; release(): void } {
   );
   const ptr = koffi.register(fn, koffi.pointer(hookProto));
   return { ptr, release: () => koffi.unregister(ptr) };
+}
+
+/** The errno the last C call made on this thread left (koffi saves it after each call). */
+export function lastErrno(): number {
+  return koffi.errno();
+}
+
+/** Sets errno (to 0 before a call whose failure is told by errno alone). */
+export function clearErrno(): void {
+  koffi.errno(0);
+}
+
+/**
+ * The two C function pointers veo_register_hmem_hook_functions takes, calling `alloc` and
+ * `free`; `release` unregisters them (only once C can no longer call them).
+ */
+export function registerHmemHooks(
+  alloc: (hmem: U64, size: U64) => void,
+  free: (hmem: U64) => void,
+): { alloc: bigint; free: bigint; release(): void } {
+  defineTypes();
+  const a = koffi.register(alloc, koffi.pointer(koffi.type("veots_hmem_alloc_hook")));
+  const f = koffi.register(free, koffi.pointer(koffi.type("veots_hmem_free_hook")));
+  return {
+    alloc: a,
+    free: f,
+    release: () => {
+      koffi.unregister(a);
+      koffi.unregister(f);
+    },
+  };
 }
 
 /** Reads the uint64_t at a C address (a hook's `uint64_t *addr` argument). */

@@ -22,11 +22,14 @@ function headerFunctions(file: string): string[] {
 }
 
 describe("the prototype table", () => {
-  it("declares every function of ve_offload.h, veo_hmem.h and veo_emu.h", () => {
+  it("declares every function of ve_offload.h, veo_hmem.h, veo_emu.h and the VE-SHM/VH-SHM/VE-DMA headers", () => {
     const expected = new Set([
       ...headerFunctions("ve_offload.h"),
       ...headerFunctions("veo_hmem.h"),
       ...headerFunctions("veo_emu.h"),
+      ...headerFunctions("veo_veshm.h"),
+      ...headerFunctions("veo_vhveshm.h"),
+      ...headerFunctions("veo_vedma.h"),
     ]);
     expect(expected.size).toBeGreaterThan(70);
     expect(new Set(API_FUNCTIONS)).toEqual(expected);

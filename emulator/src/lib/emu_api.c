@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,11 @@ static struct veo_thr_ctxt *emu_ctx_open(struct veo_proc_handle *proc, size_t st
   struct veo_thr_ctxt *nctx = emu_ctx_create(proc, idx);
   if (!nctx) goto out;
   int core = main_ctx->ctl->core >= 0 ? main_ctx->ctl->core + idx : -1;
+  /* glibc rounds a thread's stack size down to its alignment: ask for whole pages, so the
+   * context's thread gets at least the size the attribute says. */
+  long page = sysconf(_SC_PAGESIZE);
+  if (page > 0 && stacksize % (size_t)page != 0 && stacksize <= SIZE_MAX - (size_t)page)
+    stacksize += (size_t)page - stacksize % (size_t)page;
   nctx->ctl->stacksize = stacksize;
   nctx->ctl->core = core;
   pthread_mutex_lock(&proc->lock);
