@@ -1,7 +1,8 @@
 /*
- * Running `veo` (or a REPL) as a child process, the way users do: from src/cli/main.ts
- * through tsx, with a hard timeout (the child is killed, never left behind) and its exit
- * code, stdout and stderr collected. `session` feeds a REPL one line at a time, each line
+ * Running `veo` (or a REPL) as a child process, the way users do: from src/cli/main.ts as
+ * TypeScript (through the tests' light loader, test/support/ts-loader.ts), with a hard
+ * timeout (the child is killed, never left behind) and its exit code, stdout and stderr
+ * collected. `session` feeds a REPL one line at a time, each line
  * after the previous one's prompt came back.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -10,11 +11,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { nodeArgs } from "../support/children.js";
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const MAIN = path.join(ROOT, "src/cli/main.ts");
 export const TSX = path.join(ROOT, "node_modules/.bin/tsx");
-/** `--import` this to run TypeScript from any working directory. */
-const TSX_LOADER = import.meta.resolve("tsx");
 
 export interface Ran {
   code: number | null;
@@ -65,7 +66,7 @@ export function runProcess(file: string, args: readonly string[], opts: SpawnOpt
 
 /** `veo args...` from the sources, as `npm run veo` runs it. */
 export function veo(args: readonly string[], opts: SpawnOptions = {}): Promise<Ran> {
-  return runProcess(process.execPath, ["--import", TSX_LOADER, MAIN, ...args], opts);
+  return runProcess(process.execPath, nodeArgs(MAIN, args), opts);
 }
 
 /** `veo args --json`, parsed; fails the test with the output when it is not JSON. */

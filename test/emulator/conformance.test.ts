@@ -1,15 +1,17 @@
 /*
  * The emulator's C conformance suite. Builds the C kernels (kernels/*.c -> lib*.so), two
  * static helpers (mk_veorun_static) and the host programs (cases/*.c, linked against the
- * emulator's libveo.so.1) into a temporary directory, then runs each program scenario as a
- * child process: exit code 0 is a pass, anything else fails with the program's output.
+ * emulator's libveo.so.1) once per content of everything they depend on (shared by test
+ * runs, like test/support/kernels.ts), links them into a temporary directory, then runs
+ * each program scenario as a child process: exit code 0 is a pass, anything else fails with
+ * the program's output.
  *
  * Every run has a kill timer, and every run is tagged with a unique VEO_TEST_RUN_ID in its
  * environment, which helper processes inherit: after the program exits, any process still
  * carrying the tag is a leftover helper, which is killed and fails the test.
  */
 import { spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -18,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { ensureEmulator, type EmulatorBuild } from "../../src/native/emulator-build.js";
+import { fixtureDir, fixtureTemp, publishFixture } from "../support/kernels.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CC = process.env.CC || "cc";
@@ -243,12 +246,66 @@ async function reapLeftovers(tag: string): Promise<number[]> {
 }
 
 let emu: EmulatorBuild;
+/** The build products: a shared content-addressed directory, or this run's own. */
+let products: string;
+/** Where the programs run (VEO_TEST_KDIR): this run's links to the products. */
 let work: string;
+let ownProducts = false;
 const buildErrors = new Map<string, string>();
 
 async function build(product: string, argv: string[]): Promise<void> {
-  const res = await run(argv, { cwd: work, timeoutMs: 60_000 });
+  const res = await run(argv, { cwd: products, timeoutMs: 60_000 });
   if (res.code !== 0) buildErrors.set(product, `$ ${argv.join(" ")}\n${res.stdout}${res.stderr}`);
+}
+
+/** Every file under `dir` (READMEs aside), sorted, with its content, into `h`. */
+function hashTree(h: ReturnType<typeof createHash>, dir: string): void {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) hashTree(h, p);
+    else if (e.isFile() && !e.name.endsWith(".md")) h.update(`\0${p}\0`).update(fs.readFileSync(p));
+  }
+}
+
+/**
+ * What the products depend on: the compiler, the emulator build (its library and helper
+ * archive, its headers, the wire-format headers), everything under test/emulator/ and the
+ * build commands (a function of the tables above).
+ */
+function productsKey(): string {
+  const h = createHash("sha256");
+  h.update(JSON.stringify([CC, emu.dir, KERNELS, STATIC_HELPERS, CASES.map((c) => [c.prog, c.cflags])]));
+  for (const f of [emu.library, path.join(path.dirname(emu.library), "libveorun.a"), emu.mkVeorunStatic])
+    h.update(fs.readFileSync(f));
+  for (const d of [emu.includeDir, emu.kernelIncludeDir, path.join(EMULATOR_SRC, "src", "common"), HERE])
+    hashTree(h, d);
+  return h.digest("hex");
+}
+
+/** Builds every product into `products`, at most a few compilers at a time. */
+async function buildProducts(): Promise<void> {
+  const kernelFlags = ["-std=gnu11", "-O1", "-g", "-fPIC", "-Wall", `-I${emu.kernelIncludeDir}`];
+  const jobs: (() => Promise<void>)[] = [];
+  for (const k of KERNELS) {
+    jobs.push(() => build(`lib${k.src}.so`, [CC, ...kernelFlags, ...(k.flags ?? []), "-shared",
+      "-o", path.join(products, `lib${k.src}.so`), path.join(HERE, "kernels", `${k.src}.c`)]));
+  }
+  for (const s of STATIC_HELPERS) {
+    jobs.push(async () => {
+      const obj = path.join(products, `${s.name}.o`);
+      await build(s.name, [CC, ...kernelFlags, ...(s.flags ?? []), "-c", "-o", obj,
+        path.join(HERE, "kernels", `${s.src}.c`)]);
+      if (buildErrors.has(s.name)) return;
+      await build(s.name, [emu.mkVeorunStatic, "-o", path.join(products, s.name), ...(s.flags ?? []), obj]);
+    });
+  }
+  const progs = new Map(CASES.map((c) => [c.prog, c.cflags ?? ["-std=gnu11"]]));
+  for (const [prog, cflags] of progs) {
+    jobs.push(() => build(prog, [CC, ...cflags, "-O1", "-g", "-pthread", "-Wall",
+      `-I${emu.includeDir}`, "-o", path.join(products, prog), path.join(HERE, "cases", `${prog}.c`),
+      emu.library, `-Wl,-rpath,${path.dirname(emu.library)}`, "-ldl"]));
+  }
+  await pool(jobs, Math.max(2, os.availableParallelism()));
 }
 
 beforeAll(async () => {
@@ -256,33 +313,40 @@ beforeAll(async () => {
   // copy, to see that the suite notices).
   const sourceDir = process.env.VEO_TEST_EMULATOR_SRC;
   emu = ensureEmulator(sourceDir ? { sourceDir } : {});
+  // The products are built once per content (and shared by later runs): a failed build is
+  // never published, so its errors show in every run until fixed.
+  const shared = fixtureDir("conformance", productsKey());
+  if (fs.existsSync(shared)) {
+    products = shared;
+  } else {
+    products = fixtureTemp("conformance");
+    await buildProducts();
+    if (buildErrors.size === 0) {
+      publishFixture(products, shared);
+      products = shared;
+    } else {
+      ownProducts = true;
+    }
+  }
+  // The programs write their gate files beside the products: each run has its own
+  // directory of hard links (a copy across file systems).
   work = fs.mkdtempSync(path.join(os.tmpdir(), "veo-ts-conformance-"));
-  const kernelFlags = ["-std=gnu11", "-O1", "-g", "-fPIC", "-Wall", `-I${emu.kernelIncludeDir}`];
-  const jobs: (() => Promise<void>)[] = [];
-  for (const k of KERNELS) {
-    jobs.push(() => build(`lib${k.src}.so`, [CC, ...kernelFlags, ...(k.flags ?? []), "-shared",
-      "-o", path.join(work, `lib${k.src}.so`), path.join(HERE, "kernels", `${k.src}.c`)]));
+  for (const name of fs.readdirSync(products)) {
+    const from = path.join(products, name);
+    if (!fs.statSync(from).isFile()) continue;
+    try {
+      fs.linkSync(from, path.join(work, name));
+    } catch {
+      fs.copyFileSync(from, path.join(work, name));
+      fs.chmodSync(path.join(work, name), fs.statSync(from).mode);
+    }
   }
-  for (const s of STATIC_HELPERS) {
-    jobs.push(async () => {
-      const obj = path.join(work, `${s.name}.o`);
-      await build(s.name, [CC, ...kernelFlags, ...(s.flags ?? []), "-c", "-o", obj,
-        path.join(HERE, "kernels", `${s.src}.c`)]);
-      if (buildErrors.has(s.name)) return;
-      await build(s.name, [emu.mkVeorunStatic, "-o", path.join(work, s.name), ...(s.flags ?? []), obj]);
-    });
-  }
-  const progs = new Map(CASES.map((c) => [c.prog, c.cflags ?? ["-std=gnu11"]]));
-  for (const [prog, cflags] of progs) {
-    jobs.push(() => build(prog, [CC, ...cflags, "-O1", "-g", "-pthread", "-Wall",
-      `-I${emu.includeDir}`, "-o", path.join(work, prog), path.join(HERE, "cases", `${prog}.c`),
-      emu.library, `-Wl,-rpath,${path.dirname(emu.library)}`, "-ldl"]));
-  }
-  await pool(jobs, Math.max(2, os.availableParallelism()));
 }, 180_000);
 
 afterAll(() => {
-  if (work && !process.env.VEO_TEST_KEEP) fs.rmSync(work, { recursive: true, force: true });
+  if (process.env.VEO_TEST_KEEP) return;
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+  if (ownProducts) fs.rmSync(products, { recursive: true, force: true });
 });
 
 describe("emulator C conformance", () => {

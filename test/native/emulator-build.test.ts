@@ -3,7 +3,8 @@
  * covers it): a cache hit returns the same build without compiling, a changed source
  * builds a new one, and a broken compiler surfaces as VeBuildError with its output. The
  * rebuild cases work on a temporary copy of emulator/ and a temporary cache root, so they
- * never touch the shared cache.
+ * never touch the shared cache; that root starts with a copy of the shared build, so only
+ * the rebuild under test compiles.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -27,6 +28,18 @@ beforeAll(() => {
 afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+/**
+ * Puts a copy of the shared cache's build of emulator/ into `cacheDir`, under the same key:
+ * a copy of emulator/ then hits it there (the one build these tests need for that is done
+ * once, by the global setup). Returns the entry's directory.
+ */
+function seedCache(cacheDir: string): string {
+  const shared = ensureEmulator({ prebuiltDir: false }).dir;
+  const entry = path.join(cacheDir, "emulator", path.basename(shared));
+  fs.cpSync(shared, entry, { recursive: true, verbatimSymlinks: true });
+  return entry;
+}
 
 describe("ensureEmulator", () => {
   it("returns a complete build and hits the cache the second time", () => {
@@ -63,7 +76,9 @@ describe("ensureEmulator", () => {
     const src = path.join(tmp, "emulator");
     fs.cpSync(EMULATOR_SRC, src, { recursive: true });
     const cacheDir = path.join(tmp, "cache");
+    const seeded = seedCache(cacheDir);
     const first = ensureEmulator({ sourceDir: src, cacheDir, prebuiltDir: false });
+    expect(first.dir).toBe(seeded);
     expect(fs.existsSync(first.library)).toBe(true);
     expect(ensureEmulator({ sourceDir: src, cacheDir, prebuiltDir: false }).dir).toBe(first.dir);
 
@@ -80,7 +95,9 @@ describe("ensureEmulator", () => {
     const cacheDir = path.join(tmp, "cache-damaged");
     const src = path.join(tmp, "emulator-damaged");
     fs.cpSync(EMULATOR_SRC, src, { recursive: true });
+    const seeded = seedCache(cacheDir);
     const good = ensureEmulator({ sourceDir: src, cacheDir, prebuiltDir: false });
+    expect(good.dir).toBe(seeded);
     fs.rmSync(good.veorun);
     const again = ensureEmulator({ sourceDir: src, cacheDir, prebuiltDir: false });
     expect(again.dir).toBe(good.dir);
@@ -90,7 +107,9 @@ describe("ensureEmulator", () => {
   it("throws VeBuildError with the compiler's output when compilation fails", () => {
     const src = path.join(tmp, "broken");
     fs.cpSync(EMULATOR_SRC, src, { recursive: true });
-    fs.appendFileSync(path.join(src, "src", "lib", "emu_log.c"), "\nthis is not C;\n");
+    // Every library source includes emu_lib.h: each compile stops at the missing header
+    // (no time spent compiling the rest), and the output names the sources, emu_log.c too.
+    fs.appendFileSync(path.join(src, "src", "lib", "emu_lib.h"), '\n#include "no-such-header.h"\n');
     let err: unknown;
     try {
       ensureEmulator({ sourceDir: src, cacheDir: path.join(tmp, "cache-broken"), prebuiltDir: false });

@@ -5,7 +5,7 @@
  * hash matches, and ignored when it does not; an unusable cache directory says so. Every
  * case uses a private copy of emulator/ and private cache directories.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -21,6 +21,7 @@ import {
   isCacheDirError,
 } from "../../src/native/emulator-build.js";
 import { NO_REPLY, type Step } from "../../src/native/emulator-recipe.js";
+import { nodeArgs, spawnNode, writeSnippet } from "../support/children.js";
 import { ROOT, runChild } from "../support/child-sync.js";
 
 let tmp: string;
@@ -88,7 +89,9 @@ describe("the asynchronous build", () => {
 
     const broken = path.join(tmp, "emulator-broken");
     fs.cpSync(src, broken, { recursive: true });
-    fs.appendFileSync(path.join(broken, "src", "lib", "emu_log.c"), "\nthis is not C;\n");
+    // Every library source includes emu_lib.h: each compile stops at the missing header
+    // (no time spent compiling the rest), and the output names the sources, emu_log.c too.
+    fs.appendFileSync(path.join(broken, "src", "lib", "emu_lib.h"), '\n#include "no-such-header.h"\n');
     const failed = await ensureEmulatorAsync({
       sourceDir: broken,
       cacheDir: path.join(tmp, "async-broken"),
@@ -99,18 +102,6 @@ describe("the asynchronous build", () => {
     expect((failed as VeBuildError).output).toMatch(/emu_log\.c/);
     // Nothing half-built is left in the cache, and the lock is released.
     expect(fs.readdirSync(path.join(tmp, "async-broken", "emulator"))).toEqual([]);
-  }, 120_000);
-
-  it("the synchronous build says that it blocks", () => {
-    const lines: string[] = [];
-    ensureEmulator({
-      sourceDir: src,
-      cacheDir: path.join(tmp, "sync"),
-      prebuiltDir: false,
-      notify: (l) => lines.push(l),
-    });
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/synchronously: `await VeoProc\.create\(\)` would not block/);
   }, 120_000);
 
   it("VeoProc.create builds the emulator on an empty cache without blocking, printing its line (VEO_TS_PROGRESS=1)", () => {
@@ -139,36 +130,35 @@ proc.destroy();`,
 });
 
 describe("across processes", () => {
-  it("three processes started together build it once", async () => {
+  // Also the synchronous build's one line: it says that it blocks.
+  it("three processes started together build it once; the builder's line says the build blocks", async () => {
     const cacheDir = path.join(tmp, "shared");
-    const code = `import { ensureEmulator } from ${JSON.stringify(path.join(ROOT, "src/native/emulator-build.ts"))};
+    const snippet =
+      writeSnippet(`import { ensureEmulator } from ${JSON.stringify(path.join(ROOT, "src/native/emulator-build.ts"))};
 const b = ensureEmulator({ sourceDir: ${JSON.stringify(src)}, cacheDir: ${JSON.stringify(cacheDir)}, prebuiltDir: false });
-console.log(b.dir);`;
-    const file = path.join(tmp, "child.mts");
-    fs.writeFileSync(file, code);
-    const runs = await Promise.all(
-      [0, 1, 2].map(
-        () =>
-          new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve) => {
-            const child = spawn(process.execPath, ["--import", "tsx", file], {
-              cwd: ROOT,
-              env: { ...process.env, VEO_TS_PROGRESS: "1" },
-            });
-            let stdout = "";
-            let stderr = "";
-            child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-            child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-            child.on("close", (code) => resolve({ stdout, stderr, code }));
+console.log(b.dir);`);
+    try {
+      const runs = await Promise.all(
+        [0, 1, 2].map(() =>
+          spawnNode(nodeArgs(snippet.file), {
+            env: { ...process.env, VEO_TS_PROGRESS: "1" },
+            timeoutMs: 170_000,
           }),
-      ),
-    );
-    for (const r of runs) expect(r.code, r.stderr).toBe(0);
-    expect(new Set(runs.map((r) => r.stdout.trim())).size).toBe(1);
-    const builders = runs.filter((r) => /building the host emulator/.test(r.stderr));
-    expect(builders).toHaveLength(1);
-    // The others waited (or, started late, found it done) and compiled nothing.
-    for (const r of runs)
-      if (!builders.includes(r)) expect(r.stderr).not.toMatch(/building the host emulator/);
+        ),
+      );
+      for (const r of runs) expect(r.code, r.stderr).toBe(0);
+      expect(new Set(runs.map((r) => r.stdout.trim())).size).toBe(1);
+      const builders = runs.filter((r) => /building the host emulator/.test(r.stderr));
+      expect(builders).toHaveLength(1);
+      // The others waited (or, started late, found it done) and compiled nothing.
+      for (const r of runs)
+        if (!builders.includes(r)) expect(r.stderr).not.toMatch(/building the host emulator/);
+      const lines = builders[0].stderr.split("\n").filter((l) => l.startsWith("veo-ts: "));
+      expect(lines, builders[0].stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(/synchronously: `await VeoProc\.create\(\)` would not block/);
+    } finally {
+      snippet.remove();
+    }
   }, 180_000);
 });
 

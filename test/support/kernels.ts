@@ -1,7 +1,9 @@
 /*
  * Compiles the test kernels (test/kernels/*.c, *.f90, plus a generated many-argument kernel)
  * with the host compilers into a content-addressed temp directory, once per content: test
- * files running in parallel share the result (build in a temp dir, rename into place).
+ * files running in parallel, and later test runs, share the result (build in a temp dir,
+ * rename into place). fixtureDir/fixtureTemp/publishFixture do the same for other fixtures
+ * (the emulator conformance programs).
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -33,24 +35,48 @@ function run(argv: string[]): void {
     throw new Error(`${argv.join(" ")} failed:\n${r.stdout ?? ""}${r.stderr ?? ""}${r.error ?? ""}`);
 }
 
+/** `<ROOT>/<name>-<hash of key>`: where the fixture made for `key` lives once made. */
+export function fixtureDir(name: string, key: string): string {
+  const hash = createHash("sha256").update(key).digest("hex").slice(0, 16);
+  return path.join(ROOT, `${name}-${hash}`);
+}
+
+/** A new temporary directory to make fixture `name` in (then `publishFixture` it). */
+export function fixtureTemp(name: string): string {
+  fs.mkdirSync(ROOT, { recursive: true });
+  return fs.mkdtempSync(path.join(ROOT, `.tmp-${name}-`));
+}
+
+/**
+ * Renames the finished `tmp` into place as `dir`; when another worker (or test run) got
+ * there first, theirs is as good: `tmp` is removed.
+ */
+export function publishFixture(tmp: string, dir: string): void {
+  try {
+    fs.renameSync(tmp, dir);
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (!fs.existsSync(dir)) throw err;
+  }
+}
+
 /**
  * `<ROOT>/<name>-<hash of key>/<file>`, made once per key by `make(tmp)` in a temporary
  * directory that is then renamed into place.
  */
 function buildOnce(name: string, key: string, file: string, make: (tmp: string) => void): string {
-  const hash = createHash("sha256").update(key).digest("hex").slice(0, 16);
-  const dir = path.join(ROOT, `${name}-${hash}`);
+  const dir = fixtureDir(name, key);
   const out = path.join(dir, file);
   if (fs.existsSync(out)) return out;
-  fs.mkdirSync(ROOT, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(ROOT, `.tmp-${name}-`));
+  const tmp = fixtureTemp(name);
   try {
     make(tmp);
-    fs.renameSync(tmp, dir);
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
     if (!fs.existsSync(out)) throw err; // else another worker won the race: theirs is as good
+    return out;
   }
+  publishFixture(tmp, dir);
   return out;
 }
 

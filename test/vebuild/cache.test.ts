@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CACHE_FORMAT, commitEntry, makeWorkDir, sha256File, verifyEntry } from "../../src/vebuild/cache.js";
 import { VeBuild } from "../../src/vebuild/index.js";
 import { setEmulatorForKernels } from "../../src/vebuild/toolchain.js";
+import { nodeArgs } from "../support/children.js";
 import { openNecSandbox, tempDir, withEnv, type FakeNec, type NecSandbox } from "./fake-tools.js";
 
 let sandbox: NecSandbox;
@@ -366,7 +367,7 @@ describe("cache entries across processes", () => {
           new Promise<string>((resolve, reject) => {
             execFile(
               process.execPath,
-              ["--import", "tsx", child, "int race_across_processes;"],
+              nodeArgs(child, ["int race_across_processes;"]),
               (err, stdout, stderr) =>
                 err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
             );
