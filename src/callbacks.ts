@@ -30,7 +30,7 @@ import { VeoCallError, VeoDeadlockError, VeoUnsupported } from "./errors.js";
 import { bindLibc, type LibcApi } from "./native/libc.js";
 import { requireFunction } from "./native/library.js";
 import { rejectRequest, resolveRequest, type CallInfo, type VeoRequest } from "./request.js";
-import { ctxSlots } from "./slots.js";
+import { ctxSlots, procSlots, reqSlots } from "./slots.js";
 
 /** A JS function for callVh: gets `arg`, returns the request's result. */
 export type VhFunction<A = unknown, R extends number | bigint = number | bigint> = (arg: A) => R;
@@ -94,7 +94,7 @@ export function callVh(ctx: VeoCtxt, fn: unknown, arg: unknown): VeoRequest {
     throw new TypeError(`Argument 0 (fn) of callVh must be a function, got ${describeValue(fn)}`);
   }
   ctx._checkUsable();
-  const native = ctx.proc._native;
+  const native = procSlots.native(ctx.proc);
   const submit = requireFunction(native, "veo_call_async_vh");
   if (native.info.kind === "aveo" && native.info.apiVersion < 16) {
     // Before AVEO 3.0 a VH function could run inside veo_call_peek_result on the calling
@@ -109,8 +109,8 @@ export function callVh(ctx: VeoCtxt, fn: unknown, arg: unknown): VeoRequest {
   const n = libcNatives();
   const sem = freeSems.pop() ?? n.libc.alloc(SEM_BYTES);
   if (n.libc.sem_init(sem, 0, 0) !== 0) throw new VeoCallError("callVh: sem_init failed");
-  const api = ctx._api;
-  const h = ctx._handle;
+  const api = ctxSlots.api(ctx);
+  const h = ctxSlots.handle(ctx);
   // Adjacent in the queue even if another thread shares the context (VEO's recursive lock).
   api.veo_req_block_begin?.(h);
   let gateId: number | bigint;
@@ -207,7 +207,7 @@ function release(call: VhCall): void {
 
 /** CallInfo.finish of a callVh request: its outcome is the function's, not the register's. */
 function finishVh(req: VeoRequest, rc: number, reg: ResultRegister): boolean {
-  const call = req._value as VhCall;
+  const call = reqSlots.value(req) as VhCall;
   if (rc !== CommandState.OK) {
     cancel(call); // the context died or was closed under it: the semaphore is never reused
     return false;

@@ -24,7 +24,7 @@ import { logEnabled, logInfo } from "./logging.js";
 import type { VeoProc } from "./proc.js";
 import { teardownDeadline } from "./proc-lifetime.js";
 import { Pump } from "./pump.js";
-import { brands, ctxSlots, MINT } from "./slots.js";
+import { brands, ctxSlots, MINT, procSlots, reqSlots } from "./slots.js";
 import { VeoRequest, type CallInfo } from "./request.js";
 import { checkWaitOptions, raceWait, type WaitOptions } from "./timeouts.js";
 
@@ -75,22 +75,23 @@ export class VeoCtxt {
     ctxSlots.pump = (c) => c.#pump;
     ctxSlots.held = (c) => c.#held;
     ctxSlots.addVh = (c, d) => void (c.#vh += d);
+    ctxSlots.handle = (c) => c.#handle;
+    ctxSlots.api = (c) => c.#api;
   }
 
   /** The proc this context belongs to. */
   readonly proc: VeoProc;
-  /** @internal */
-  readonly _handle: CtxHandle;
-  /** @internal */
-  readonly _api: VeoApi;
+  // What C is handed: private, so user code cannot call VEO with it (see slots.ts).
+  readonly #handle: CtxHandle;
+  readonly #api: VeoApi;
 
   /** @internal Use proc.openContext(). */
   constructor(proc: VeoProc, handle: CtxHandle, api: VeoApi, mint?: typeof MINT) {
     if (mint !== MINT) throw new TypeError("VeoCtxt cannot be constructed directly; use proc.openContext()");
     this.proc = proc;
-    this._handle = handle;
-    this._api = api;
-    this.#pump = new Pump(this);
+    this.#handle = handle;
+    this.#api = api;
+    this.#pump = new Pump(this, handle, api);
     // What C is handed stays what VEO returned: no field can be reassigned or redefined.
     Object.freeze(this);
   }
@@ -128,7 +129,7 @@ export class VeoCtxt {
   /** @internal veo_get_context_state, or EXIT once closed. */
   _nativeState(): number {
     if (this.#closed || this.proc.destroyed) return ContextState.EXIT;
-    return this._api.veo_get_context_state(this._handle);
+    return this.#api.veo_get_context_state(this.#handle);
   }
 
   /** ContextState.RUNNING while usable; EXIT once closed or the VE process died. */
@@ -194,7 +195,7 @@ export class VeoCtxt {
     const n = byteCount(size, "Argument 2 (size) of asyncReadMem", len, "dst", len);
     checkVeExtent(src, n, "asyncReadMem");
     holdHostBuffer(dst, "Argument 0 (dst) of asyncReadMem");
-    const id = this._api.veo_async_read_mem(this._handle, dst, addr, n);
+    const id = this.#api.veo_async_read_mem(this.#handle, dst, addr, n);
     return this._submitted(id, READ_CALL, dst, "veo_async_read_mem");
   }
 
@@ -207,7 +208,7 @@ export class VeoCtxt {
     const n = byteCount(size, "Argument 2 (size) of asyncWriteMem", len, "src", len);
     checkVeExtent(dst, n, "asyncWriteMem");
     holdHostBuffer(src, "Argument 1 (src) of asyncWriteMem");
-    const id = this._api.veo_async_write_mem(this._handle, addr, src, n);
+    const id = this.#api.veo_async_write_mem(this.#handle, addr, src, n);
     return this._submitted(id, WRITE_CALL, src, "veo_async_write_mem");
   }
 
@@ -266,9 +267,9 @@ export class VeoCtxt {
       throw new TypeError(`Argument 0 (body) of block must be a function, got ${describeValue(body)}`);
     }
     this._checkUsable();
-    const begin = requireFunction(this.proc._native, "veo_req_block_begin");
-    const end = requireFunction(this.proc._native, "veo_req_block_end");
-    const h = this._handle;
+    const begin = requireFunction(procSlots.native(this.proc), "veo_req_block_begin");
+    const end = requireFunction(procSlots.native(this.proc), "veo_req_block_end");
+    const h = this.#handle;
     begin(h);
     let r: R;
     try {
@@ -315,13 +316,13 @@ export class VeoCtxt {
     if (options !== undefined) return this.syncAsync(options);
     this._checkUsable();
     this._beforeBlock(Infinity, "sync()");
-    const sync = this._api.veo_context_sync;
+    const sync = this.#api.veo_context_sync;
     if (sync) {
-      sync(this._handle);
+      sync(this.#handle);
       return;
     }
     const last = this.#pump.last;
-    if (last !== null && last._state === 0) this.#pump.waitFor(last);
+    if (last !== null && reqSlots.state(last) === 0) this.#pump.waitFor(last);
   }
 
   /**
@@ -343,7 +344,7 @@ export class VeoCtxt {
     }
     // Requests complete in order: once the last one has, so has everything before it.
     const allDone =
-      last === null || last._state !== 0
+      last === null || reqSlots.state(last) !== 0
         ? Promise.resolve()
         : last.then(ignore, ignore).then(() => this._checkUsable());
     return raceWait(allDone, opts, "sync");
@@ -375,7 +376,7 @@ export class VeoCtxt {
   #closeNative(): void {
     this.#closeOwed = false;
     if (!this.proc._alive) return;
-    const rc = this._api.veo_context_close(this._handle);
+    const rc = this.#api.veo_context_close(this.#handle);
     this.#held.clear();
     if (rc !== 0) throw new VeoFailedError("veo_context_close", `veo_context_close failed (${rc})`);
   }

@@ -41,7 +41,7 @@ import { REGISTER } from "./pump.js";
 import { signalName, type CallInfo, type VeoRequest } from "./request.js";
 import { isVeoCtxt, type VeoCtxt } from "./context.js";
 import { notGenuine } from "./brand.js";
-import { MINT } from "./slots.js";
+import { ctxSlots, MINT, procSlots } from "./slots.js";
 import type { VeoLibrary } from "./library.js";
 
 type Setter = (ca: ArgsHandle, argnum: number, v: number | bigint) => number;
@@ -148,7 +148,7 @@ export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
       },
     }[name] as unknown as VeoFunction;
     Object.setPrototypeOf(self, new.target.prototype);
-    const api = lib.proc._api;
+    const api = procSlots.api(lib.proc);
     const s: FnState = {
       lib,
       name,
@@ -160,7 +160,7 @@ export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
       args: null,
       vals: [],
       call: { kind: INT.kind, what: name },
-      perRequestArgs: lib.proc._native.info.apiVersion < 7,
+      perRequestArgs: procSlots.native(lib.proc).info.apiVersion < 7,
     };
     // The state lives in a private field of the callable (see Stamp), out of the user's reach.
     new Stamp(self, s);
@@ -242,7 +242,7 @@ export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
     let plan = s.plan;
     if (plan === undefined || s.lib._unloaded || !proc._alive) plan = checkCallable(s);
     const callSync = s.api.veo_call_sync;
-    if (!callSync) throw unsupported(proc._native, "veo_call_sync");
+    if (!callSync) throw unsupported(procSlots.native(proc), "veo_call_sync");
     proc._syncPoint(`${s.name}.callSync`);
     const vals = checkArgs(s, plan, args, false);
     // Checking the arguments may have run user code (getters, Proxy traps): look again.
@@ -250,7 +250,7 @@ export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
     const ca = s.perRequestArgs ? newArgs(s) : (s.args as ArgsHandle);
     fillArgs(s, plan, ca, vals);
     REGISTER.u64[0] = UNSET;
-    const rc = callSync(proc._handle, s.addr, ca, REGISTER.addr);
+    const rc = callSync(procSlots.handle(proc), s.addr, ca, REGISTER.addr);
     if (s.perRequestArgs) s.api.veo_args_free(ca);
     if (rc === 0) return REGISTER.decode(s.ret.kind) as Result;
     // On a kernel exception VEO stores the signal number as the result.
@@ -298,7 +298,7 @@ Object.freeze(VeoFunction.prototype);
 function setParams(f: VeoFunction, s: FnState, params: readonly CParam[], ret?: CType): void {
   s.lib._check();
   const kept = params.filter((p) => p.type.kind !== "void");
-  const max = s.lib.proc._native.maxArgs;
+  const max = procSlots.native(s.lib.proc).maxArgs;
   if (kept.length > max) {
     throw new RangeError(`${s.name}: ${kept.length} arguments exceed this library's maximum of ${max}`);
   }
@@ -468,7 +468,7 @@ function submit(s: FnState, ctx: VeoCtxt, args: unknown[]): VeoRequest {
   if (s.perRequestArgs) {
     const ca = newArgs(s);
     const bufs = fillArgs(s, plan, ca, vals);
-    const id = s.api.veo_call_async(ctx._handle, s.addr, ca);
+    const id = s.api.veo_call_async(ctxSlots.handle(ctx), s.addr, ca);
     // VEO 1.x reads the args until the request completes: the holder keeps them alive.
     const holder = { bufs };
     argsFinalizer.register(holder, { api: s.api, ca });
@@ -476,7 +476,7 @@ function submit(s: FnState, ctx: VeoCtxt, args: unknown[]): VeoRequest {
   }
   const ca = s.args as ArgsHandle;
   const keep = plan.n === 0 ? undefined : fillArgs(s, plan, ca, vals);
-  const id = s.api.veo_call_async(ctx._handle, s.addr, ca);
+  const id = s.api.veo_call_async(ctxSlots.handle(ctx), s.addr, ca);
   return ctx._submitted(id, s.call, keep, "veo_call_async");
 }
 
@@ -501,8 +501,8 @@ export function callByName(ctx: VeoCtxt, lib: VeoLibrary, name: string, args: un
   }
   ctx._checkUsable();
   lib._check();
-  const byName = proc._api.veo_call_async_by_name;
-  if (!byName) throw unsupported(proc._native, "veo_call_async_by_name");
+  const byName = procSlots.api(proc).veo_call_async_by_name;
+  if (!byName) throw unsupported(procSlots.native(proc), "veo_call_async_by_name");
   // VEO looks the name up with a synchronous veo_get_sym on the main context first.
   proc._syncPoint("callByName");
   const found = lib.func.get(name);
@@ -515,7 +515,7 @@ export function callByName(ctx: VeoCtxt, lib: VeoLibrary, name: string, args: un
     lib._check();
     const ca = s.perRequestArgs ? newArgs(s) : (s.args as ArgsHandle);
     const keep = fillArgs(s, plan, ca, vals);
-    const id = byName(ctx._handle, lib._handle, name, ca);
+    const id = byName(ctxSlots.handle(ctx), lib._handle, name, ca);
     if (!s.perRequestArgs) return ctx._submitted(id, s.call, keep, "veo_call_async");
     const holder = { bufs: keep };
     argsFinalizer.register(holder, { api: s.api, ca });
@@ -534,15 +534,15 @@ function looseByName(
   byName: NonNullable<VeoApi["veo_call_async_by_name"]>,
 ): VeoRequest {
   const proc = ctx.proc;
-  const api = proc._api;
-  const max = proc._native.maxArgs;
+  const api = procSlots.api(proc);
+  const max = procSlots.native(proc).maxArgs;
   if (args.length > max) {
     throw new RangeError(
       `callByName(${name}): ${args.length} arguments exceed this library's maximum of ${max}`,
     );
   }
   // Check everything before C sees anything.
-  const perRequest = proc._native.info.apiVersion < 7;
+  const perRequest = procSlots.native(proc).info.apiVersion < 7;
   let stack = 0;
   const plan: Array<[kind: "i64" | "u64" | "double" | "stack", v: unknown]> = args.map((v, i) => {
     const label = `Argument ${i + 2} of callByName(${name})`;
@@ -588,7 +588,7 @@ function looseByName(
       else if (kind === "u64") api.veo_args_set_u64(ca, i, v as U64);
       else api.veo_args_set_i64(ca, i, v as U64);
     });
-    id = byName(ctx._handle, lib._handle, name, ca);
+    id = byName(ctxSlots.handle(ctx), lib._handle, name, ca);
   } catch (err) {
     api.veo_args_free(ca);
     throw err;

@@ -24,6 +24,7 @@ import {
   type VeoHmemHookEventType,
   type VeoHmemHookListener,
 } from "./veo-hooks.js";
+import { procSlots } from "./slots.js";
 
 /** An HMEM address (bigint) or a host buffer. */
 export type HmemPointer = bigint | HostBuffer;
@@ -144,8 +145,8 @@ export const VeoHmem = Object.freeze({
         continue;
       }
       if (id !== ident) continue;
-      const f = p._api.veo_get_proc_handle_from_hmem;
-      if (f === undefined || f(a) === p._handle) return p;
+      const f = procSlots.api(p).veo_get_proc_handle_from_hmem;
+      if (f === undefined || f(a) === procSlots.handle(p)) return p;
     }
     return undefined;
   },

@@ -12,7 +12,7 @@ import { VeMemPtr } from "./memory.js";
 import type { U64 } from "./native/api.js";
 import type { VeoRequest } from "./request.js";
 import { requireFunction } from "./native/library.js";
-import { brands, ctxSlots, MINT } from "./slots.js";
+import { brands, ctxSlots, MINT, procSlots, reqSlots } from "./slots.js";
 import { notGenuine } from "./brand.js";
 import type { VeoProc } from "./proc.js";
 
@@ -108,7 +108,7 @@ export class VeoLibrary {
     this._check();
     this.proc._syncPoint(method);
     this._check(); // the callVh functions run there may have unloaded the library
-    const addr = this.proc._api.veo_get_sym(this.proc._handle, this._handle, name);
+    const addr = procSlots.api(this.proc).veo_get_sym(procSlots.handle(this.proc), this._handle, name);
     if (addr === 0 || addr === 0n) {
       this.proc._checkAfterFailure();
       throw new VeoFailedError("veo_get_sym", `Symbol "${name}" not found in ${this.name}`);
@@ -174,7 +174,10 @@ export class VeoLibrary {
     if (this.#unloaded) return;
     this.#checkIdle();
     if (this._handle !== 0 && this._handle !== 0n) {
-      const rc = requireFunction(this.proc._native, "veo_unload_library")(this.proc._handle, this._handle);
+      const rc = requireFunction(procSlots.native(this.proc), "veo_unload_library")(
+        procSlots.handle(this.proc),
+        this._handle,
+      );
       if (rc !== 0) {
         this.proc._checkAfterFailure();
         throw new VeoFailedError("veo_unload_library", `veo_unload_library(${this.name}) failed (${rc})`);
@@ -193,10 +196,10 @@ export class VeoLibrary {
     for (const ctx of this.proc.contexts) {
       const pump = ctxSlots.pump(ctx);
       const last = pump.last;
-      if (last === null || last._state !== 0 || !ctx._usable) continue;
-      if (pump.peekFor(last) || last._state !== 0) continue;
+      if (last === null || reqSlots.state(last) !== 0 || !ctx._usable) continue;
+      if (pump.peekFor(last) || reqSlots.state(last) !== 0) continue;
       throw new VeoBusyError(
-        `Cannot unload ${this.name}: ${String(ctx)} still runs requests (newest: ${last._what}, request ${last.id}); ` +
+        `Cannot unload ${this.name}: ${String(ctx)} still runs requests (newest: ${reqSlots.call(last).what}, request ${last.id}); ` +
           "await or wait() them (or ctx.sync()) first",
       );
     }

@@ -13,6 +13,7 @@ import { byteCount, liveBlock, newBlock, releaseBlock, type VeMemPtr } from "./m
 import { requireFunction } from "./native/library.js";
 import { rejectRequest, resolveRequest, type CallInfo, type VeoRequest } from "./request.js";
 import { emitHookEvent } from "./veo-hooks.js";
+import { ctxSlots, procSlots, reqSlots } from "./slots.js";
 
 const ALLOC_CALL: CallInfo = { kind: "u64", what: "allocMemAsync", finish: finishAlloc };
 const FREE_CALL: CallInfo = { kind: "void", what: "freeMemAsync", finish: finishFree };
@@ -20,7 +21,7 @@ const FREE_CALL: CallInfo = { kind: "void", what: "freeMemAsync", finish: finish
 /** allocMemAsync's result: a VeMemPtr of the size asked for, or an error when VE malloc failed. */
 function finishAlloc(req: VeoRequest, rc: number, reg: ResultRegister): boolean {
   if (rc !== CommandState.OK) return false;
-  const size = req._value as number;
+  const size = reqSlots.value(req) as number;
   const addr = reg.u64[0];
   const proc = req.ctx.proc;
   if (addr === 0n) {
@@ -40,7 +41,7 @@ function finishAlloc(req: VeoRequest, rc: number, reg: ResultRegister): boolean 
 
 function finishFree(req: VeoRequest, rc: number): boolean {
   if (rc !== CommandState.OK) return false;
-  const addr = req._value as bigint;
+  const addr = reqSlots.value(req) as bigint;
   resolveRequest(req, undefined);
   emitHookEvent(req.ctx.proc, { type: "freeAsync", proc: req.ctx.proc, ctx: req.ctx, addr });
   return true;
@@ -52,8 +53,8 @@ export function allocMemAsync(ctx: VeoCtxt, size: number): VeoRequest<VeMemPtr> 
     throw new TypeError("Argument 0 (size) of allocMemAsync must be a number of bytes, got undefined");
   const n = byteCount(size, "Argument 0 (size) of allocMemAsync", Number.MAX_SAFE_INTEGER, "2**53-1", 0);
   ctx._checkUsable();
-  const f = requireFunction(ctx.proc._native, "veo_alloc_mem_async");
-  return ctx._submitted(f(ctx._handle, n), ALLOC_CALL, n, "veo_alloc_mem_async");
+  const f = requireFunction(procSlots.native(ctx.proc), "veo_alloc_mem_async");
+  return ctx._submitted(f(ctxSlots.handle(ctx), n), ALLOC_CALL, n, "veo_alloc_mem_async");
 }
 
 /**
@@ -62,7 +63,7 @@ export function allocMemAsync(ctx: VeoCtxt, size: number): VeoRequest<VeMemPtr> 
  */
 export function freeMemAsync(ctx: VeoCtxt, ptr: VePointer): VeoRequest<void> {
   ctx._checkUsable();
-  const f = requireFunction(ctx.proc._native, "veo_free_mem_async");
+  const f = requireFunction(procSlots.native(ctx.proc), "veo_free_mem_async");
   const block = liveBlock(
     ctx.proc,
     ptr,
@@ -72,7 +73,7 @@ export function freeMemAsync(ctx: VeoCtxt, ptr: VePointer): VeoRequest<void> {
   );
   const addr = block?.addr ?? 0n;
   const req = ctx._submitted(
-    f(ctx._handle, addr <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(addr) : addr),
+    f(ctxSlots.handle(ctx), addr <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(addr) : addr),
     FREE_CALL,
     addr,
     "veo_free_mem_async",

@@ -20,6 +20,7 @@ import {
 } from "./memory.js";
 import { requireFunction } from "./native/library.js";
 import type { VeoProc } from "./proc.js";
+import { procSlots } from "./slots.js";
 
 /** HMEM tag: bit 63 marks a VE address, bits 62:59 hold the proc identifier. */
 const HMEM_FLAG = 1n << 63n;
@@ -45,7 +46,7 @@ const identifiers = new WeakMap<VeoProc, number>();
 export function procIdentifier(proc: VeoProc): number {
   let id = identifiers.get(proc);
   if (id === undefined) {
-    id = proc._api.veo_proc_identifier ? proc.identifier : -1;
+    id = procSlots.api(proc).veo_proc_identifier ? proc.identifier : -1;
     identifiers.set(proc, id);
   }
   return id;
@@ -63,7 +64,7 @@ export function allocMem(proc: VeoProc, size: number): VeMemPtr {
   proc._check();
   proc._syncPoint("allocMem");
   const out = new BigUint64Array(1);
-  const rc = proc._api.veo_alloc_mem(proc._handle, out, n);
+  const rc = procSlots.api(proc).veo_alloc_mem(procSlots.handle(proc), out, n);
   if (rc !== 0 || out[0] === 0n) {
     proc._checkAfterFailure();
     throw new VeoFailedError("veo_alloc_mem", `veo_alloc_mem(${n}) failed (${rc}): out of memory on the VE`);
@@ -113,9 +114,9 @@ export function allocHmem(proc: VeoProc, size: number): bigint {
   const n = byteCount(size, "Argument 0 (size) of allocHmem", Number.MAX_SAFE_INTEGER, "2**53-1", 0);
   proc._check();
   proc._syncPoint("allocHmem");
-  const f = requireFunction(proc._native, "veo_alloc_hmem");
+  const f = requireFunction(procSlots.native(proc), "veo_alloc_hmem");
   const out = new BigUint64Array(1);
-  const rc = f(proc._handle, out, n);
+  const rc = f(procSlots.handle(proc), out, n);
   if (rc !== 0 || out[0] === 0n) {
     proc._checkAfterFailure();
     throw new VeoFailedError("veo_alloc_hmem", `veo_alloc_hmem(${n}) failed (${rc})`);
@@ -152,7 +153,7 @@ export function freeHmem(proc: VeoProc, addr: bigint): void {
   }
   const block = liveBlock(proc, hmemPlain(addr), label, ["hmem"], "allocHmem");
   if (block === undefined) throw new RangeError(`${label} (0x${addr.toString(16)}) has a NULL VE address`);
-  const f = requireFunction(proc._native, "veo_free_hmem");
+  const f = requireFunction(procSlots.native(proc), "veo_free_hmem");
   releaseBlock(proc, block);
   const rc = f(addr);
   if (rc !== 0)
@@ -172,10 +173,9 @@ export function freeMem(proc: VeoProc, ptr: VePointer): void {
   if (block === undefined) return;
   releaseBlock(proc, block);
   const addr = block.addr;
-  const rc = proc._api.veo_free_mem(
-    proc._handle,
-    addr <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(addr) : addr,
-  );
+  const rc = procSlots
+    .api(proc)
+    .veo_free_mem(procSlots.handle(proc), addr <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(addr) : addr);
   if (rc !== 0)
     throw new VeoFailedError("veo_free_mem", `veo_free_mem(0x${addr.toString(16)}) failed (${rc})`);
   if (logEnabled) logInfo(`veo_free_mem: nodeid=${proc.nodeid}, addr=${hex(addr)}`);
@@ -189,7 +189,7 @@ export function readMem(proc: VeoProc, dst: HostBuffer, src: VePointer, size?: n
   const addr = vePointer(proc, src, "Argument 1 (src) of readMem");
   const n = byteCount(size, "Argument 2 (size) of readMem", len, "dst", len);
   checkVeExtent(src, n, "readMem");
-  const rc = proc._api.veo_read_mem(proc._handle, dst, addr, n);
+  const rc = procSlots.api(proc).veo_read_mem(procSlots.handle(proc), dst, addr, n);
   if (rc !== 0) {
     proc._checkAfterFailure();
     throw new VeoFailedError(
@@ -208,7 +208,7 @@ export function writeMem(proc: VeoProc, dst: VePointer, src: HostBuffer, size?: 
   const len = hostBuffer(src, "Argument 1 (src) of writeMem");
   const n = byteCount(size, "Argument 2 (size) of writeMem", len, "src", len);
   checkVeExtent(dst, n, "writeMem");
-  const rc = proc._api.veo_write_mem(proc._handle, addr, src, n);
+  const rc = procSlots.api(proc).veo_write_mem(procSlots.handle(proc), addr, src, n);
   if (rc !== 0) {
     proc._checkAfterFailure();
     throw new VeoFailedError(

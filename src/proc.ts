@@ -42,7 +42,7 @@ import {
   type VeoProcLost,
 } from "./proc-lifetime.js";
 import { adoptMem, allocHmem, allocMem, freeHmem, freeMem, readMem, writeMem } from "./proc-memory.js";
-import { brands, ctxSlots, MINT } from "./slots.js";
+import { brands, ctxSlots, MINT, procSlots } from "./slots.js";
 import { pollUntil } from "./timeouts.js";
 import {
   addHookListener,
@@ -100,12 +100,10 @@ function procMembers(): readonly string[] {
 export class VeoProc {
   /** The VE node the process runs on. */
   readonly nodeid: number;
-  /** @internal */
-  readonly _native: VeoNative;
-  /** @internal */
-  readonly _api: VeoApi;
-  /** @internal */
-  readonly _handle: ProcHandle;
+  readonly #native: VeoNative;
+  // What C is handed: private, so user code cannot call VEO with it (see slots.ts).
+  readonly #api: VeoApi;
+  readonly #handle: ProcHandle;
   readonly #teardown: Teardown;
   #destroyed = false;
   #deathReason: string | undefined;
@@ -123,6 +121,9 @@ export class VeoProc {
   static {
     isProc = (v): v is VeoProc => typeof v === "object" && v !== null && #ctxs in v;
     brands.proc = isProc;
+    procSlots.handle = (p) => p.#handle;
+    procSlots.api = (p) => p.#api;
+    procSlots.native = (p) => p.#native;
   }
   /** What the kernels write to stdout, with `stdout: "pipe"` in the options; else null. */
   readonly stdout: Readable | null;
@@ -138,18 +139,18 @@ export class VeoProc {
     this.nodeid = checkNode(nodeid);
     const opts = checkOptions(options);
     const created = pre ?? createHandle(this.nodeid, opts);
-    this._native = created.native;
-    this._handle = created.handle;
-    this._api = this._native.api;
+    this.#native = created.native;
+    this.#handle = created.handle;
+    this.#api = this.#native.api;
     this.stdout = (Object.hasOwn(created, "stdout") && created.stdout) || null;
     this.stderr = (Object.hasOwn(created, "stderr") && created.stderr) || null;
     this.#graceMs = killGraceMs(opts.killGraceMs);
     this.#helper = helperOf(this.#findHelperPid());
-    this.#teardown = trackProc(this, this._api, this._handle, this.#helper);
+    this.#teardown = trackProc(this, this.#api, this.#handle, this.#helper);
     // The emulator's notify pipe end (one fd per proc until destroy()), opened with the proc
     // rather than at its first long await, so a proc's fds do not change while it is used.
-    notifierOf(this, this._api, this._handle);
-    lockFields(this, ["nodeid", "_native", "_api", "_handle", "stdout", "stderr"]);
+    notifierOf(this, this.#api, this.#handle);
+    lockFields(this, ["nodeid", "stdout", "stderr"]);
     lockMembers(this, VeoProc.prototype, procMembers());
     rememberProc(this);
     try {
@@ -224,10 +225,11 @@ export class VeoProc {
   /** @internal After a failed synchronous call: is the VE process gone? */
   _probeDead(): boolean {
     if (!this._alive) return !this.#destroyed;
-    const api = this._api;
-    let ctx = this.#ctxs.find((c) => !c._closed)?._handle;
-    if (!ctx && api.veo_num_contexts && api.veo_get_context && api.veo_num_contexts(this._handle) > 0) {
-      ctx = api.veo_get_context(this._handle, 0);
+    const api = this.#api;
+    const open = this.#ctxs.find((c) => !c._closed);
+    let ctx = open && ctxSlots.handle(open);
+    if (!ctx && api.veo_num_contexts && api.veo_get_context && api.veo_num_contexts(this.#handle) > 0) {
+      ctx = api.veo_get_context(this.#handle, 0);
     }
     if (ctx) return api.veo_get_context_state(ctx) === ContextState.EXIT;
     return this.#helperGone();
@@ -243,11 +245,11 @@ export class VeoProc {
    * the proc's HMEM identity.
    */
   #findHelperPid(): number | undefined {
-    const api = this._api;
-    if (api.veo_emu_proc_pid) return api.veo_emu_proc_pid(this._handle);
+    const api = this.#api;
+    if (api.veo_emu_proc_pid) return api.veo_emu_proc_pid(this.#handle);
     if (!api.veo_proc_identifier || !api.veo_set_proc_identifier || !api.veo_get_pid_from_hmem)
       return undefined;
-    const ident = api.veo_proc_identifier(this._handle);
+    const ident = api.veo_proc_identifier(this.#handle);
     if (ident < 0 || ident > 15) return undefined;
     const tagged = api.veo_set_proc_identifier(1, ident);
     if (tagged === null) return undefined;
@@ -340,7 +342,7 @@ export class VeoProc {
   /** Which libveo this proc runs on, and why it was chosen (see loadVeo). */
   get veoLibrary(): VeoLibraryInfo {
     genuine(this, "veoLibrary");
-    return this._native.info;
+    return this.#native.info;
   }
 
   /**
@@ -349,13 +351,13 @@ export class VeoProc {
    */
   get contexts(): readonly VeoCtxt[] {
     genuine(this, "contexts");
-    const api = this._api;
+    const api = this.#api;
     if (!this._alive || !api.veo_num_contexts || !api.veo_get_context) return this.#ctxs.slice();
-    const n = api.veo_num_contexts(this._handle);
+    const n = api.veo_num_contexts(this.#handle);
     const out: VeoCtxt[] = [];
     for (let i = 0; i < n; i++) {
-      const h = api.veo_get_context(this._handle, i);
-      const c = this.#ctxs.find((x) => x._handle === h);
+      const h = api.veo_get_context(this.#handle, i);
+      const c = this.#ctxs.find((x) => ctxSlots.handle(x) === h);
       if (c) out.push(c);
     }
     return out;
@@ -368,7 +370,7 @@ export class VeoProc {
   _syncPoint(what: string): void {
     if (this.#mainCtx === undefined) return;
     for (const c of this.#ctxs) {
-      if (c._handle === this.#mainCtx && c._vh !== 0) {
+      if (ctxSlots.handle(c) === this.#mainCtx && c._vh !== 0) {
         c._beforeBlock(Infinity, what);
         // The callVh functions that ran may have destroyed this proc: C must not see it then.
         this._check();
@@ -435,7 +437,7 @@ export class VeoProc {
     const known = this.#libMap.get(path);
     if (known) return known;
     this._syncPoint("loadLibrary");
-    const h = this._api.veo_load_library(this._handle, path);
+    const h = this.#api.veo_load_library(this.#handle, path);
     if (h === 0 || h === 0n) {
       this._checkAfterFailure();
       const why = !fs.existsSync(path)
@@ -559,11 +561,11 @@ export class VeoProc {
     this._check();
     this._syncPoint("openContext");
     const h =
-      stackSize === undefined ? this._api.veo_context_open(this._handle) : this.#openWithAttr(stackSize);
+      stackSize === undefined ? this.#api.veo_context_open(this.#handle) : this.#openWithAttr(stackSize);
     if (!h) {
       this._checkAfterFailure();
       const omp = process.env.VE_OMP_NUM_THREADS;
-      const many = (this._api.veo_num_contexts?.(this._handle) ?? this.#ctxs.length) > 0;
+      const many = (this.#api.veo_num_contexts?.(this.#handle) ?? this.#ctxs.length) > 0;
       if (many && omp !== "1") {
         throw new VeoFailedError(
           "veo_context_open",
@@ -573,16 +575,16 @@ export class VeoProc {
       }
       throw new VeoFailedError("veo_context_open", "veo_context_open failed");
     }
-    const known = this.#ctxs.find((c) => c._handle === h);
+    const known = this.#ctxs.find((c) => ctxSlots.handle(c) === h);
     if (known) return known;
-    const ctx = new VeoCtxt(this, h, this._api, MINT);
+    const ctx = new VeoCtxt(this, h, this.#api, MINT);
     this.#mainCtx ??= h;
     this.#ctxs.push(ctx);
     return ctx;
   }
 
   #openWithAttr(stackSize: number): CtxHandle {
-    const n = this._native;
+    const n = this.#native;
     const alloc = requireFunction(n, "veo_alloc_thr_ctxt_attr");
     const set = requireFunction(n, "veo_set_thr_ctxt_stacksize");
     const free = requireFunction(n, "veo_free_thr_ctxt_attr");
@@ -597,7 +599,7 @@ export class VeoProc {
           `veo_set_thr_ctxt_stacksize(${stackSize}) failed (${rc})`,
         );
       }
-      return open(this._handle, attr);
+      return open(this.#handle, attr);
     } finally {
       free(attr);
     }
@@ -617,8 +619,8 @@ export class VeoProc {
   get identifier(): number {
     genuine(this, "identifier");
     this._check();
-    const f = requireFunction(this._native, "veo_proc_identifier");
-    const id = f(this._handle);
+    const f = requireFunction(this.#native, "veo_proc_identifier");
+    const id = f(this.#handle);
     if (id < 0) throw new VeoFailedError("veo_proc_identifier", "veo_proc_identifier failed: proc not found");
     return id;
   }
@@ -649,7 +651,7 @@ export class VeoProc {
         `Argument 1 (ident) of setProcIdentifier must be an integer in [0, 15], got ${describeValue(ident)}`,
       );
     }
-    const f = requireFunction(this._native, "veo_set_proc_identifier");
+    const f = requireFunction(this.#native, "veo_set_proc_identifier");
     const r = f(addr, ident);
     if (r === null) throw new VeoFailedError("veo_set_proc_identifier", "veo_set_proc_identifier failed");
     return BigInt.asUintN(64, BigInt(r));
@@ -657,9 +659,9 @@ export class VeoProc {
 
   /** @internal The emulator helper's pid (tests kill it on purpose), or undefined. */
   _helperPid(): number | undefined {
-    const f = this._api.veo_emu_proc_pid;
+    const f = this.#api.veo_emu_proc_pid;
     if (!f || this.#destroyed) return undefined;
-    const pid = f(this._handle);
+    const pid = f(this.#handle);
     return pid > 0 ? pid : undefined;
   }
 
@@ -686,9 +688,9 @@ export class VeoProc {
     if (wasAlive) {
       // VEO closes the main context (the first one opened) with the proc.
       for (const c of ctxs) {
-        if (c._handle !== this.#mainCtx && ctxSlots.pump(c).target === null) {
+        if (ctxSlots.handle(c) !== this.#mainCtx && ctxSlots.pump(c).target === null) {
           try {
-            this._api.veo_context_close(c._handle);
+            this.#api.veo_context_close(ctxSlots.handle(c));
           } catch {
             /* destroyed below anyway */
           }
@@ -696,7 +698,7 @@ export class VeoProc {
       }
     }
     closeNotifier(this);
-    const rc = this._api.veo_proc_destroy(this._handle);
+    const rc = this.#api.veo_proc_destroy(this.#handle);
     this.#settleLost({
       reason: "destroyed",
       message: killed

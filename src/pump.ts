@@ -28,8 +28,9 @@ import { ResultRegister } from "./ctypes.js";
 import { VeoCallError, VeoClosedError, VeoError, VeoProcessDead } from "./errors.js";
 import type { VeoCtxt } from "./context.js";
 import { logEnabled, logInfo } from "./logging.js";
-import { nativeRegister } from "./native/api.js";
+import { nativeRegister, type CtxHandle, type VeoApi } from "./native/api.js";
 import { notifierOf, type Notifier, type Wakeable } from "./notify.js";
+import { procSlots, reqSlots } from "./slots.js";
 import { nap, pollUntil } from "./timeouts.js";
 import { completeRequest, rejectRequest, resolveRequest, tell, type VeoRequest } from "./request.js";
 
@@ -88,11 +89,11 @@ const MAX_RUN_MS = 4;
 function heapPush(heap: VeoRequest[], r: VeoRequest): void {
   let i = heap.length;
   heap.push(r);
-  const id = r.id;
+  const id = reqSlots.id(r);
   while (i > 0) {
     const p = (i - 1) >> 1;
     const parent = heap[p];
-    if (parent.id <= id) break;
+    if (reqSlots.id(parent) <= id) break;
     heap[i] = parent;
     i = p;
   }
@@ -104,13 +105,13 @@ function heapPop(heap: VeoRequest[]): void {
   const n = heap.length;
   if (n === 0) return;
   let i = 0;
-  const id = last.id;
+  const id = reqSlots.id(last);
   for (;;) {
     const l = 2 * i + 1;
     if (l >= n) break;
     const r = l + 1;
-    const c = r < n && heap[r].id < heap[l].id ? r : l;
-    if (heap[c].id >= id) break;
+    const c = r < n && reqSlots.id(heap[r]) < reqSlots.id(heap[l]) ? r : l;
+    if (reqSlots.id(heap[c]) >= id) break;
     heap[i] = heap[c];
     i = c;
   }
@@ -122,6 +123,9 @@ const MAX_REARM = 4;
 
 export class Pump implements Wakeable {
   readonly ctx: VeoCtxt;
+  /** The context's VEO handle and function table (private to it: see slots.ts). */
+  readonly h: CtxHandle;
+  readonly api: VeoApi;
   /**
    * Awaited requests by id, so they settle in submission order however they were awaited:
    * a plain FIFO (`heap[head..]`, sorted) while they are awaited in order, the usual case;
@@ -158,8 +162,10 @@ export class Pump implements Wakeable {
   /** The next run was started by the notify pipe. */
   private woken = false;
 
-  constructor(ctx: VeoCtxt) {
+  constructor(ctx: VeoCtxt, h: CtxHandle, api: VeoApi) {
     this.ctx = ctx;
+    this.h = h;
+    this.api = api;
   }
 
   /** Called by the first then() of a request. */
@@ -167,7 +173,7 @@ export class Pump implements Wakeable {
     this.waiting++;
     this.enqueue(req);
     if (this.scheduled || this.target !== null) return;
-    if (this.armedId >= 0 && this.armedId <= req.id) return; // its wake-up comes first
+    if (this.armedId >= 0 && this.armedId <= reqSlots.id(req)) return; // its wake-up comes first
     this.scheduled = true;
     queueMicrotask(this.run);
   }
@@ -228,7 +234,7 @@ export class Pump implements Wakeable {
    * can tell `req`'s listeners at once, since nothing older can be awaited after it.
    */
   quiet(req: VeoRequest): boolean {
-    return this.openLow > req.id && this.heap.length === this.head;
+    return this.openLow > reqSlots.id(req) && this.heap.length === this.head;
   }
 
   /** Queues a request then() collected itself: the next run tells its listeners in order. */
@@ -242,7 +248,7 @@ export class Pump implements Wakeable {
   private enqueue(req: VeoRequest): void {
     const heap = this.heap;
     if (this.fifo) {
-      if (heap.length === this.head || heap[heap.length - 1].id < req.id) {
+      if (heap.length === this.head || heap[heap.length - 1].id < reqSlots.id(req)) {
         heap.push(req);
         return;
       }
@@ -279,7 +285,7 @@ export class Pump implements Wakeable {
   /** The awaited requests still in the queue, in id order (for death and close). */
   private queued(): VeoRequest[] {
     const all = this.heap.slice(this.head);
-    return this.fifo ? all : all.sort((a, b) => a.id - b.id);
+    return this.fifo ? all : all.sort((a, b) => reqSlots.id(a) - reqSlots.id(b));
   }
 
   /**
@@ -291,14 +297,14 @@ export class Pump implements Wakeable {
     this.disarm();
     const spared = spareTarget ? this.target : null;
     const all = this.queued();
-    this.heap = spared !== null && spared._state === 0 ? [spared] : [];
+    this.heap = spared !== null && reqSlots.state(spared) === 0 ? [spared] : [];
     this.head = 0;
     this.fifo = true;
     for (let i = 0; i < all.length; i++) {
       const r = all[i];
-      if (r._state === 0) {
+      if (reqSlots.state(r) === 0) {
         if (r !== spared) rejectRequest(r, err);
-      } else if (r._deferred?.due) {
+      } else if (reqSlots.deferred(r)?.due) {
         tell(r);
       }
     }
@@ -310,12 +316,12 @@ export class Pump implements Wakeable {
    */
   salvage(): void {
     for (const r of this.queued()) {
-      if (r._state === 0 && r !== this.target) this.salvageOne(r);
+      if (reqSlots.state(r) === 0 && r !== this.target) this.salvageOne(r);
     }
   }
 
   private salvageOne(r: VeoRequest): boolean {
-    const rc = this.ctx._api.veo_call_peek_result(this.ctx._handle, r.id, REGISTER.addr);
+    const rc = this.api.veo_call_peek_result(this.h, reqSlots.id(r), REGISTER.addr);
     if (rc !== CommandState.OK && rc !== CommandState.EXCEPTION) return false;
     completeRequest(r, rc, REGISTER);
     return true;
@@ -328,7 +334,7 @@ export class Pump implements Wakeable {
   settleOrphan(r: VeoRequest): void {
     const ctx = this.ctx;
     const proc = ctx.proc;
-    if (r._state !== 0) return;
+    if (reqSlots.state(r) !== 0) return;
     if (ctx._closed || proc.destroyed) {
       rejectRequest(
         r,
@@ -340,7 +346,9 @@ export class Pump implements Wakeable {
     if (r === this.target) return; // its pool thread reports it
     rejectRequest(
       r,
-      new VeoProcessDead(`${r._what} (request ${r.id}): the VeoProc on node ${proc.nodeid} is dead`),
+      new VeoProcessDead(
+        `${reqSlots.call(r).what} (request ${reqSlots.id(r)}): the VeoProc on node ${proc.nodeid} is dead`,
+      ),
     );
   }
 
@@ -352,26 +360,26 @@ export class Pump implements Wakeable {
    */
   collectNow(req: VeoRequest): boolean {
     if (this.waiting > 0 || this.target !== null || !this.ctx._usable) return false;
-    const api = this.ctx._api;
-    const h = this.ctx._handle;
-    let rc = api.veo_call_peek_result(h, req.id, REGISTER.addr);
+    const api = this.api;
+    const h = this.h;
+    let rc = api.veo_call_peek_result(h, reqSlots.id(req), REGISTER.addr);
     // Spin only when it pays: when the request can be told at once (nothing older open),
     // and while spinning has been finding completions (see spinMissed).
     if (
       rc === CommandState.UNFINISHED &&
       this.spinSkip === 0 &&
-      this.openLow >= req.id &&
+      this.openLow >= reqSlots.id(req) &&
       this.heap.length === this.head
     ) {
       const timed = api.veo_emu_wait_result_for;
       if (timed !== undefined) {
-        rc = timed(h, req.id, REGISTER.addr, THEN_WAIT_MS * 1e6);
+        rc = timed(h, reqSlots.id(req), REGISTER.addr, THEN_WAIT_MS * 1e6);
         // A miss of this wait (as long as the run's spin) means the run's spin for the same
         // request would miss too: it goes straight to waiting.
         if (rc === CommandState.UNFINISHED) this.spinMissed();
       } else {
         const until = performance.now() + THEN_SPIN_MS;
-        do rc = api.veo_call_peek_result(h, req.id, REGISTER.addr);
+        do rc = api.veo_call_peek_result(h, reqSlots.id(req), REGISTER.addr);
         while (rc === CommandState.UNFINISHED && performance.now() < until);
       }
       if (rc !== CommandState.UNFINISHED) this.spinBackoff = 1;
@@ -384,22 +392,22 @@ export class Pump implements Wakeable {
   /** Collects finished awaited requests in submission order; returns how many settled. */
   drain(): number {
     const ctx = this.ctx;
-    const api = ctx._api;
-    const h = ctx._handle;
+    const api = this.api;
+    const h = this.h;
     let n = 0;
     for (;;) {
       const r = this.first();
       if (r === undefined) break;
-      if (r._state !== 0) {
+      if (reqSlots.state(r) !== 0) {
         this.dropFirst();
-        if (r._deferred?.due) {
+        if (reqSlots.deferred(r)?.due) {
           tell(r);
           n++;
         }
         continue;
       }
       if (r === this.target) break;
-      const rc = api.veo_call_peek_result(h, r.id, REGISTER.addr);
+      const rc = api.veo_call_peek_result(h, reqSlots.id(r), REGISTER.addr);
       if (rc === CommandState.UNFINISHED) break;
       this.dropFirst();
       completeRequest(r, rc, REGISTER);
@@ -454,7 +462,7 @@ export class Pump implements Wakeable {
   private park(): void {
     for (let tries = 0; ; tries++) {
       const t = this.first();
-      if (t === undefined || t._state !== 0) return;
+      if (t === undefined || reqSlots.state(t) !== 0) return;
       const rc = this.arm(t);
       if (rc === 1) return;
       if (rc < 0) break;
@@ -475,7 +483,7 @@ export class Pump implements Wakeable {
     }
     const slot = freeSlots.pop() ?? newRegister();
     slot.u64[0] = UNWRITTEN;
-    this.ctx._api.veo_call_wait_result.async(this.ctx._handle, t.id, slot.addr, this.onWaited);
+    this.api.veo_call_wait_result.async(this.h, reqSlots.id(t), slot.addr, this.onWaited);
     poolWaits++;
     this.target = t;
     this.slot = slot;
@@ -490,15 +498,12 @@ export class Pump implements Wakeable {
     let n = this.notifier;
     if (n === undefined) {
       const proc = this.ctx.proc;
-      n = this.notifier = notifierOf(proc, this.ctx._api, proc._handle);
+      n = this.notifier = notifierOf(proc, this.api, procSlots.handle(proc));
     }
     if (n === null || !n.usable) return -1;
-    const rc = (this.ctx._api.veo_emu_arm as NonNullable<typeof this.ctx._api.veo_emu_arm>)(
-      this.ctx._handle,
-      t.id,
-    );
+    const rc = (this.api.veo_emu_arm as NonNullable<typeof this.api.veo_emu_arm>)(this.h, reqSlots.id(t));
     if (rc !== 1) return rc === 0 ? 0 : -1;
-    this.armedId = t.id;
+    this.armedId = reqSlots.id(t);
     n.arm(this);
     return 1;
   }
@@ -524,10 +529,10 @@ export class Pump implements Wakeable {
    * false at once (the caller's loop peeks).
    */
   private waitFirst(ms: number): boolean {
-    const timed = this.ctx._api.veo_emu_wait_result_for;
+    const timed = this.api.veo_emu_wait_result_for;
     const t = this.first();
-    if (timed === undefined || t === undefined || t._state !== 0 || ms <= 0) return false;
-    const rc = timed(this.ctx._handle, t.id, REGISTER.addr, Math.ceil(ms * 1e6));
+    if (timed === undefined || t === undefined || reqSlots.state(t) !== 0 || ms <= 0) return false;
+    const rc = timed(this.h, reqSlots.id(t), REGISTER.addr, Math.ceil(ms * 1e6));
     if (rc === CommandState.UNFINISHED) return false;
     this.dropFirst();
     completeRequest(t, rc, REGISTER);
@@ -553,12 +558,12 @@ export class Pump implements Wakeable {
     this.slot = null;
     poolWaits--;
     try {
-      if (t !== null && t._state === 0) {
+      if (t !== null && reqSlots.state(t) === 0) {
         if (err) {
           rejectRequest(
             t,
             new VeoCallError(
-              `${t._what} (request ${t.id}): waiting failed: ${err instanceof Error ? err.message : "unknown error"}`,
+              `${reqSlots.call(t).what} (request ${reqSlots.id(t)}): waiting failed: ${err instanceof Error ? err.message : "unknown error"}`,
               { cause: err },
             ),
           );
@@ -589,7 +594,7 @@ export class Pump implements Wakeable {
   waitFor(req: VeoRequest, deadline = Infinity): boolean {
     if (!this.ctx._usable) {
       this.settleOrphan(req);
-      if (req._state === 0) return this.waitForTarget(req, deadline);
+      if (reqSlots.state(req) === 0) return this.waitForTarget(req, deadline);
       return true;
     }
     if (req === this.target) return this.waitForTarget(req, deadline);
@@ -599,10 +604,10 @@ export class Pump implements Wakeable {
         deadline,
       );
     }
-    const rc = this.ctx._api.veo_call_wait_result(this.ctx._handle, req.id, REGISTER.addr);
+    const rc = this.api.veo_call_wait_result(this.h, reqSlots.id(req), REGISTER.addr);
     completeRequest(req, rc, REGISTER);
     if (logEnabled && rc === CommandState.OK) {
-      logInfo(`veo_call_wait_result: nodeid=${this.ctx.proc.nodeid}, reqid=${req.id}`);
+      logInfo(`veo_call_wait_result: nodeid=${this.ctx.proc.nodeid}, reqid=${reqSlots.id(req)}`);
     }
     return true;
   }
@@ -613,11 +618,11 @@ export class Pump implements Wakeable {
    * loop.
    */
   private waitForTarget(req: VeoRequest, deadline: number): boolean {
-    const api = this.ctx._api;
-    const h = this.ctx._handle;
+    const api = this.api;
+    const h = this.h;
     let rc: number = CommandState.UNFINISHED;
     const finished = (): boolean => {
-      rc = api.veo_call_peek_result(h, req.id, REGISTER.addr);
+      rc = api.veo_call_peek_result(h, reqSlots.id(req), REGISTER.addr);
       return rc !== CommandState.UNFINISHED;
     };
     if (!pollUntil(finished, deadline)) return false;
@@ -628,14 +633,14 @@ export class Pump implements Wakeable {
       const slot = this.slot as ResultRegister;
       const until = performance.now() + 100;
       while (slot.u64[0] === UNWRITTEN && performance.now() < until) nap(0.05);
-      resolveRequest(req, slot.decode(req._kind));
+      resolveRequest(req, slot.decode(reqSlots.call(req).kind));
       return true;
     }
     if (rc === CommandState.ERROR && this.ctx.proc.dead) {
       rejectRequest(
         req,
         new VeoProcessDead(
-          `${req._what} (request ${req.id}): the VeoProc on node ${this.ctx.proc.nodeid} is dead`,
+          `${reqSlots.call(req).what} (request ${reqSlots.id(req)}): the VeoProc on node ${this.ctx.proc.nodeid} is dead`,
         ),
       );
       return true;
@@ -651,24 +656,22 @@ export class Pump implements Wakeable {
    */
   pendingId(): number | undefined {
     const last = this.last;
-    return last !== null && last._state === 0 ? last.id : undefined;
+    return last !== null && reqSlots.state(last) === 0 ? reqSlots.id(last) : undefined;
   }
 
   /** Teardown's second question: does command `id` still run in the VE process? Never blocks. */
   stillRunning(id: number): boolean {
-    return (
-      this.ctx._api.veo_call_peek_result(this.ctx._handle, id, REGISTER.addr) === CommandState.UNFINISHED
-    );
+    return this.api.veo_call_peek_result(this.h, id, REGISTER.addr) === CommandState.UNFINISHED;
   }
 
   /** Collects `req` if it finished; false while it runs (never blocks). */
   peekFor(req: VeoRequest): boolean {
     if (!this.ctx._usable) {
       this.settleOrphan(req);
-      return req._state !== 0;
+      return reqSlots.state(req) !== 0;
     }
     if (req === this.target) return false;
-    const rc = this.ctx._api.veo_call_peek_result(this.ctx._handle, req.id, REGISTER.addr);
+    const rc = this.api.veo_call_peek_result(this.h, reqSlots.id(req), REGISTER.addr);
     if (rc === CommandState.UNFINISHED) return false;
     completeRequest(req, rc, REGISTER);
     return true;

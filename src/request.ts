@@ -12,7 +12,7 @@ import { CommandState, ContextState } from "./constants.js";
 import { VeoCallError, VeoKernelException, VeoProcessDead } from "./errors.js";
 import type { VeoCtxt } from "./context.js";
 import { notGenuine } from "./brand.js";
-import { ctxSlots, MINT } from "./slots.js";
+import { ctxSlots, MINT, reqSlots } from "./slots.js";
 import { abortError, checkWaitOptions, raceWait, timeoutError, type WaitOptions } from "./timeouts.js";
 
 let isRequest: (v: unknown) => v is VeoRequest;
@@ -107,7 +107,7 @@ export interface CallInfo {
  * (`await`, Promise.all; `promise` undefined) or a promise of ours that then() callbacks
  * chain on. `more` holds a second listener of the other kind.
  */
-interface Deferred {
+export interface Deferred {
   promise: Promise<unknown> | undefined;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
@@ -150,6 +150,12 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
       req.#state = state;
       req.#value = value;
     };
+    reqSlots.id = (r) => r.#id;
+    reqSlots.ctx = (r) => r.#ctx;
+    reqSlots.state = (r) => r.#state;
+    reqSlots.value = (r) => r.#value;
+    reqSlots.call = (r) => r.#call;
+    reqSlots.deferred = (r) => r.#deferred;
   }
 
   /** @internal Created by VeoFunction calls and VeoCtxt transfers. */
@@ -172,36 +178,6 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
   get ctx(): VeoCtxt {
     if (!(#id in this)) throw notGenuine("VeoRequest", "ctx", "it is what a call returns");
     return this.#ctx;
-  }
-
-  /** @internal 0 pending, 1 done, 2 failed */
-  get _state(): 0 | 1 | 2 {
-    return this.#state;
-  }
-
-  /** @internal While pending: what VEO still uses; then the result or the error. */
-  get _value(): unknown {
-    return this.#value;
-  }
-
-  /** @internal what ran and how to decode its result */
-  get _call(): CallInfo {
-    return this.#call;
-  }
-
-  /** @internal who to tell when it settles */
-  get _deferred(): Deferred | undefined {
-    return this.#deferred;
-  }
-
-  /** @internal how to decode the result register */
-  get _kind(): CKind {
-    return this.#call.kind;
-  }
-
-  /** @internal what ran, for messages (e.g. "sum") */
-  get _what(): string {
-    return this.#call.what;
   }
 
   /** Lets `await req` work: resolves with the converted result, rejects with a VeoError. */
@@ -301,7 +277,7 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
       }
       this.#ctx._beforeBlock(this.#id, "wait()");
       if (this.#state === PENDING && !ctxSlots.pump(this.#ctx).waitFor(this, deadline)) {
-        throw timeoutError(`${this._what} (request ${this.id})`, timeoutMs as number);
+        throw timeoutError(`${this.#call.what} (request ${this.id})`, timeoutMs as number);
       }
     }
     if (this.#state === DONE) return this.#value as T;
@@ -321,7 +297,7 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
     } catch (err) {
       return Promise.reject(err);
     }
-    return raceWait(this, opts, `${this._what} (request ${this.id})`);
+    return raceWait(this, opts, `${this.#call.what} (request ${this.id})`);
   }
 
   /** Never blocks: `{ done: false }` while running, else `{ done: true, value }` (or throws). */
@@ -376,7 +352,7 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
     if (!isRequest(this)) return "VeoRequest(forged)";
     const state =
       this.#state === PENDING ? "pending" : this.#state === DONE ? `done: ${String(this.#value)}` : "failed";
-    return `VeoRequest(${this._what}, id ${this.id}, ${state})`;
+    return `VeoRequest(${this.#call.what}, id ${this.id}, ${state})`;
   }
 }
 
@@ -426,16 +402,19 @@ class Batch {
     let i = this.i;
     while (i < n) {
       const r = list[i];
-      if (r._state === PENDING && (r._deferred !== undefined || !ctxSlots.pump(r.ctx).peekFor(r))) {
+      if (
+        reqSlots.state(r) === PENDING &&
+        (reqSlots.deferred(r) !== undefined || !ctxSlots.pump(reqSlots.ctx(r)).peekFor(r))
+      ) {
         this.i = i;
-        void r.then(this.run, this.reject);
+        void VeoRequest.prototype.then.call(r, this.run, this.reject);
         return;
       }
-      if (r._state === FAILED) {
-        this.reject(r._value);
+      if (reqSlots.state(r) === FAILED) {
+        this.reject(reqSlots.value(r));
         return;
       }
-      out[i++] = r._value;
+      out[i++] = reqSlots.value(r);
       if ((i & 1023) === 0 && performance.now() - start > BATCH_RUN_MS && i < n) {
         this.i = i;
         setImmediate(this.run);
@@ -448,9 +427,9 @@ class Batch {
 
 /** @internal Tells every listener of a settled request its outcome. */
 export function tell(req: VeoRequest): void {
-  const ok = req._state === DONE;
-  const v = req._value;
-  for (let d = req._deferred; d !== undefined; d = d.more) {
+  const ok = reqSlots.state(req) === DONE;
+  const v = reqSlots.value(req);
+  for (let d = reqSlots.deferred(req); d !== undefined; d = d.more) {
     d.due = false;
     if (ok) d.resolve(v);
     else d.reject(v);
@@ -458,14 +437,14 @@ export function tell(req: VeoRequest): void {
 }
 
 function settle(req: VeoRequest, state: typeof DONE | typeof FAILED, value: unknown): void {
-  const ctx = req.ctx;
+  const ctx = reqSlots.ctx(req);
   const pump = ctxSlots.pump(ctx);
-  pump.closed(req.id);
+  pump.closed(reqSlots.id(req));
   // Buffers of a request cut off by close/destroy stay held until VEO let go of the context.
   const held = ctxSlots.held(ctx);
-  if (req._state === PENDING && held.size !== 0 && ctx._usable) held.delete(req.id);
+  if (reqSlots.state(req) === PENDING && held.size !== 0 && ctx._usable) held.delete(reqSlots.id(req));
   setOutcome(req, state, value);
-  if (req._deferred !== undefined) {
+  if (reqSlots.deferred(req) !== undefined) {
     pump.waiting--;
     tell(req);
   }
@@ -492,42 +471,60 @@ export function signalName(signal: number): string {
  * ERROR on a context that has exited does too; ERROR on a live context is a VeoCallError.
  */
 export function completeRequest(req: VeoRequest, rc: number, reg: ResultRegister): void {
-  const finish = req._call.finish;
+  const finish = reqSlots.call(req).finish;
   if (finish !== undefined && finish(req, rc, reg)) return;
   if (rc === CommandState.OK) {
-    resolveRequest(req, reg.decode(req._kind));
+    resolveRequest(req, reg.decode(reqSlots.call(req).kind));
     return;
   }
-  const ctx = req.ctx;
+  const ctx = reqSlots.ctx(req);
   const proc = ctx.proc;
   if (rc === CommandState.EXCEPTION) {
     const signal = Number(reg.u64[0] & 0xffffffffn);
     const err = new VeoKernelException(
-      `${req._what} (request ${req.id}) died of ${signalName(signal)} on VE node ${proc.nodeid}; ` +
+      `${reqSlots.call(req).what} (request ${reqSlots.id(req)}) died of ${signalName(signal)} on VE node ${proc.nodeid}; ` +
         "the VE process is dead, create a new VeoProc",
       signal,
     );
     rejectRequest(req, err);
-    proc._died(`the VE process died of ${signalName(signal)} in ${req._what}`, { reason: "fault", signal });
+    proc._died(`the VE process died of ${signalName(signal)} in ${reqSlots.call(req).what}`, {
+      reason: "fault",
+      signal,
+    });
     return;
   }
   if (rc === CommandState.ERROR) {
     if (proc.dead) {
-      rejectRequest(req, new VeoProcessDead(`${req._what} (request ${req.id}): the VE process is dead`));
+      rejectRequest(
+        req,
+        new VeoProcessDead(
+          `${reqSlots.call(req).what} (request ${reqSlots.id(req)}): the VE process is dead`,
+        ),
+      );
       return;
     }
     if (ctx._nativeState() === ContextState.EXIT) {
       const err = new VeoProcessDead(
-        `${req._what} (request ${req.id}) failed: the VE process on node ${proc.nodeid} has exited`,
+        `${reqSlots.call(req).what} (request ${reqSlots.id(req)}) failed: the VE process on node ${proc.nodeid} has exited`,
       );
       rejectRequest(req, err);
       proc._died("the VE process has exited");
       return;
     }
-    rejectRequest(req, new VeoCallError(`${req._what} (request ${req.id}) ended with VEO_COMMAND_ERROR`));
+    rejectRequest(
+      req,
+      new VeoCallError(
+        `${reqSlots.call(req).what} (request ${reqSlots.id(req)}) ended with VEO_COMMAND_ERROR`,
+      ),
+    );
     return;
   }
-  rejectRequest(req, new VeoCallError(`${req._what} (request ${req.id}): veo_call_*_result returned ${rc}`));
+  rejectRequest(
+    req,
+    new VeoCallError(
+      `${reqSlots.call(req).what} (request ${reqSlots.id(req)}): veo_call_*_result returned ${rc}`,
+    ),
+  );
 }
 
 Object.freeze(VeoRequest.prototype);

@@ -19,6 +19,7 @@ import { byteCount } from "./memory.js";
 import { clearErrno, lastErrno, type VeoApi } from "./native/api.js";
 import { requireFunction } from "./native/library.js";
 import { VeoProc } from "./proc.js";
+import { procSlots } from "./slots.js";
 
 /** The `mode` flags of the VE-SHM calls (veo_veshm_defs.h), to be OR-ed together. */
 export const VeshmMode = Object.freeze({
@@ -62,7 +63,7 @@ function errnoError(func: string, errno: number, what: string): VeoErrnoError {
 }
 
 function need<K extends keyof VeoApi>(name: K, proc: VeoProc): NonNullable<VeoApi[K]> {
-  return requireFunction(proc._native, name);
+  return requireFunction(procSlots.native(proc), name);
 }
 
 function liveProc(v: unknown, label: string): VeoProc {
@@ -143,7 +144,7 @@ function procAddressCall(
   const a = u64(addr, `Argument 1 (${argName}) of ${method}`);
   const f = need(name, p);
   clearErrno();
-  checkRc(f(p._handle, a), name, method);
+  checkRc(f(procSlots.handle(p), a), name, method);
 }
 
 /** What VeoShm.shmat returns: the VE address of the segment and its VEHVA (for DMA). */
@@ -211,7 +212,11 @@ export const VeoShm = Object.freeze({
     const m = mode(mode_, "Argument 5 (mode) of sharedMemAttach");
     const f = need("veo_shared_mem_attach", p);
     clearErrno();
-    return checkAddr(f(p._handle, id, h, n, s, m), "veo_shared_mem_attach", `sharedMemAttach(pid ${id})`);
+    return checkAddr(
+      f(procSlots.handle(p), id, h, n, s, m),
+      "veo_shared_mem_attach",
+      `sharedMemAttach(pid ${id})`,
+    );
   },
 
   /** veo_shared_mem_detach: unmaps what sharedMemAttach mapped at `addr`. */
@@ -221,7 +226,7 @@ export const VeoShm = Object.freeze({
     const m = mode(mode_, "Argument 2 (mode) of sharedMemDetach");
     const f = need("veo_shared_mem_detach", p);
     clearErrno();
-    checkRc(f(p._handle, a, m), "veo_shared_mem_detach", "sharedMemDetach");
+    checkRc(f(procSlots.handle(p), a, m), "veo_shared_mem_detach", "sharedMemDetach");
   },
 
   /** veo_shmget: shmget(2) run by the VE process; returns the segment id. */
@@ -232,7 +237,7 @@ export const VeoShm = Object.freeze({
     const fl = cInt(shmflag, "Argument 3 (shmflag) of shmget");
     const f = need("veo_shmget", p);
     clearErrno();
-    const id = f(p._handle, k, n, fl);
+    const id = f(procSlots.handle(p), k, n, fl);
     checkRc(id, "veo_shmget", `shmget(key ${k}, ${n} bytes)`);
     return id;
   },
@@ -246,7 +251,7 @@ export const VeoShm = Object.freeze({
     const f = need("veo_shmat", p);
     const vehva = new BigUint64Array(1);
     clearErrno();
-    const addr = checkAddr(f(p._handle, id, at, fl, vehva), "veo_shmat", `shmat(${id})`);
+    const addr = checkAddr(f(procSlots.handle(p), id, at, fl, vehva), "veo_shmat", `shmat(${id})`);
     return Object.freeze({ addr, vehva: vehva[0] === FAILED ? undefined : vehva[0] });
   },
 
@@ -323,7 +328,7 @@ export const VeoDma = Object.freeze({
     const [p, d, s, n] = dmaArgs("post", proc, dst, src, size);
     const f = need("veo_dma_post", p);
     const handle = new VeoDmaHandle(HANDLE_TOKEN, p);
-    checkNegErrno(f(p._handle, d, s, n, dmaRaw(handle)!), "veo_dma_post", `dma post(${n} bytes)`);
+    checkNegErrno(f(procSlots.handle(p), d, s, n, dmaRaw(handle)!), "veo_dma_post", `dma post(${n} bytes)`);
     return handle;
   },
 
@@ -337,7 +342,7 @@ export const VeoDma = Object.freeze({
     }
     if (handle.done) return true;
     const p = liveProc(handle.proc, "The proc of Argument 0 (handle) of poll");
-    const rc = need("veo_dma_poll", p)(p._handle, raw);
+    const rc = need("veo_dma_poll", p)(procSlots.handle(p), raw);
     if (rc === -EAGAIN) return false;
     checkNegErrno(rc, "veo_dma_poll", "dma poll");
     if (rc > 0) throw dmaStatusError("veo_dma_poll", rc);
@@ -348,7 +353,7 @@ export const VeoDma = Object.freeze({
   /** veo_dma_post_wait: a DMA of `size` bytes from `src` to `dst`, waited for. */
   postWait(proc: VeoProc, dst: bigint, src: bigint, size: number): void {
     const [p, d, s, n] = dmaArgs("postWait", proc, dst, src, size);
-    const rc = need("veo_dma_post_wait", p)(p._handle, d, s, n);
+    const rc = need("veo_dma_post_wait", p)(procSlots.handle(p), d, s, n);
     checkNegErrno(rc, "veo_dma_post_wait", `dma postWait(${n} bytes)`);
     if (rc > 0) throw dmaStatusError("veo_dma_post_wait", rc);
   },
@@ -374,6 +379,6 @@ export const VeoDma = Object.freeze({
    */
   accessPcircvsycRegister(proc: VeoProc): void {
     const p = liveProc(proc, "Argument 0 (proc) of accessPcircvsycRegister");
-    need("veo_access_pcircvsyc_register", p)(p._handle);
+    need("veo_access_pcircvsyc_register", p)(procSlots.handle(p));
   },
 });

@@ -5,8 +5,11 @@
  */
 import type { VeoCtxt } from "./context.js";
 import type { VeoLibrary } from "./library.js";
+import type { CtxHandle, ProcHandle, VeoApi } from "./native/api.js";
+import type { VeoNative } from "./native/library.js";
 import type { VeoProc } from "./proc.js";
 import type { Pump } from "./pump.js";
+import type { CallInfo, Deferred, VeoRequest } from "./request.js";
 
 /** @internal Passed to the constructors that only veo-ts may call (VeoCtxt, VeoLibrary, ...). */
 export const MINT: unique symbol = Symbol("veo-ts internal construction");
@@ -17,8 +20,36 @@ export const ctxSlots = {
   pump: undefined as unknown as (ctx: VeoCtxt) => Pump,
   /** The host buffers of its requests VEO may still use, by request id. */
   held: undefined as unknown as (ctx: VeoCtxt) => Map<number, unknown>,
+  /** Its VEO handle: what C is handed (not a property of the context, so user code cannot). */
+  handle: undefined as unknown as (ctx: VeoCtxt) => CtxHandle,
+  /** The koffi function table of its proc's library. */
+  api: undefined as unknown as (ctx: VeoCtxt) => VeoApi,
   /** Counts the callVh functions queued on it (see callbacks.ts). */
   addVh: undefined as unknown as (ctx: VeoCtxt, delta: number) => void,
+};
+
+/** @internal A proc's private parts (see VeoProc): the C handle and function table. */
+export const procSlots = {
+  handle: undefined as unknown as (proc: VeoProc) => ProcHandle,
+  api: undefined as unknown as (proc: VeoProc) => VeoApi,
+  native: undefined as unknown as (proc: VeoProc) => VeoNative,
+};
+
+/**
+ * @internal A request's private state, for the pump and the settling code: read here rather
+ * than through properties, so a property defined on the (extensible) instance changes nothing.
+ */
+export const reqSlots = {
+  id: undefined as unknown as (req: VeoRequest) => number,
+  ctx: undefined as unknown as (req: VeoRequest) => VeoCtxt,
+  /** 0 pending, 1 done, 2 failed */
+  state: undefined as unknown as (req: VeoRequest) => 0 | 1 | 2,
+  /** While pending: what VEO still uses; then the result or the error. */
+  value: undefined as unknown as (req: VeoRequest) => unknown,
+  /** What ran (its `what` names it in messages) and how to decode its result. */
+  call: undefined as unknown as (req: VeoRequest) => CallInfo,
+  /** Who to tell when it settles. */
+  deferred: undefined as unknown as (req: VeoRequest) => Deferred | undefined,
 };
 
 /** @internal Brand checks of classes that modules importing each other need. */

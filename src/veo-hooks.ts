@@ -32,6 +32,7 @@ import { VeoFailedError } from "./errors.js";
 import { readU64At, registerHmemHooks, registerHook, type U64 } from "./native/api.js";
 import { functionAddress, getNative, requireFunction, type VeoNative } from "./native/library.js";
 import type { VeoProc } from "./proc.js";
+import { procSlots } from "./slots.js";
 
 /** The events proc.on accepts. */
 export type VeoHookEventType = "alloc" | "free" | "allocHmem" | "freeHmem" | "allocAsync" | "freeAsync";
@@ -80,12 +81,12 @@ let exitHooked = false;
 
 /** @internal A new proc (found again by its handle). */
 export function rememberProc(proc: VeoProc): void {
-  byHandle.set(proc._handle, new WeakRef(proc));
+  byHandle.set(procSlots.handle(proc), new WeakRef(proc));
 }
 
 /** @internal A proc going away: forget it and drop its listeners. */
 export function forgetProc(proc: VeoProc): void {
-  if (byHandle.get(proc._handle)?.deref() === proc) byHandle.delete(proc._handle);
+  if (byHandle.get(procSlots.handle(proc))?.deref() === proc) byHandle.delete(procSlots.handle(proc));
   const mine = listeners.get(proc);
   if (mine === undefined) return;
   for (const [type, list] of mine) for (let i = list.length; i > 0; i--) unlisten(proc, type);
@@ -152,7 +153,7 @@ function sharedWithHmem(native: VeoNative, k: number): boolean {
 function listen(proc: VeoProc, type: VeoHookEventType): void {
   const k = nativeIndex(type);
   if (k < 0) return;
-  const native = proc._native;
+  const native = procSlots.native(proc);
   requireFunction(native, "veo_register_hook");
   if (!isMainThread) {
     // VEO keeps one hook per key for the whole process; a worker's koffi callback would be
@@ -187,9 +188,9 @@ function hookExit(): void {
 
 function unlisten(proc: VeoProc, type: VeoHookEventType): void {
   const k = nativeIndex(type);
-  const c = counts.get(proc._native);
+  const c = counts.get(procSlots.native(proc));
   if (k < 0 || c === undefined || c[k] === 0) return;
-  if (--c[k] === 0 && !sharedWithHmem(proc._native, k)) unregisterKey(proc._native, k);
+  if (--c[k] === 0 && !sharedWithHmem(procSlots.native(proc), k)) unregisterKey(procSlots.native(proc), k);
 }
 
 function unregisterKey(native: VeoNative, k: number): void {
@@ -254,7 +255,10 @@ let scheduled = false;
 
 /** @internal Queues `event` for `proc`'s listeners (delivered a microtask later). */
 export function emitHookEvent(proc: VeoProc, event: VeoHookEvent): void {
-  if ((event.type === "allocAsync" || event.type === "freeAsync") && hmem?.native === proc._native) {
+  if (
+    (event.type === "allocAsync" || event.type === "freeAsync") &&
+    hmem?.native === procSlots.native(proc)
+  ) {
     emitAsyncHmem(proc, event);
   }
   const list = listeners.get(proc)?.get(event.type);
@@ -365,7 +369,7 @@ function emitAsyncHmem(proc: VeoProc, event: VeoHookEvent): void {
   if ((hmemListeners.get(type)?.length ?? 0) === 0) return;
   let addr = event.addr;
   try {
-    const tagged = proc._api.veo_set_proc_identifier?.(addr, proc.identifier);
+    const tagged = procSlots.api(proc).veo_set_proc_identifier?.(addr, proc.identifier);
     if (tagged !== undefined && tagged !== null) addr = BigInt.asUintN(64, BigInt(tagged));
   } catch {
     /* no identifier: the plain address, as VEO's hook gives it then */
@@ -380,7 +384,7 @@ function procOfHmem(addr: bigint): VeoProc | undefined {
   if (addr >> 63n === 0n || hmem === undefined) return undefined;
   const ident = Number((addr >> 59n) & 0xfn);
   for (const p of liveProcs()) {
-    if (p._native !== hmem.native) continue;
+    if (procSlots.native(p) !== hmem.native) continue;
     try {
       if (p.identifier === ident) return p;
     } catch {

@@ -26,6 +26,7 @@ import {
 import { gone } from "./support/checks.js";
 import { closeGate } from "./support/gate.js";
 import { kernel } from "./support/kernels.js";
+import { ctxSlots } from "../src/slots.js";
 
 /** Resolves after pending microtasks and one macrotask (hook events are asynchronous). */
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -324,10 +325,10 @@ describe("ctx.block", () => {
   /** Submits from a pool thread: it would block forever if the block were still held. */
   function submitFromPool(c: VeoCtxt): Promise<void> {
     const buf = new Uint8Array(8);
-    const api = c._api;
+    const api = ctxSlots.api(c);
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("the submission lock is still held")), 20_000);
-      api.veo_async_write_mem.async(c._handle, 0, buf, 0, (err) => {
+      api.veo_async_write_mem.async(ctxSlots.handle(c), 0, buf, 0, (err) => {
         clearTimeout(timer);
         if (err) reject(err);
         else resolve();

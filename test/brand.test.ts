@@ -70,6 +70,8 @@ describe("hostile use of the object model (child process)", () => {
       "overwriting or redefining internals is refused; a destroyed proc cannot be revived",
       "overwritten-internals",
     ],
+    ["no property of any object reaches the C function table or a VEO handle", "no-c-reachable"],
+    ["properties defined on a request cannot stop it or its context settling", "shadowed-requests"],
     ["subclasses may add members but not override what veo-ts relies on", "subclasses"],
     ["objects of another (or a destroyed) proc are refused by name", "wrong-proc"],
     [

@@ -21,6 +21,7 @@ import { VeoProc, VeoProcessDead, VeoTimeoutError, type VeoCtxt, type VeoLibrary
 import { alive } from "./support/checks.js";
 import { runChild, waitGone } from "./support/child.js";
 import { kernel, partialEmulator } from "./support/kernels.js";
+import { ctxSlots, procSlots } from "../src/slots.js";
 
 process.env.VE_OMP_NUM_THREADS = "1";
 
@@ -106,7 +107,7 @@ describe("awaiting through the notify pipe (emulator)", () => {
 
   it("the same on an emulator without the extensions (the pool wait), with no socket held", async () => {
     const setup = open(partialEmulator(EXTENSIONS));
-    expect(setup.proc._api.veo_emu_arm).toBeUndefined();
+    expect(procSlots.api(setup.proc).veo_emu_arm).toBeUndefined();
     const sleep = setup.lib.declare("int do_sleep(int ms)");
     const before = refSockets();
     const r = sleep(setup.ctx, 200);
@@ -164,26 +165,26 @@ describe("awaiting through the notify pipe (emulator)", () => {
 
   it("veo_emu_arm and veo_emu_wait_result_for: 1 while running, 0 once finished or unknown", async () => {
     const { proc, lib, ctx } = open();
-    const api = proc._api;
+    const api = procSlots.api(proc);
     const arm = api.veo_emu_arm as NonNullable<typeof api.veo_emu_arm>;
     const timed = api.veo_emu_wait_result_for as NonNullable<typeof api.veo_emu_wait_result_for>;
     const sleep = lib.declare("int do_sleep(int ms)");
     const r = sleep(ctx, 200);
     const reg = nativeRegister().addr;
-    expect(arm(ctx._handle, r.id)).toBe(1);
-    expect(timed(ctx._handle, r.id, reg, 1_000_000)).toBe(CommandState.UNFINISHED);
+    expect(arm(ctxSlots.handle(ctx), r.id)).toBe(1);
+    expect(timed(ctxSlots.handle(ctx), r.id, reg, 1_000_000)).toBe(CommandState.UNFINISHED);
     expect(await r).toBe(200); // collected through the pump: the arming was the pump's own
     const q = sleep(ctx, 1);
     q.wait();
-    expect(arm(ctx._handle, q.id)).toBe(0); // collected already
-    expect(arm(ctx._handle, 123_456_789)).toBe(0); // never submitted
-    expect(timed(ctx._handle, 123_456_789, reg, 1000)).toBe(CommandState.ERROR);
+    expect(arm(ctxSlots.handle(ctx), q.id)).toBe(0); // collected already
+    expect(arm(ctxSlots.handle(ctx), 123_456_789)).toBe(0); // never submitted
+    expect(timed(ctxSlots.handle(ctx), 123_456_789, reg, 1000)).toBe(CommandState.ERROR);
   });
 
   it("the proc's pipe: one reader in this process, from creation to destroy()", async () => {
     const before = fs.readdirSync("/proc/self/fd").length;
     const { proc, lib, ctx } = open();
-    const n = notifierOf(proc, proc._api, proc._handle) as Notifier;
+    const n = notifierOf(proc, procSlots.api(proc), procSlots.handle(proc)) as Notifier;
     expect(n).not.toBeNull();
     const pipe = fs.readlinkSync(`/proc/self/fd/${n.fd}`);
     expect(pipe).toMatch(/^pipe:/);
@@ -209,7 +210,9 @@ describe("awaiting through the notify pipe (emulator)", () => {
     const a = open();
     const b = open();
     const pipeOf = (p: VeoProc): string =>
-      fs.readlinkSync(`/proc/self/fd/${(notifierOf(p, p._api, p._handle) as Notifier).fd}`);
+      fs.readlinkSync(
+        `/proc/self/fd/${(notifierOf(p, procSlots.api(p), procSlots.handle(p)) as Notifier).fd}`,
+      );
     const linksOf = (pid: number): string[] =>
       fs.readdirSync(`/proc/${pid}/fd`).map((fd) => {
         try {

@@ -5,6 +5,7 @@
  */
 import { VeoProc } from "../../src/index.js";
 import { nativeRegister } from "../../src/native/api.js";
+import { ctxSlots, procSlots } from "../../src/slots.js";
 
 export function openRawSession(kernels: string) {
   const proc = new VeoProc(0);
@@ -17,9 +18,9 @@ export function openRawSession(kernels: string) {
     lib,
     f,
     ctx,
-    api: (proc as any)._api,
-    ch: (ctx as any)._handle,
-    ph: (proc as any)._handle,
+    api: procSlots.api(proc) as any,
+    ch: ctxSlots.handle(ctx) as any,
+    ph: procSlots.handle(proc) as any,
     addr: (f as any)._s.addr,
     ca: (f as any)._s.args,
     out: nativeRegister().addr,

@@ -8,6 +8,7 @@ import { MessageChannel } from "node:worker_threads";
 import { Intent, OnStack, VeMemPtr, VeoCtxt, VeoHmem } from "../../src/index.js";
 import { resizableBuffer } from "../support/buffers.js";
 import { check, expectThrow, runScenarios, stillUsable, type Scenario } from "./common.js";
+import { procSlots } from "../../src/slots.js";
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
@@ -152,7 +153,7 @@ const scenarios: Record<string, Scenario> = {
     Object.defineProperties(fake, {
       proc: { value: proc },
       _handle: { value: 0xdead0 },
-      _api: { value: proc._api },
+      _api: { value: procSlots.api(proc) },
       _usable: { value: true },
       _closed: { value: false },
     });

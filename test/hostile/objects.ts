@@ -27,6 +27,7 @@ import {
   type ErrorClass,
   type Scenario,
 } from "./common.js";
+import { procSlots } from "../../src/slots.js";
 
 // More than one context per proc (a VEO rule; the test runner sets it too).
 process.env.VE_OMP_NUM_THREADS ??= "1";
@@ -96,8 +97,8 @@ const scenarios: Record<string, Scenario> = {
       Object.create(
         proto,
         Object.getOwnPropertyDescriptors({
-          _api: proc._api,
-          _native: proc._native,
+          _api: procSlots.api(proc),
+          _native: procSlots.native(proc),
           _handle: 12345,
           proc,
           ctx,
@@ -135,7 +136,7 @@ const scenarios: Record<string, Scenario> = {
     // The classes only veo-ts constructs refuse to be constructed by hand (with real handles too).
     expectThrow(
       "new VeoCtxt",
-      () => new (internalCtor(VeoCtxt))(proc, 12345, proc._api),
+      () => new (internalCtor(VeoCtxt))(proc, 12345, procSlots.api(proc)),
       TypeError,
       /^VeoCtxt cannot be constructed directly/,
     );
@@ -185,27 +186,11 @@ const scenarios: Record<string, Scenario> = {
     await req;
     // ESM is strict: assigning a read-only or getter-only property throws a TypeError.
     const targets: Array<[string, object, string[]]> = [
-      [
-        "proc",
-        proc,
-        [
-          "_handle",
-          "_api",
-          "_native",
-          "nodeid",
-          "_check",
-          "_alive",
-          "destroyed",
-          "dead",
-          "destroy",
-          "_died",
-          "_syncPoint",
-        ],
-      ],
-      ["ctx", ctx, ["_handle", "_api", "proc", "_closed", "_usable", "_checkUsable", "closed"]],
+      ["proc", proc, ["nodeid", "_check", "_alive", "destroyed", "dead", "destroy", "_died", "_syncPoint"]],
+      ["ctx", ctx, ["proc", "_closed", "_usable", "_checkUsable", "closed"]],
       ["lib", lib, ["_handle", "_unloaded", "proc", "name", "_check", "closed"]],
       ["function", f, ["_s", "lib", "addr"]],
-      ["request", req, ["id", "ctx", "_state", "_value", "_call", "_deferred"]],
+      ["request", req, ["id", "ctx"]],
     ];
     for (const [what, obj, names] of targets) {
       for (const name of names) {
@@ -264,6 +249,68 @@ const scenarios: Record<string, Scenario> = {
     await stillUsable(proc, lib, ctx);
   },
 
+  async "no-c-reachable"(proc, lib, ctx) {
+    // The koffi function table and the VEO handles are private: user code cannot call C with
+    // a pointer of its choosing through anything the binding hands out.
+    const f = lib.declare("int add_one(int x)");
+    const req = f(ctx, 1);
+    await req;
+    const isObj = (v: unknown): v is object => typeof v === "object" && v !== null;
+    const isApi = (v: unknown) => isObj(v) && Object.hasOwn(v, "veo_call_async");
+    for (const [what, obj] of [
+      ["proc", proc],
+      ["ctx", ctx],
+      ["lib", lib],
+      ["function", f],
+      ["request", req],
+    ] as const) {
+      // (A library's handle is a plain number, useless without the table.)
+      for (const name of what === "lib" ? ["_api", "_native"] : ["_api", "_handle", "_native"])
+        check(`no ${what}.${name}`, !(name in obj));
+      // Nothing one step away (own or inherited data properties and getters) is the table.
+      for (let o: object | null = obj; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+        for (const key of Reflect.ownKeys(o)) {
+          const d = Object.getOwnPropertyDescriptor(o, key)!;
+          let v: unknown = d.value;
+          if (d.get) {
+            try {
+              v = d.get.call(obj);
+            } catch {
+              continue;
+            }
+          }
+          check(
+            `${what}.${String(key)} is not the C function table`,
+            !isApi(v) && !(isObj(v) && Object.hasOwn(v, "api") && isApi((v as { api: unknown }).api)),
+          );
+        }
+      }
+    }
+    await stillUsable(proc, lib, ctx);
+  },
+
+  async "shadowed-requests"(proc, lib, ctx) {
+    // Requests stay extensible (preventExtensions costs the submit path), so a caller can
+    // define properties on one: the pump reads a request's private state, never these.
+    const f = lib.declare("int add_one(int x)");
+    const a = f(ctx, 1);
+    for (const name of ["_state", "_value", "_deferred", "_call", "_what", "_kind", "id", "ctx"]) {
+      Object.defineProperty(a, name, { value: name === "_state" ? 1 : 12345, configurable: true });
+    }
+    Object.defineProperty(a, "then", { value: () => undefined }); // a then that never calls back
+    const b = f(ctx, 2);
+    check("a shadowed request waits", VeoRequest.prototype.wait.call(a) === 2);
+    check("the next request settles", (await b) === 3);
+    const c = f(ctx, 3);
+    Object.defineProperty(c, "_state", { get: () => 2 });
+    Object.defineProperty(c, "id", { get: () => -1 });
+    Object.defineProperty(c, "then", { value: () => undefined });
+    const d = f(ctx, 4);
+    check("VeoRequest.all ignores a shadowed then", (await VeoRequest.all([c, d])).join() === "4,5");
+    check("later requests settle", (await f(ctx, 5)) === 6);
+    await stillUsable(proc, lib, ctx);
+  },
+
   async subclasses(proc, lib, ctx) {
     class Liar extends VeoProc {
       override get destroyed(): boolean {
@@ -313,7 +360,7 @@ const scenarios: Record<string, Scenario> = {
     class MyCtxt extends (VeoCtxt as unknown as new (...a: unknown[]) => object) {}
     expectThrow(
       "a VeoCtxt subclass",
-      () => new MyCtxt(proc, 1, proc._api),
+      () => new MyCtxt(proc, 1, procSlots.api(proc)),
       TypeError,
       /^VeoCtxt cannot be constructed directly/,
     );
