@@ -173,9 +173,7 @@ export class VeoCtxt {
   _refused(what: string, cfunc: string): Error {
     if (this._nativeState() === ContextState.EXIT) {
       this.proc._died("the VE process has exited");
-      return new VeoProcessDead(
-        `${what}: ${cfunc} refused the request: the VE process on node ${this.proc.nodeid} is dead`,
-      );
+      return new VeoProcessDead(`${what}: ${cfunc} refused the request: ${deathMessage(this.proc)}`);
     }
     return new VeoFailedError(
       cfunc,
@@ -423,3 +421,13 @@ export class VeoCtxt {
 }
 
 Object.freeze(VeoCtxt.prototype);
+
+/** Why `proc` is dead, as its own VeoProcessDead says. */
+function deathMessage(proc: VeoProc): string {
+  try {
+    proc._check();
+  } catch (err) {
+    if (err instanceof Error) return err.message;
+  }
+  return `the VE process on node ${proc.nodeid} is dead`;
+}

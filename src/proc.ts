@@ -41,6 +41,7 @@ import {
   type Teardown,
   type VeoProcLost,
 } from "./proc-lifetime.js";
+import { signalName } from "./request.js";
 import { adoptMem, allocHmem, allocMem, freeHmem, freeMem, readMem, writeMem } from "./proc-memory.js";
 import { brands, ctxSlots, MINT, procSlots } from "./slots.js";
 import { pollUntil } from "./timeouts.js";
@@ -202,8 +203,10 @@ export class VeoProc {
    */
   _died(reason: string, how?: Pick<VeoProcLost, "reason" | "signal" | "exitCode">): void {
     if (!this._alive) return;
-    this.#deathReason = reason;
     const end = how ?? (this.#helper ? helperEnd(this.#helper) : {});
+    // Learnt from the host process alone (no request told the fault): say what it showed.
+    if (how === undefined) reason += deathDetail(end);
+    this.#deathReason = reason;
     this.#settleLost({
       reason: how?.reason ?? (end.signal !== undefined ? "signaled" : "exited"),
       message: `The VeoProc on node ${this.nodeid} is dead: ${reason}`,
@@ -747,3 +750,16 @@ function checkContextOptions(options: unknown): number | undefined {
 export type { VeoProcOptions };
 
 Object.freeze(VeoProc.prototype);
+
+/**
+ * How the helper ended, for a death message: its signal, or its exit code (the emulator's
+ * helper exits with 128 + the signal a kernel died of).
+ */
+function deathDetail(end: Pick<VeoProcLost, "signal" | "exitCode">): string {
+  if (end.signal !== undefined) return ` (killed by ${signalName(end.signal)})`;
+  const code = end.exitCode;
+  if (code === undefined) return "";
+  return code > 128 && code < 160
+    ? ` (exit code ${code}: a kernel died of ${signalName(code - 128)})`
+    : ` (exit code ${code})`;
+}

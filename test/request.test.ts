@@ -14,7 +14,9 @@ import {
   VeoRequest,
   type VeoCtxt,
 } from "../src/index.js";
+import { gone } from "./support/checks.js";
 import { fileKernelProc, openKernelProc } from "./support/fixture.js";
+import { closeGate } from "./support/gate.js";
 import { kernel } from "./support/kernels.js";
 
 process.env.VE_OMP_NUM_THREADS = "1";
@@ -287,9 +289,14 @@ describe("then() collecting its own request", () => {
     const { proc: p, lib: l, ctx: c } = openKernelProc();
     try {
       const add = l.declare("int add_one(int x)");
+      const segv = l.declare("int segv(void)");
+      // Behind a gate: on a loaded machine the fault could otherwise kill the helper before
+      // `late` is submitted, and the submission itself would throw.
+      const gate = closeGate(l, c);
       const ok = add(c, 1);
-      const bad = l.declare("int segv(void)")(c);
+      const bad = segv(c);
       const late = add(c, 2);
+      gate.open();
       expect(await ok).toBe(2);
       const caught = async (r: VeoRequest) => {
         try {
@@ -472,13 +479,45 @@ describe("kernel faults", () => {
   it("after a fault, a request nobody awaited that finished before it still gives its result", async () => {
     const { proc: p, lib: l, ctx: c } = openKernelProc();
     try {
-      const ok = l.declare("int add_one(int)")(c, 1);
-      const bad = l.declare("int segv(void)")(c);
-      const late = l.declare("int add_one(int)")(c, 2);
+      const add = l.declare("int add_one(int)");
+      const segv = l.declare("int segv(void)");
+      const gate = closeGate(l, c); // all three are queued before the fault can happen
+      const ok = add(c, 1);
+      const bad = segv(c);
+      const late = add(c, 2);
+      gate.open();
       await expect(bad).rejects.toBeInstanceOf(VeoKernelException);
       expect(ok.wait()).toBe(2);
       expect(() => late.wait()).toThrow(VeoProcessDead);
       await expect(late).rejects.toBeInstanceOf(VeoProcessDead);
+    } finally {
+      p.destroy();
+    }
+  });
+
+  it("a submit after the helper died of a fault (not seen yet) is VeoProcessDead saying why", async () => {
+    const { proc: p, lib: l, ctx: c } = openKernelProc();
+    try {
+      const add = l.declare("int add_one(int)");
+      const pid = p._helperPid();
+      expect(pid).toBeGreaterThan(0);
+      // Nobody looks at the faulting request: the binding learns of the death at the submit.
+      const bad = l.declare("int segv(void)")(c);
+      expect(await gone(pid!, 30_000)).toBe(true);
+      let err: unknown;
+      try {
+        add(c, 2);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(VeoProcessDead);
+      // The cause as far as the host can tell (the signal only while the helper is unreaped).
+      expect((err as Error).message).toMatch(
+        /^add_one: veo_call_async refused the request: .* is dead: the VE process/,
+      );
+      expect((err as Error).message).not.toMatch(/REQUEST_ID_INVALID/);
+      await expect(bad).rejects.toBeInstanceOf(VeoKernelException);
+      expect(() => add(c, 3)).toThrow(VeoProcessDead);
     } finally {
       p.destroy();
     }
