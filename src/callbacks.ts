@@ -122,7 +122,7 @@ export function callVh(ctx: VeoCtxt, fn: unknown, arg: unknown): VeoRequest {
     api.veo_req_block_end?.(h);
   }
   if (id === REQUEST_ID_INVALID) freeSems.push(sem);
-  const gate = ctx._submitted(gateId, GATE, undefined, "veo_call_async_vh");
+  const gate = ctxSlots.submitted(ctx, gateId, GATE, undefined, "veo_call_async_vh");
   const call: VhCall = {
     ctx,
     fn: fn as VhFunction<never>,
@@ -135,7 +135,7 @@ export function callVh(ctx: VeoCtxt, fn: unknown, arg: unknown): VeoRequest {
     failed: false,
     outcome: undefined,
   };
-  const req = ctx._submitted(id, VH, call, "veo_call_async_vh");
+  const req = ctxSlots.submitted(ctx, id, VH, call, "veo_call_async_vh");
   call.req = req;
   let q = queues.get(ctx);
   if (q === undefined) queues.set(ctx, (q = []));

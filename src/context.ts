@@ -77,6 +77,8 @@ export class VeoCtxt {
     ctxSlots.addVh = (c, d) => void (c.#vh += d);
     ctxSlots.handle = (c) => c.#handle;
     ctxSlots.api = (c) => c.#api;
+    ctxSlots.submitted = (c, id, call, keep, cfunc) => c.#submitted(id, call, keep, cfunc);
+    ctxSlots.shutdown = (c, err) => c.#shutdown(err);
   }
 
   /** The proc this context belongs to. */
@@ -148,7 +150,7 @@ export class VeoCtxt {
    * @internal Wraps a submission's request id (number or bigint from koffi) in a VeoRequest,
    * or throws if VEO refused it.
    */
-  _submitted(id: U64, call: CallInfo, keep: unknown, cfunc: string): VeoRequest {
+  #submitted(id: U64, call: CallInfo, keep: unknown, cfunc: string): VeoRequest {
     if (typeof id === "bigint") {
       if (id === REQUEST_ID_INVALID) throw this._refused(call.what, cfunc);
       id = Number(id);
@@ -172,7 +174,7 @@ export class VeoCtxt {
   /** @internal The error for VEO_REQUEST_ID_INVALID. */
   _refused(what: string, cfunc: string): Error {
     if (this._nativeState() === ContextState.EXIT) {
-      this.proc._died("the VE process has exited");
+      procSlots.died(this.proc, "the VE process has exited");
       return new VeoProcessDead(`${what}: ${cfunc} refused the request: ${deathMessage(this.proc)}`);
     }
     return new VeoFailedError(
@@ -194,7 +196,7 @@ export class VeoCtxt {
     checkVeExtent(src, n, "asyncReadMem");
     holdHostBuffer(dst, "Argument 0 (dst) of asyncReadMem");
     const id = this.#api.veo_async_read_mem(this.#handle, dst, addr, n);
-    return this._submitted(id, READ_CALL, dst, "veo_async_read_mem");
+    return this.#submitted(id, READ_CALL, dst, "veo_async_read_mem");
   }
 
   /** Copies `size` bytes (default: all of `src`) from `src` into VE memory at `dst`. */
@@ -207,7 +209,7 @@ export class VeoCtxt {
     checkVeExtent(dst, n, "asyncWriteMem");
     holdHostBuffer(src, "Argument 1 (src) of asyncWriteMem");
     const id = this.#api.veo_async_write_mem(this.#handle, addr, src, n);
-    return this._submitted(id, WRITE_CALL, src, "veo_async_write_mem");
+    return this.#submitted(id, WRITE_CALL, src, "veo_async_write_mem");
   }
 
   /**
@@ -358,7 +360,7 @@ export class VeoCtxt {
     genuine(this, "close");
     if (this.#closed) return;
     const work = this.proc._pendingWork([this]);
-    this._shutdown(new VeoClosedError("The context was closed before the request finished"));
+    this.#shutdown(new VeoClosedError("The context was closed before the request finished"));
     this.proc._forgetContext(this);
     // A kernel still running gets the grace period, then the VE process is killed (VEO would
     // wait for it, or hang on it, in veo_context_close).
@@ -396,7 +398,7 @@ export class VeoCtxt {
   }
 
   /** @internal Marks closed and rejects everything pending with `err` (no C call). */
-  _shutdown(err: VeoClosedError): void {
+  #shutdown(err: VeoClosedError): void {
     this.#closed = true;
     this.#closeError = err;
     cancelQueued(this);

@@ -258,11 +258,14 @@ export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
     const raw = word < 64n ? Number(word) : -1;
     const dead = proc._probeDead();
     if (FATAL_SIGNALS.includes(raw)) {
-      proc._died(`the VE process died of ${signalName(raw)} in ${s.name}`, { reason: "fault", signal: raw });
+      procSlots.died(proc, `the VE process died of ${signalName(raw)} in ${s.name}`, {
+        reason: "fault",
+        signal: raw,
+      });
       throw new VeoKernelException(`${s.name} died of ${signalName(raw)}; the VE process is dead`, raw);
     }
     if (dead) {
-      proc._died("the VE process has exited");
+      procSlots.died(proc, "the VE process has exited");
       throw new VeoProcessDead(`${s.name}: the VE process on node ${proc.nodeid} is dead`);
     }
     throw new VeoCallError(`${s.name}: veo_call_sync failed (${rc})`);
@@ -472,12 +475,12 @@ function submit(s: FnState, ctx: VeoCtxt, args: unknown[]): VeoRequest {
     // VEO 1.x reads the args until the request completes: the holder keeps them alive.
     const holder = { bufs };
     argsFinalizer.register(holder, { api: s.api, ca });
-    return ctx._submitted(id, s.call, holder, "veo_call_async");
+    return ctxSlots.submitted(ctx, id, s.call, holder, "veo_call_async");
   }
   const ca = s.args as ArgsHandle;
   const keep = plan.n === 0 ? undefined : fillArgs(s, plan, ca, vals);
   const id = s.api.veo_call_async(ctxSlots.handle(ctx), s.addr, ca);
-  return ctx._submitted(id, s.call, keep, "veo_call_async");
+  return ctxSlots.submitted(ctx, id, s.call, keep, "veo_call_async");
 }
 
 /** @internal Frees the function's veo_args (library unloaded or proc destroyed). */
@@ -516,10 +519,10 @@ export function callByName(ctx: VeoCtxt, lib: VeoLibrary, name: string, args: un
     const ca = s.perRequestArgs ? newArgs(s) : (s.args as ArgsHandle);
     const keep = fillArgs(s, plan, ca, vals);
     const id = byName(ctxSlots.handle(ctx), lib._handle, name, ca);
-    if (!s.perRequestArgs) return ctx._submitted(id, s.call, keep, "veo_call_async");
+    if (!s.perRequestArgs) return ctxSlots.submitted(ctx, id, s.call, keep, "veo_call_async");
     const holder = { bufs: keep };
     argsFinalizer.register(holder, { api: s.api, ca });
-    return ctx._submitted(id, s.call, holder, "veo_call_async");
+    return ctxSlots.submitted(ctx, id, s.call, holder, "veo_call_async");
   }
   return looseByName(ctx, lib, name, args, byName);
 }
@@ -596,9 +599,9 @@ function looseByName(
   const call: CallInfo = { kind: "i32", what: name };
   if (!perRequest) {
     api.veo_args_free(ca); // AVEO copied the arguments at submission
-    return ctx._submitted(id, call, bufs.length > 0 ? bufs : undefined, "veo_call_async");
+    return ctxSlots.submitted(ctx, id, call, bufs.length > 0 ? bufs : undefined, "veo_call_async");
   }
   const holder = { bufs };
   argsFinalizer.register(holder, { api, ca });
-  return ctx._submitted(id, call, holder, "veo_call_async");
+  return ctxSlots.submitted(ctx, id, call, holder, "veo_call_async");
 }

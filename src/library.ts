@@ -12,7 +12,7 @@ import { VeMemPtr } from "./memory.js";
 import type { U64 } from "./native/api.js";
 import type { VeoRequest } from "./request.js";
 import { requireFunction } from "./native/library.js";
-import { brands, ctxSlots, MINT, procSlots, reqSlots } from "./slots.js";
+import { brands, ctxSlots, libSlots, MINT, procSlots, reqSlots } from "./slots.js";
 import { notGenuine } from "./brand.js";
 import type { VeoProc } from "./proc.js";
 
@@ -46,6 +46,7 @@ export class VeoLibrary {
 
   static {
     brands.library = (v): v is VeoLibrary => typeof v === "object" && v !== null && #unloaded in v;
+    libSlots.release = (l) => l.#release();
   }
 
   /** @internal Use proc.loadLibrary or proc.staticLibrary. */
@@ -165,7 +166,7 @@ export class VeoLibrary {
   unload(): void {
     genuine(this, "unload");
     if (this.#unloaded || this.proc.destroyed) {
-      this._release();
+      this.#release();
       return;
     }
     this.proc._check();
@@ -183,7 +184,7 @@ export class VeoLibrary {
         throw new VeoFailedError("veo_unload_library", `veo_unload_library(${this.name}) failed (${rc})`);
       }
     }
-    this._release();
+    this.#release();
   }
 
   /**
@@ -206,8 +207,7 @@ export class VeoLibrary {
   }
 
   /** @internal Marks unloaded and frees the functions' argument objects. */
-  _release(): void {
-    genuine(this, "_release");
+  #release(): void {
     if (this.#unloaded) return;
     this.#unloaded = true;
     for (const f of this.func.values()) releaseFunction(f);

@@ -54,7 +54,7 @@ export function allocMemAsync(ctx: VeoCtxt, size: number): VeoRequest<VeMemPtr> 
   const n = byteCount(size, "Argument 0 (size) of allocMemAsync", Number.MAX_SAFE_INTEGER, "2**53-1", 0);
   ctx._checkUsable();
   const f = requireFunction(procSlots.native(ctx.proc), "veo_alloc_mem_async");
-  return ctx._submitted(f(ctxSlots.handle(ctx), n), ALLOC_CALL, n, "veo_alloc_mem_async");
+  return ctxSlots.submitted(ctx, f(ctxSlots.handle(ctx), n), ALLOC_CALL, n, "veo_alloc_mem_async");
 }
 
 /**
@@ -72,7 +72,8 @@ export function freeMemAsync(ctx: VeoCtxt, ptr: VePointer): VeoRequest<void> {
     "allocMem/allocMemAsync/adoptMem",
   );
   const addr = block?.addr ?? 0n;
-  const req = ctx._submitted(
+  const req = ctxSlots.submitted(
+    ctx,
     f(ctxSlots.handle(ctx), addr <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(addr) : addr),
     FREE_CALL,
     addr,

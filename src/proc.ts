@@ -43,7 +43,7 @@ import {
 } from "./proc-lifetime.js";
 import { signalName } from "./request.js";
 import { adoptMem, allocHmem, allocMem, freeHmem, freeMem, readMem, writeMem } from "./proc-memory.js";
-import { brands, ctxSlots, MINT, procSlots } from "./slots.js";
+import { brands, ctxSlots, libSlots, MINT, procSlots } from "./slots.js";
 import { pollUntil } from "./timeouts.js";
 import {
   addHookListener,
@@ -125,6 +125,7 @@ export class VeoProc {
     procSlots.handle = (p) => p.#handle;
     procSlots.api = (p) => p.#api;
     procSlots.native = (p) => p.#native;
+    procSlots.died = (p, reason, how) => p.#died(reason, how);
   }
   /** What the kernels write to stdout, with `stdout: "pipe"` in the options; else null. */
   readonly stdout: Readable | null;
@@ -201,7 +202,7 @@ export class VeoProc {
    * @internal The VE process died: reject everything pending on every context, tell
    * proc.lost. `how` is what is known of the death (else it is read from the host process).
    */
-  _died(reason: string, how?: Pick<VeoProcLost, "reason" | "signal" | "exitCode">): void {
+  #died(reason: string, how?: Pick<VeoProcLost, "reason" | "signal" | "exitCode">): void {
     if (!this._alive) return;
     const end = how ?? (this.#helper ? helperEnd(this.#helper) : {});
     // Learnt from the host process alone (no request told the fault): say what it showed.
@@ -279,7 +280,7 @@ export class VeoProc {
     const timer = setInterval(() => {
       const proc = self.deref();
       if (proc === undefined || !proc._alive) clearInterval(timer);
-      else if (!helperRunning(helper)) proc._died("the VE process has exited");
+      else if (!helperRunning(helper)) proc.#died("the VE process has exited");
     }, LOST_POLL_MS);
     timer.unref();
     this.#lostTimer = timer;
@@ -321,7 +322,7 @@ export class VeoProc {
     pollUntil(() => !helperRunning(helper), performance.now() + 1000);
     // destroy() tells proc.lost itself.
     if (who !== "destroy()") {
-      this._died(`${who} killed it: a kernel still ran after the grace period (${this.#graceMs} ms)`, {
+      this.#died(`${who} killed it: a kernel still ran after the grace period (${this.#graceMs} ms)`, {
         reason: "signaled",
         signal: 9,
       });
@@ -337,7 +338,7 @@ export class VeoProc {
   /** @internal After a failed call: throw VeoProcessDead (and mark dead) if the process is gone. */
   _checkAfterFailure(): void {
     if (this._probeDead()) {
-      this._died("the VE process has exited");
+      this.#died("the VE process has exited");
       this._check();
     }
   }
@@ -679,7 +680,7 @@ export class VeoProc {
     const err = new VeoClosedError(
       `The VeoProc (node ${this.nodeid}) was destroyed before the request finished`,
     );
-    for (const c of this.#ctxs) c._shutdown(err);
+    for (const c of this.#ctxs) ctxSlots.shutdown(c, err);
     // Kernels still running get the grace period, then the VE process is killed.
     const killed = this._endBusy(work, teardownDeadline(this.#graceMs), "destroy()");
     const wasAlive = this.#deathReason === undefined && !killed;
@@ -687,7 +688,7 @@ export class VeoProc {
     this.#destroyed = true;
     untrackProc(this.#teardown);
     forgetProc(this);
-    for (const lib of [...this.#libMap.values()]) lib._release();
+    for (const lib of [...this.#libMap.values()]) libSlots.release(lib);
     if (wasAlive) {
       // VEO closes the main context (the first one opened) with the proc.
       for (const c of ctxs) {

@@ -12,7 +12,7 @@ import { CommandState, ContextState } from "./constants.js";
 import { VeoCallError, VeoKernelException, VeoProcessDead } from "./errors.js";
 import type { VeoCtxt } from "./context.js";
 import { notGenuine } from "./brand.js";
-import { ctxSlots, MINT, reqSlots } from "./slots.js";
+import { ctxSlots, MINT, procSlots, reqSlots } from "./slots.js";
 import { abortError, checkWaitOptions, raceWait, timeoutError, type WaitOptions } from "./timeouts.js";
 
 let isRequest: (v: unknown) => v is VeoRequest;
@@ -487,7 +487,7 @@ export function completeRequest(req: VeoRequest, rc: number, reg: ResultRegister
       signal,
     );
     rejectRequest(req, err);
-    proc._died(`the VE process died of ${signalName(signal)} in ${reqSlots.call(req).what}`, {
+    procSlots.died(proc, `the VE process died of ${signalName(signal)} in ${reqSlots.call(req).what}`, {
       reason: "fault",
       signal,
     });
@@ -508,7 +508,7 @@ export function completeRequest(req: VeoRequest, rc: number, reg: ResultRegister
         `${reqSlots.call(req).what} (request ${reqSlots.id(req)}) failed: the VE process on node ${proc.nodeid} has exited`,
       );
       rejectRequest(req, err);
-      proc._died("the VE process has exited");
+      procSlots.died(proc, "the VE process has exited");
       return;
     }
     rejectRequest(

@@ -5,9 +5,11 @@
  */
 import type { VeoCtxt } from "./context.js";
 import type { VeoLibrary } from "./library.js";
-import type { CtxHandle, ProcHandle, VeoApi } from "./native/api.js";
+import type { VeoClosedError } from "./errors.js";
+import type { CtxHandle, ProcHandle, U64, VeoApi } from "./native/api.js";
 import type { VeoNative } from "./native/library.js";
 import type { VeoProc } from "./proc.js";
+import type { VeoProcLost } from "./proc-lifetime.js";
 import type { Pump } from "./pump.js";
 import type { CallInfo, Deferred, VeoRequest } from "./request.js";
 
@@ -24,6 +26,16 @@ export const ctxSlots = {
   handle: undefined as unknown as (ctx: VeoCtxt) => CtxHandle,
   /** The koffi function table of its proc's library. */
   api: undefined as unknown as (ctx: VeoCtxt) => VeoApi,
+  /** Wraps a submission's request id in a VeoRequest, or throws if VEO refused it. */
+  submitted: undefined as unknown as (
+    ctx: VeoCtxt,
+    id: U64,
+    call: CallInfo,
+    keep: unknown,
+    cfunc: string,
+  ) => VeoRequest,
+  /** Marks it closed and rejects everything pending with `err` (no C call). */
+  shutdown: undefined as unknown as (ctx: VeoCtxt, err: VeoClosedError) => void,
   /** Counts the callVh functions queued on it (see callbacks.ts). */
   addVh: undefined as unknown as (ctx: VeoCtxt, delta: number) => void,
 };
@@ -33,6 +45,18 @@ export const procSlots = {
   handle: undefined as unknown as (proc: VeoProc) => ProcHandle,
   api: undefined as unknown as (proc: VeoProc) => VeoApi,
   native: undefined as unknown as (proc: VeoProc) => VeoNative,
+  /** The VE process died: reject everything pending, tell proc.lost (see VeoProc). */
+  died: undefined as unknown as (
+    proc: VeoProc,
+    reason: string,
+    how?: Pick<VeoProcLost, "reason" | "signal" | "exitCode">,
+  ) => void,
+};
+
+/** @internal A library's private parts (see VeoLibrary). */
+export const libSlots = {
+  /** Marks it unloaded and frees its functions' argument sets (no C unload). */
+  release: undefined as unknown as (lib: VeoLibrary) => void,
 };
 
 /**

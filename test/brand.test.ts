@@ -72,6 +72,10 @@ describe("hostile use of the object model (child process)", () => {
     ],
     ["no property of any object reaches the C function table or a VEO handle", "no-c-reachable"],
     ["properties defined on a request cannot stop it or its context settling", "shadowed-requests"],
+    [
+      "internal methods called with garbage on genuine objects neither crash nor hang Node",
+      "internal-methods",
+    ],
     ["subclasses may add members but not override what veo-ts relies on", "subclasses"],
     ["objects of another (or a destroyed) proc are refused by name", "wrong-proc"],
     [

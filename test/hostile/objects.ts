@@ -186,7 +186,7 @@ const scenarios: Record<string, Scenario> = {
     await req;
     // ESM is strict: assigning a read-only or getter-only property throws a TypeError.
     const targets: Array<[string, object, string[]]> = [
-      ["proc", proc, ["nodeid", "_check", "_alive", "destroyed", "dead", "destroy", "_died", "_syncPoint"]],
+      ["proc", proc, ["nodeid", "_check", "_alive", "destroyed", "dead", "destroy", "_syncPoint"]],
       ["ctx", ctx, ["proc", "_closed", "_usable", "_checkUsable", "closed"]],
       ["lib", lib, ["_handle", "_unloaded", "proc", "name", "_check", "closed"]],
       ["function", f, ["_s", "lib", "addr"]],
@@ -308,6 +308,48 @@ const scenarios: Record<string, Scenario> = {
     const d = f(ctx, 4);
     check("VeoRequest.all ignores a shadowed then", (await VeoRequest.all([c, d])).join() === "4,5");
     check("later requests settle", (await f(ctx, 5)) === 6);
+    await stillUsable(proc, lib, ctx);
+  },
+
+  async "internal-methods"(proc, lib, ctx) {
+    // What the pump and lifetime code call (submit, shutdown, release, died) is not on the
+    // objects at all; every "_" method that is left, called with garbage on genuine objects
+    // of a proc of its own, throws or does nothing harmful: Node neither crashes nor hangs.
+    for (const name of ["_submitted", "_shutdown", "_release", "_died"]) {
+      for (const o of [proc, ctx, lib]) check(`no ${name}`, !(name in o));
+    }
+    const p = new VeoProc(0);
+    const pid = p._helperPid();
+    const l = p.loadLibrary(kernel("basic"));
+    const f = l.declare("int add_one(int x)");
+    const c = p.openContext();
+    const r = f(c, 1);
+    await r;
+    const garbage: unknown[][] = [[], [12345], [-1, null, {}, "x"], [{ valueOf: () => 7 }, 2n, () => 0]];
+    const called: string[] = [];
+    for (const o of [r, f, l, c, p]) {
+      const names = new Set<string>();
+      for (let q: object | null = o; q !== null && q !== Object.prototype; q = Object.getPrototypeOf(q)) {
+        for (const k of Object.getOwnPropertyNames(q)) {
+          const d = Object.getOwnPropertyDescriptor(q, k)!;
+          if (k.startsWith("_") && typeof d.value === "function") names.add(k);
+        }
+      }
+      for (const name of names) {
+        for (const args of garbage) {
+          try {
+            const v = (o as unknown as Record<string, (...a: unknown[]) => unknown>)[name](...args);
+            if (v instanceof Promise) await v.catch(() => undefined);
+          } catch {
+            /* a thrown error is fine */
+          }
+        }
+        called.push(name);
+      }
+    }
+    check("internal methods were called", called.length > 3);
+    p.destroy();
+    await helperGone(pid);
     await stillUsable(proc, lib, ctx);
   },
 
