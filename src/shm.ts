@@ -19,7 +19,7 @@ import { byteCount } from "./memory.js";
 import { clearErrno, lastErrno, type VeoApi } from "./native/api.js";
 import { requireFunction } from "./native/library.js";
 import { VeoProc } from "./proc.js";
-import { procSlots } from "./slots.js";
+import { brands, procSlots } from "./slots.js";
 
 /** The `mode` flags of the VE-SHM calls (veo_veshm_defs.h), to be OR-ed together. */
 export const VeshmMode = Object.freeze({
@@ -67,7 +67,8 @@ function need<K extends keyof VeoApi>(name: K, proc: VeoProc): NonNullable<VeoAp
 }
 
 function liveProc(v: unknown, label: string): VeoProc {
-  if (!(v instanceof VeoProc)) throw new TypeError(`${label} must be a VeoProc, got ${describeValue(v)}`);
+  // By brand, not prototype: Object.create(VeoProc.prototype) is no proc.
+  if (!brands.proc(v)) throw new TypeError(`${label} must be a VeoProc, got ${describeValue(v)}`);
   v._check();
   return v;
 }
@@ -264,6 +265,7 @@ export const VeoShm = Object.freeze({
 const HANDLE_TOKEN = Symbol("VeoDmaHandle");
 let dmaRaw: (h: unknown) => Int32Array | undefined;
 let dmaFinish: (h: VeoDmaHandle) => void;
+let dmaState: (h: VeoDmaHandle) => { proc: VeoProc; done: boolean };
 
 /** A VE-DMA transfer in flight (VeoDma.post), for VeoDma.poll. */
 export class VeoDmaHandle {
@@ -276,6 +278,7 @@ export class VeoDmaHandle {
   constructor(token: unknown, proc: VeoProc) {
     if (token !== HANDLE_TOKEN) throw new TypeError("VeoDmaHandle is made by VeoDma.post, not by new");
     this.#proc = proc;
+    Object.freeze(this);
   }
 
   /** The proc that posted it. */
@@ -294,8 +297,11 @@ export class VeoDmaHandle {
     dmaFinish = (h) => {
       h.#done = true;
     };
+    dmaState = (h) => ({ proc: h.#proc, done: h.#done });
   }
 }
+
+Object.freeze(VeoDmaHandle.prototype);
 
 /** A DMA that ended with exception bits in its status (0x8000…0x0800, spec §3.14). */
 function dmaStatusError(func: string, status: number): VeoFailedError {
@@ -340,8 +346,10 @@ export const VeoDma = Object.freeze({
         `Argument 0 (handle) of poll must be a VeoDmaHandle from VeoDma.post, got ${describeValue(handle)}`,
       );
     }
-    if (handle.done) return true;
-    const p = liveProc(handle.proc, "The proc of Argument 0 (handle) of poll");
+    // Its own state, not its properties (a look-alike subclass could redefine those).
+    const st = dmaState(handle);
+    if (st.done) return true;
+    const p = liveProc(st.proc, "The proc of Argument 0 (handle) of poll");
     const rc = need("veo_dma_poll", p)(procSlots.handle(p), raw);
     if (rc === -EAGAIN) return false;
     checkNegErrno(rc, "veo_dma_poll", "dma poll");

@@ -157,11 +157,35 @@ describe("VE-SHM and VE-DMA on the emulator", () => {
         /Argument 0 \(handle\) of poll must be a VeoDmaHandle/,
       ],
       [() => new VeoDmaHandle(Symbol("VeoDmaHandle"), proc), TypeError, /made by VeoDma.post/],
+      // A look-alike proc (right prototype, no private state) is refused by name, not by
+      // "Cannot read private member" from deep inside.
+      [
+        () => VeoShm.shmget(Object.create(VeoProc.prototype) as VeoProc, 1, 8, 0),
+        TypeError,
+        /^Argument 0 \(proc\) of shmget must be a VeoProc/,
+      ],
+      [
+        () => VeoDma.postWait(Object.create(proc) as VeoProc, 0n, 0n, 8),
+        TypeError,
+        /^Argument 0 \(proc\) of postWait must be a VeoProc/,
+      ],
+      // Sizes are never coerced: a valueOf is not called.
+      [
+        () => VeoShm.shmget(proc, 1, { valueOf: () => proc.destroy() } as never, 0),
+        TypeError,
+        /Argument 2 \(size\) of shmget/,
+      ],
+      [
+        () => Object.defineProperty(VeoDmaHandle.prototype, "proc", { get: () => proc }),
+        TypeError,
+        /redefine|not extensible/,
+      ],
     ];
     for (const [call, type, message] of cases) {
       expect(call, String(message)).toThrow(type);
       expect(call, String(message)).toThrow(message);
     }
+    expect(proc.destroyed).toBe(false);
   });
 
   it("a destroyed proc is a VeoClosedError before C", () => {
