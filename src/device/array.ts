@@ -11,6 +11,9 @@ import { dtypeOf, itemSize, newHostArray, type DType, type HostArray, type HostA
 import type { VeDevice } from "./device.js";
 
 /** Shared by an array and its subarrays. */
+/** Passed by veo-ts to the DeviceArray constructor (see there). */
+const MADE: unique symbol = Symbol("DeviceArray made by veo-ts");
+
 interface Block {
   readonly ptr: VeMemPtr;
   freed: boolean;
@@ -35,7 +38,21 @@ export class DeviceArray<D extends DType = DType> {
   readonly _owner: boolean;
 
   /** @internal Use device.upload / device.empty / subarray. */
-  constructor(device: VeDevice, dtype: D, length: number, block: Block, offset: number, owner: boolean) {
+  constructor(
+    device: VeDevice,
+    dtype: D,
+    length: number,
+    block: Block,
+    offset: number,
+    owner: boolean,
+    token?: typeof MADE,
+  ) {
+    // A hand-made array could claim any length over any block: only veo-ts makes them.
+    if (token !== MADE) {
+      throw new TypeError(
+        "DeviceArray cannot be constructed directly; use device.upload() or device.empty()",
+      );
+    }
     this.device = device;
     this.dtype = dtype;
     this.length = length;
@@ -134,6 +151,7 @@ export class DeviceArray<D extends DType = DType> {
       this._block,
       this._offset + begin * itemSize(this.dtype),
       false,
+      MADE,
     );
   }
 
@@ -201,7 +219,15 @@ export function newDeviceArray<D extends DType>(
   length: number,
   ptr: VeMemPtr,
 ): DeviceArray<D> {
-  return new DeviceArray(device, dtype, length, { ptr, freed: false, pins: 0, released: false }, 0, true);
+  return new DeviceArray(
+    device,
+    dtype,
+    length,
+    { ptr, freed: false, pins: 0, released: false },
+    0,
+    true,
+    MADE,
+  );
 }
 
 /** Runs `transfer` with `arr`'s block pinned. */

@@ -128,6 +128,22 @@ describe("DeviceArray", () => {
     d.free();
   });
 
+  it("a hand-made DeviceArray (any length over a real block) is refused", async () => {
+    const d = await a0.empty("float64", 2);
+    const Ctor = DeviceArray as unknown as new (...a: unknown[]) => DeviceArray;
+    const block = { ptr: d.ptr, freed: false, pins: 0, released: false };
+    expect(() => new Ctor(a0, "float64", 1 << 30, block, 0, true)).toThrow(
+      /^DeviceArray cannot be constructed directly/,
+    );
+    class Huge extends Ctor {}
+    expect(
+      () => new Huge(a0, "float64", 1 << 30, block, 0, true, Symbol("DeviceArray made by veo-ts")),
+    ).toThrow(TypeError);
+    expect(d.subarray(1).length).toBe(1); // veo-ts's own arrays still work
+    expect(Array.from(await d.toHost())).toHaveLength(2);
+    d.free();
+  });
+
   it("arrays of a closed device are unusable, with VeoClosedError", async () => {
     const d = await openDevice(2);
     const arr = await d.upload(new Float64Array([1]));
