@@ -448,9 +448,11 @@ describe("kernel faults", () => {
         const sleep = l.declare("int do_sleep(int ms)");
         const bad = l.declare(proto);
         const other = sleep(c2, 2000);
+        const gate = closeGate(l, c); // `after` is queued before the fault can happen
         const before = sleep(c, 1);
         const r = bad(c, ...args);
         const after = sleep(c, 1);
+        gate.open();
         const [rr, ro, rb, ra] = await Promise.allSettled(
           [r, other, before, after].map((q) => q.then((v) => v)),
         );
