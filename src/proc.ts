@@ -53,6 +53,8 @@ import { loadSource, type SoOptions } from "./vebuild/index.js";
 
 /** How often proc.lost looks at the VE process while someone listens (an unref'd timer). */
 const LOST_POLL_MS = 100;
+/** Polls of proc.lost's watcher that leave a gone helper's death to an awaited request. */
+const LOST_REPORT_TICKS = 50;
 
 /** Set by VeoProc.create for the constructor it calls (a handle made off the main thread). */
 let preCreated: CreatedHandle | undefined;
@@ -75,6 +77,8 @@ export class VeoProc {
   private readonly teardown: Teardown;
   private isDestroyed = false;
   private deathReason: string | undefined;
+  /** Set while _died looks for a fault record before settling an inferred death. */
+  private inferring = false;
   private readonly ctxs: VeoCtxt[] = [];
   private readonly libMap = new Map<string, VeoLibrary>();
   private mainCtx: CtxHandle | undefined;
@@ -152,6 +156,19 @@ export class VeoProc {
    */
   _died(reason: string, how?: Pick<VeoProcLost, "reason" | "signal" | "exitCode">): void {
     if (!this._alive) return;
+    if (how === undefined && !this.inferring) {
+      // Found gone, not told why: a kernel's fault may wait in a finished request's record
+      // (its completion then calls _died again, with the signal).
+      this.inferring = true;
+      try {
+        for (const c of this.ctxs) c._pump.salvage();
+      } catch {
+        /* the rest is settled below */
+      } finally {
+        this.inferring = false;
+      }
+      if (!this._alive) return;
+    }
     this.deathReason = reason;
     const end = how ?? (this.helper ? helperEnd(this.helper) : {});
     this.settleLost({
@@ -170,6 +187,11 @@ export class VeoProc {
       c._pump.rejectAll(err, true);
       c._cancelCallbacks();
     }
+  }
+
+  /** @internal Does any context have an awaited request (whose completion reports a death)? */
+  _awaited(): boolean {
+    return this.ctxs.some((c) => !c._closed && c._pump.waiting > 0);
   }
 
   /** @internal After a failed synchronous call: is the VE process gone? */
@@ -221,10 +243,14 @@ export class VeoProc {
 
   private watchHelper(helper: Helper): void {
     const self = new WeakRef(this);
+    let gone = 0;
     const timer = setInterval(() => {
       const proc = self.deref();
       if (proc === undefined || !proc._alive) clearInterval(timer);
-      else if (!helperRunning(helper)) proc._died("the VE process has exited");
+      else if (helperRunning(helper)) gone = 0;
+      // An awaited request will report the death itself, with the kernel's fault if that
+      // was the cause: wait for it (a while: its wait returns once the library reaps).
+      else if (++gone > LOST_REPORT_TICKS || !proc._awaited()) proc._died("the VE process has exited");
     }, LOST_POLL_MS);
     timer.unref();
     this.lostTimer = timer;
