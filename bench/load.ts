@@ -2,7 +2,9 @@
  * Latency of one call under load: `await f(ctx)` and `f(ctx).wait()`, each call timed on its
  * own, on a quiet machine and with CPU-burning neighbour processes (one per CPU by default,
  * plain `for (;;) {}` loops in other Node processes). Prints p50 / p90 / p99 / max per form
- * and condition, in µs. The forms alternate in blocks, so a drift in machine load hits both.
+ * and condition, in µs, and the 1-minute load average when the condition ended (load that
+ * is not ours shows there). The forms alternate in blocks, so a drift in machine load hits
+ * both.
  *
  *   tsx bench/load.ts [--calls 20000] [--block 1000] [--burners <cpus>] [--json]
  *
@@ -68,6 +70,7 @@ try {
   const report: Record<string, Record<string, Record<string, number>>> = {};
   const show = (condition: string, res: Record<string, number[]>): void => {
     report[condition] = {};
+    if (!json) console.log(`${condition}: load average ${os.loadavg()[0].toFixed(1)}`);
     for (const [name, xs] of Object.entries(res)) {
       xs.sort((a, b) => a - b);
       const us = (v: number): number => Math.round(v * 1000 * 100) / 100;

@@ -30,6 +30,7 @@ import { VeoCallError, VeoDeadlockError, VeoUnsupported } from "./errors.js";
 import { bindLibc, type LibcApi } from "./native/libc.js";
 import { requireFunction } from "./native/library.js";
 import { rejectRequest, resolveRequest, type CallInfo, type VeoRequest } from "./request.js";
+import { ctxSlots } from "./slots.js";
 
 /** A JS function for callVh: gets `arg`, returns the request's result. */
 export type VhFunction<A = unknown, R extends number | bigint = number | bigint> = (arg: A) => R;
@@ -139,7 +140,7 @@ export function callVh(ctx: VeoCtxt, fn: unknown, arg: unknown): VeoRequest {
   let q = queues.get(ctx);
   if (q === undefined) queues.set(ctx, (q = []));
   q.push(call);
-  ctx._vh++;
+  ctxSlots.addVh(ctx, 1);
   pending.add(call);
   if (!exitHooked) {
     exitHooked = true;
@@ -198,7 +199,7 @@ function release(call: VhCall): void {
     const i = q.indexOf(call);
     if (i >= 0) {
       q.splice(i, 1);
-      call.ctx._vh--;
+      ctxSlots.addVh(call.ctx, -1);
     }
   }
   libcNatives().libc.sem_post(call.sem);
@@ -265,7 +266,7 @@ export function beforeBlock(ctx: VeoCtxt, upTo: number, what: string): void {
     else cancel(call);
     if (q[0] === call) {
       q.shift(); // never spin on one that could not be released
-      ctx._vh--;
+      ctxSlots.addVh(ctx, -1);
     }
   }
 }

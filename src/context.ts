@@ -4,6 +4,7 @@
  */
 import { beforeBlock, callVh, cancelQueued, progressCallbacks, type VhFunction } from "./callbacks.js";
 import { ContextState, REQUEST_ID_INVALID } from "./constants.js";
+import { notGenuine } from "./brand.js";
 import { describeValue } from "./ctypes.js";
 import { VeoClosedError, VeoFailedError, VeoProcessDead } from "./errors.js";
 import type { VeoLibrary } from "./library.js";
@@ -23,6 +24,7 @@ import { logEnabled, logInfo } from "./logging.js";
 import type { VeoProc } from "./proc.js";
 import { teardownDeadline } from "./proc-lifetime.js";
 import { Pump } from "./pump.js";
+import { brands, ctxSlots, MINT } from "./slots.js";
 import { VeoRequest, type CallInfo } from "./request.js";
 import { checkWaitOptions, raceWait, type WaitOptions } from "./timeouts.js";
 
@@ -41,6 +43,11 @@ export function isVeoCtxt(v: unknown): v is VeoCtxt {
   return isCtxt(v);
 }
 
+/** Brand check of a VeoCtxt method's receiver. */
+function genuine(c: unknown, method: string): asserts c is VeoCtxt {
+  if (!isCtxt(c)) throw notGenuine("VeoCtxt", method, "use proc.openContext()");
+}
+
 /**
  * A VEO thread context (py-veo's `VeoCtxt`): a queue on which kernel calls and asynchronous
  * memory transfers run in order. Open one with `proc.openContext()`.
@@ -48,9 +55,26 @@ export function isVeoCtxt(v: unknown): v is VeoCtxt {
 export class VeoCtxt {
   /** Brand: only genuine contexts have it (see isVeoCtxt). */
   readonly #genuine = true;
+  readonly #pump: Pump;
+  #closed = false;
+  #closeError: VeoClosedError | undefined = undefined;
+  /** veo_context_close still owed (deferred while a pool thread waits on us). */
+  #closeOwed = false;
+  /**
+   * The host buffers of requests VEO may still write or read, by request id: held here (not
+   * only by the request) so that a request nobody keeps cannot let its buffer be collected
+   * while the VE side uses it. Dropped as each request settles on a usable context, or with
+   * the context.
+   */
+  readonly #held = new Map<number, unknown>();
+  /** callVh functions queued on this context and not run yet (see callbacks.ts). */
+  #vh = 0;
 
   static {
     isCtxt = (v): v is VeoCtxt => typeof v === "object" && v !== null && #genuine in v;
+    ctxSlots.pump = (c) => c.#pump;
+    ctxSlots.held = (c) => c.#held;
+    ctxSlots.addVh = (c, d) => void (c.#vh += d);
   }
 
   /** The proc this context belongs to. */
@@ -59,41 +83,42 @@ export class VeoCtxt {
   readonly _handle: CtxHandle;
   /** @internal */
   readonly _api: VeoApi;
-  /** @internal */
-  readonly _pump: Pump;
-  /** @internal */
-  _closed = false;
-  /** @internal What pending requests reject with once closed. */
-  _closeError: VeoClosedError | undefined = undefined;
-  /** @internal veo_context_close still owed (deferred while a pool thread waits on us). */
-  private closeOwed = false;
-  /**
-   * @internal The host buffers of requests VEO may still write or read, by request id: held
-   * here (not only by the request) so that a request nobody keeps cannot let its buffer be
-   * collected while the VE side uses it. Dropped as each request settles on a usable
-   * context, or with the context.
-   */
-  readonly _held = new Map<number, unknown>();
-  /** @internal callVh functions queued on this context and not run yet (see callbacks.ts). */
-  _vh = 0;
 
   /** @internal Use proc.openContext(). */
-  constructor(proc: VeoProc, handle: CtxHandle, api: VeoApi) {
+  constructor(proc: VeoProc, handle: CtxHandle, api: VeoApi, mint?: typeof MINT) {
+    if (mint !== MINT) throw new TypeError("VeoCtxt cannot be constructed directly; use proc.openContext()");
     this.proc = proc;
     this._handle = handle;
     this._api = api;
-    this._pump = new Pump(this);
+    this.#pump = new Pump(this);
+    // What C is handed stays what VEO returned: no field can be reassigned or redefined.
+    Object.freeze(this);
+  }
+
+  /** @internal True once close() ran (or its proc was destroyed). */
+  get _closed(): boolean {
+    return this.#closed;
+  }
+
+  /** @internal What pending requests reject with once closed. */
+  get _closeError(): VeoClosedError | undefined {
+    return this.#closeError;
+  }
+
+  /** @internal callVh functions queued on this context and not run yet. */
+  get _vh(): number {
+    return this.#vh;
   }
 
   /** @internal True while requests can be submitted and collected. */
   get _usable(): boolean {
-    return !this._closed && this.proc._alive;
+    return !this.#closed && this.proc._alive;
   }
 
   /** @internal Throws VeoClosedError / VeoProcessDead when the context cannot be used. */
   _checkUsable(): void {
     if (!isCtxt(this)) throw new TypeError("This is not a genuine VeoCtxt (use proc.openContext())");
-    if (this._closed) {
+    if (this.#closed) {
       this.proc._check();
       throw new VeoClosedError("This VeoCtxt is closed");
     }
@@ -102,18 +127,20 @@ export class VeoCtxt {
 
   /** @internal veo_get_context_state, or EXIT once closed. */
   _nativeState(): number {
-    if (this._closed || this.proc.destroyed) return ContextState.EXIT;
+    if (this.#closed || this.proc.destroyed) return ContextState.EXIT;
     return this._api.veo_get_context_state(this._handle);
   }
 
   /** ContextState.RUNNING while usable; EXIT once closed or the VE process died. */
   get state(): ContextState {
+    genuine(this, "state");
     return this._nativeState() as ContextState;
   }
 
   /** True once close() ran (or its proc was destroyed). */
   get closed(): boolean {
-    return this._closed;
+    genuine(this, "closed");
+    return this.#closed;
   }
 
   /**
@@ -125,10 +152,10 @@ export class VeoCtxt {
       if (id === REQUEST_ID_INVALID) throw this._refused(call.what, cfunc);
       id = Number(id);
     }
-    const req = new VeoRequest(this, id, call, keep);
-    if (keep !== undefined) this._held.set(id, keep);
-    this._pump.last = req;
-    this._pump.opened(id);
+    const req = new VeoRequest(this, id, call, keep, MINT);
+    if (keep !== undefined) this.#held.set(id, keep);
+    this.#pump.last = req;
+    this.#pump.opened(id);
     if (logEnabled) {
       logInfo(
         cfunc === "veo_call_async"
@@ -160,6 +187,7 @@ export class VeoCtxt {
 
   /** Copies `size` bytes (default: all of `dst`) from VE memory at `src` into `dst`. */
   asyncReadMem(dst: HostBuffer, src: VePointer, size?: number): VeoRequest<void> {
+    genuine(this, "asyncReadMem");
     this._checkUsable();
     const len = hostBuffer(dst, "Argument 0 (dst) of asyncReadMem");
     const addr = vePointer(this.proc, src, "Argument 1 (src) of asyncReadMem");
@@ -172,6 +200,7 @@ export class VeoCtxt {
 
   /** Copies `size` bytes (default: all of `src`) from `src` into VE memory at `dst`. */
   asyncWriteMem(dst: VePointer, src: HostBuffer, size?: number): VeoRequest<void> {
+    genuine(this, "asyncWriteMem");
     this._checkUsable();
     const addr = vePointer(this.proc, dst, "Argument 0 (dst) of asyncWriteMem");
     const len = hostBuffer(src, "Argument 1 (src) of asyncWriteMem");
@@ -187,12 +216,12 @@ export class VeoCtxt {
    * (Infinity: all): runs the callVh functions it would wait behind (see callbacks.ts).
    */
   _beforeBlock(upTo: number, what: string): void {
-    if (this._vh !== 0) beforeBlock(this, upTo, what);
+    if (this.#vh !== 0) beforeBlock(this, upTo, what);
   }
 
   /** @internal peek(): runs the callVh functions up to `upTo` that are due (never blocks). */
   _progress(upTo: number): void {
-    if (this._vh !== 0) progressCallbacks(this, upTo);
+    if (this.#vh !== 0) progressCallbacks(this, upTo);
   }
 
   /**
@@ -202,6 +231,7 @@ export class VeoCtxt {
    * with what it threw; nothing else is affected. `fn` must be synchronous.
    */
   callVh<A, R extends number | bigint>(fn: VhFunction<A, R>, arg?: A): VeoRequest<R> {
+    genuine(this, "callVh");
     return callVh(this, fn, arg) as VeoRequest<R>;
   }
 
@@ -211,6 +241,7 @@ export class VeoCtxt {
    * VeoFailedError when the VE is out of memory.
    */
   allocMemAsync(size: number): VeoRequest<VeMemPtr> {
+    genuine(this, "allocMemAsync");
     return allocMemAsync(this, size);
   }
 
@@ -219,6 +250,7 @@ export class VeoCtxt {
    * as freed at once: requests submitted after this one must not use it.
    */
   freeMemAsync(ptr: VePointer): VeoRequest<void> {
+    genuine(this, "freeMemAsync");
     return freeMemAsync(this, ptr);
   }
 
@@ -229,6 +261,7 @@ export class VeoCtxt {
    * promise is a TypeError: the block would have ended at its first await).
    */
   block<R>(body: () => R): R {
+    genuine(this, "block");
     if (typeof body !== "function") {
       throw new TypeError(`Argument 0 (body) of block must be a function, got ${describeValue(body)}`);
     }
@@ -260,11 +293,8 @@ export class VeoCtxt {
    * declared result type, else as `int`.
    */
   callByName(lib: VeoLibrary, name: string, ...args: unknown[]): VeoRequest {
-    if (
-      typeof lib !== "object" ||
-      lib === null ||
-      this.proc.libs.get((lib as { name?: string }).name ?? "") !== lib
-    ) {
+    genuine(this, "callByName");
+    if (!brands.library(lib) || lib.proc !== this.proc || lib.closed) {
       throw new TypeError(
         `Argument 0 (lib) of callByName must be a loaded VeoLibrary of this context's proc, got ${describeValue(lib)}`,
       );
@@ -281,6 +311,7 @@ export class VeoCtxt {
    */
   sync(options: WaitOptions): Promise<void>;
   sync(options?: WaitOptions): void | Promise<void> {
+    genuine(this, "sync");
     if (options !== undefined) return this.syncAsync(options);
     this._checkUsable();
     this._beforeBlock(Infinity, "sync()");
@@ -289,8 +320,8 @@ export class VeoCtxt {
       sync(this._handle);
       return;
     }
-    const last = this._pump.last;
-    if (last !== null && last._state === 0) this._pump.waitFor(last);
+    const last = this.#pump.last;
+    if (last !== null && last._state === 0) this.#pump.waitFor(last);
   }
 
   /**
@@ -303,9 +334,10 @@ export class VeoCtxt {
     let last: VeoRequest | null;
     let opts: WaitOptions;
     try {
+      genuine(this, "syncAsync");
       opts = checkWaitOptions(options, "sync");
       this._checkUsable();
-      last = this._pump.last;
+      last = this.#pump.last;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -324,7 +356,8 @@ export class VeoCtxt {
    * (The proc's first context is VEO's main context; VEO keeps it until the proc goes.)
    */
   close(): void {
-    if (this._closed) return;
+    genuine(this, "close");
+    if (this.#closed) return;
     const work = this.proc._pendingWork([this]);
     this._shutdown(new VeoClosedError("The context was closed before the request finished"));
     this.proc._forgetContext(this);
@@ -332,26 +365,26 @@ export class VeoCtxt {
     // wait for it, or hang on it, in veo_context_close).
     this.proc._endBusy(work, teardownDeadline(this.proc._graceMs), "ctx.close()");
     if (!this.proc._alive) return;
-    if (this._pump.target !== null) {
-      this.closeOwed = true;
+    if (this.#pump.target !== null) {
+      this.#closeOwed = true;
       return;
     }
-    this.closeNative();
+    this.#closeNative();
   }
 
-  private closeNative(): void {
-    this.closeOwed = false;
+  #closeNative(): void {
+    this.#closeOwed = false;
     if (!this.proc._alive) return;
     const rc = this._api.veo_context_close(this._handle);
-    this._held.clear();
+    this.#held.clear();
     if (rc !== 0) throw new VeoFailedError("veo_context_close", `veo_context_close failed (${rc})`);
   }
 
   /** @internal The pump's pool thread returned: do a close that had to wait for it. */
   _onPumpIdle(): void {
-    if (this.closeOwed) {
+    if (this.#closeOwed) {
       try {
-        this.closeNative();
+        this.#closeNative();
       } catch {
         /* already reported as closed; nothing to reject */
       }
@@ -365,10 +398,10 @@ export class VeoCtxt {
 
   /** @internal Marks closed and rejects everything pending with `err` (no C call). */
   _shutdown(err: VeoClosedError): void {
-    this._closed = true;
-    this._closeError = err;
+    this.#closed = true;
+    this.#closeError = err;
     cancelQueued(this);
-    this._pump.rejectAll(err);
+    this.#pump.rejectAll(err);
   }
 
   /** Same as close(). */
@@ -383,6 +416,9 @@ export class VeoCtxt {
 
   /** A short description for logs. */
   toString(): string {
-    return `VeoCtxt(node ${this.proc.nodeid}${this._closed ? ", closed" : ""})`;
+    if (!isCtxt(this)) return "VeoCtxt(forged)";
+    return `VeoCtxt(node ${this.proc.nodeid}${this.#closed ? ", closed" : ""})`;
   }
 }
+
+Object.freeze(VeoCtxt.prototype);

@@ -291,7 +291,13 @@ export function describeValue(v: unknown): string {
       return "a symbol";
     default:
       if (v === null) return "null";
-      return `an instance of ${(v as object).constructor?.name ?? "Object"}`;
+      // A getter or Proxy trap could throw here (or be revoked): an error message must not.
+      try {
+        const name: unknown = (v as object).constructor?.name;
+        return `an instance of ${typeof name === "string" ? name : "Object"}`;
+      } catch {
+        return "an object";
+      }
   }
 }
 

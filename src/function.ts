@@ -40,6 +40,8 @@ import {
 import { REGISTER } from "./pump.js";
 import { signalName, type CallInfo, type VeoRequest } from "./request.js";
 import { isVeoCtxt, type VeoCtxt } from "./context.js";
+import { notGenuine } from "./brand.js";
+import { MINT } from "./slots.js";
 import type { VeoLibrary } from "./library.js";
 
 type Setter = (ca: ArgsHandle, argnum: number, v: number | bigint) => number;
@@ -70,6 +72,33 @@ interface FnState {
 }
 
 const INT = parseType("int");
+
+/** Returns its argument from the constructor, so that Stamp's private field lands on it. */
+class ReturnArg {
+  constructor(o: object) {
+    return o;
+  }
+}
+
+/** Gives a VeoFunction (a plain function object) its private state: `new Stamp(f, s)`. */
+class Stamp extends ReturnArg {
+  readonly #s: FnState;
+  constructor(f: object, s: FnState) {
+    super(f);
+    this.#s = s;
+  }
+  /** The state of a genuine VeoFunction, else undefined. */
+  static state(f: unknown): FnState | undefined {
+    return typeof f === "function" && #s in f ? (f as Stamp).#s : undefined;
+  }
+}
+
+/** A VeoFunction method's state, after the brand check of its receiver. */
+function stateOf(f: unknown, method: string): FnState {
+  const s = Stamp.state(f);
+  if (s === undefined) throw notGenuine("VeoFunction", method, "use lib.findFunction() or lib.declare()");
+  return s;
+}
 /** A result word veo_call_sync never leaves on its own (detects "no result written"). */
 const UNSET = 0xffff_ffff_ffff_fffen;
 /** The signals a VE kernel exception reports (SIGILL, SIGABRT, SIGBUS, SIGFPE, SIGSEGV). */
@@ -103,11 +132,14 @@ export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
   /* eslint-enable @typescript-eslint/no-explicit-any */
   /** The library the function was found in. */
   declare readonly lib: VeoLibrary;
-  /** @internal */
-  declare readonly _s: FnState;
 
   /** @internal Use lib.findFunction, lib.fn.<name> or lib.declare. */
-  constructor(lib: VeoLibrary, name: string, addr: U64) {
+  constructor(lib: VeoLibrary, name: string, addr: U64, mint?: typeof MINT) {
+    if (mint !== MINT) {
+      throw new TypeError(
+        "VeoFunction cannot be constructed directly; use lib.findFunction() or lib.declare()",
+      );
+    }
     // A computed key names the function after the kernel: redefining `name` afterwards
     // would turn the callable's properties into a dictionary (slower `_s` loads).
     const self = {
@@ -130,24 +162,35 @@ export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
       call: { kind: INT.kind, what: name },
       perRequestArgs: lib.proc._native.info.apiVersion < 7,
     };
-    Object.defineProperty(self, "_s", { value: s });
+    // The state lives in a private field of the callable (see Stamp), out of the user's reach.
+    new Stamp(self, s);
     Object.defineProperty(self, "lib", { value: lib, enumerable: true });
+    Object.preventExtensions(self);
     return self;
   }
 
   /** The VE address of the function. */
   get addr(): bigint {
-    return BigInt(this._s.addr);
+    return BigInt(stateOf(this, "addr").addr);
+  }
+
+  /**
+   * @internal A read-only snapshot of the native parts, for bench/ (which times raw koffi
+   * calls beside the binding's): the function's VE address and its veo_args handle.
+   */
+  get _s(): { readonly addr: U64; readonly args: ArgsHandle | null } {
+    const s = stateOf(this, "_s");
+    return Object.freeze({ addr: s.addr, args: s.args });
   }
 
   /** The declared argument types, or undefined before argsType/declare. */
   get argTypes(): readonly string[] | undefined {
-    return this._s.plan?.types.map((t) => t.name);
+    return stateOf(this, "argTypes").plan?.types.map((t) => t.name);
   }
 
   /** The declared result type (default "int", as in py-veo). */
   get resultType(): string {
-    return this._s.ret.name;
+    return stateOf(this, "resultType").ret.name;
   }
 
   /**
@@ -155,7 +198,10 @@ export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
    * result is typed as the loose VeoFunction, since a prototype's types no longer hold.
    */
   argsType(...types: string[]): VeoFunction {
-    this.setParams(
+    const s = stateOf(this, "argsType");
+    setParams(
+      this,
+      s,
       types.map((t, i) => {
         if (typeof t !== "string") {
           throw new TypeError(`Argument ${i} of argsType must be a C type string, got ${describeValue(t)}`);
@@ -168,10 +214,11 @@ export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
 
   /** Declares the result type ("void" for none). Chainable, typed loose as argsType. */
   retType(type: string): VeoFunction {
+    stateOf(this, "retType");
     if (typeof type !== "string") {
       throw new TypeError(`Argument 0 of retType must be a C type string, got ${describeValue(type)}`);
     }
-    const s = this._s;
+    const s = stateOf(this, "retType");
     s.ret = parseType(type);
     s.call = { kind: s.ret.kind, what: s.name };
     if (s.plan)
@@ -185,40 +232,12 @@ export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
 
   /** @internal lib.declare: types and parameter names from a prototype. */
   _declare(params: readonly CParam[], ret: CType): void {
-    this.setParams(params, ret);
-  }
-
-  private setParams(params: readonly CParam[], ret?: CType): void {
-    const s = this._s;
-    s.lib._check();
-    const kept = params.filter((p) => p.type.kind !== "void");
-    const max = s.lib.proc._native.maxArgs;
-    if (kept.length > max) {
-      throw new RangeError(`${s.name}: ${kept.length} arguments exceed this library's maximum of ${max}`);
-    }
-    const oldN = s.plan?.n;
-    if (ret !== undefined) {
-      s.ret = ret;
-      s.call = { kind: ret.kind, what: s.name };
-    }
-    s.paramNames = kept.map((p) => p.name);
-    s.plan = buildPlan(s, kept);
-    s.vals = new Array(kept.length);
-    if (s.perRequestArgs) return;
-    if (s.args === null) {
-      const ca = s.api.veo_args_alloc();
-      if (!ca) throw new VeoFailedError("veo_args_alloc", "veo_args_alloc failed");
-      s.args = ca;
-      argsFinalizer.register(this, { api: s.api, ca }, s);
-    } else if (oldN !== undefined && oldN !== kept.length) {
-      s.api.veo_args_clear(s.args);
-    }
-    hint(s, s.args);
+    setParams(this, stateOf(this, "_declare"), params, ret);
   }
 
   /** Calls the function synchronously on the proc's main context (veo_call_sync). */
   callSync(...args: Args): Result {
-    const s = this._s;
+    const s = stateOf(this, "callSync");
     const proc = s.lib.proc;
     let plan = s.plan;
     if (plan === undefined || s.lib._unloaded || !proc._alive) plan = checkCallable(s);
@@ -226,6 +245,8 @@ export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
     if (!callSync) throw unsupported(proc._native, "veo_call_sync");
     proc._syncPoint(`${s.name}.callSync`);
     const vals = checkArgs(s, plan, args, false);
+    // Checking the arguments may have run user code (getters, Proxy traps): look again.
+    if (s.lib._unloaded || !proc._alive) checkCallable(s);
     const ca = s.perRequestArgs ? newArgs(s) : (s.args as ArgsHandle);
     fillArgs(s, plan, ca, vals);
     REGISTER.u64[0] = UNSET;
@@ -249,7 +270,8 @@ export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
 
   /** The declared C signature, e.g. "double sum(double *a, int n)". */
   get signature(): string {
-    return this._s.plan?.signature ?? `${this._s.ret.name} ${this._s.name}(?)`;
+    const s = stateOf(this, "signature");
+    return s.plan?.signature ?? `${s.ret.name} ${s.name}(?)`;
   }
 
   /** Short form in console.log / util.inspect. */
@@ -259,6 +281,7 @@ export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
 
   /** The C signature, for logs. */
   toString(): string {
+    if (Stamp.state(this) === undefined) return "VeoFunction(forged)";
     return `VeoFunction(${this.signature})`;
   }
 
@@ -270,6 +293,34 @@ export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
   declare bind: CallableFunction["bind"];
 }
 Object.setPrototypeOf(VeoFunction.prototype, Function.prototype);
+Object.freeze(VeoFunction.prototype);
+
+function setParams(f: VeoFunction, s: FnState, params: readonly CParam[], ret?: CType): void {
+  s.lib._check();
+  const kept = params.filter((p) => p.type.kind !== "void");
+  const max = s.lib.proc._native.maxArgs;
+  if (kept.length > max) {
+    throw new RangeError(`${s.name}: ${kept.length} arguments exceed this library's maximum of ${max}`);
+  }
+  const oldN = s.plan?.n;
+  if (ret !== undefined) {
+    s.ret = ret;
+    s.call = { kind: ret.kind, what: s.name };
+  }
+  s.paramNames = kept.map((p) => p.name);
+  s.plan = buildPlan(s, kept);
+  s.vals = new Array(kept.length);
+  if (s.perRequestArgs) return;
+  if (s.args === null) {
+    const ca = s.api.veo_args_alloc();
+    if (!ca) throw new VeoFailedError("veo_args_alloc", "veo_args_alloc failed");
+    s.args = ca;
+    argsFinalizer.register(f, { api: s.api, ca }, s);
+  } else if (oldN !== undefined && oldN !== kept.length) {
+    s.api.veo_args_clear(s.args);
+  }
+  hint(s, s.args);
+}
 
 function hint(s: FnState, ca: ArgsHandle): void {
   const set = s.api.veo_emu_args_set_result_type;
@@ -411,6 +462,9 @@ function submit(s: FnState, ctx: VeoCtxt, args: unknown[]): VeoRequest {
   if (plan === undefined || s.lib._unloaded || !isVeoCtxt(ctx) || ctx.proc !== s.lib.proc || !ctx._usable)
     refuse(s, ctx);
   const vals = checkArgs(s, plan, args, true);
+  // Checking the arguments may have run user code (getters, Proxy traps) that closed the
+  // context, destroyed the proc or unloaded the library: look again before C.
+  if (s.lib._unloaded || !ctx._usable) refuse(s, ctx);
   if (s.perRequestArgs) {
     const ca = newArgs(s);
     const bufs = fillArgs(s, plan, ca, vals);
@@ -428,7 +482,7 @@ function submit(s: FnState, ctx: VeoCtxt, args: unknown[]): VeoRequest {
 
 /** @internal Frees the function's veo_args (library unloaded or proc destroyed). */
 export function releaseFunction(f: VeoFunction): void {
-  const s = f._s;
+  const s = stateOf(f, "release");
   if (s.args !== null) {
     argsFinalizer.unregister(s);
     const ca = s.args;
@@ -451,11 +505,14 @@ export function callByName(ctx: VeoCtxt, lib: VeoLibrary, name: string, args: un
   if (!byName) throw unsupported(proc._native, "veo_call_async_by_name");
   // VEO looks the name up with a synchronous veo_get_sym on the main context first.
   proc._syncPoint("callByName");
-  const declared = lib.func.get(name)?._s;
-  if (declared?.plan !== undefined) {
+  const found = lib.func.get(name);
+  const declared = found === undefined ? undefined : Stamp.state(found);
+  if (declared?.plan !== undefined && declared.lib === lib) {
     const s = declared;
     const plan = declared.plan;
     const vals = checkArgs(s, plan, args, true);
+    ctx._checkUsable();
+    lib._check();
     const ca = s.perRequestArgs ? newArgs(s) : (s.args as ArgsHandle);
     const keep = fillArgs(s, plan, ca, vals);
     const id = byName(ctx._handle, lib._handle, name, ca);

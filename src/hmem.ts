@@ -171,7 +171,13 @@ export const VeoHmem = Object.freeze({
   hmemcpy(dst: HmemPointer, src: HmemPointer, size: number): void {
     const d = side(dst, "Argument 0 (dst) of hmemcpy");
     const s = side(src, "Argument 1 (src) of hmemcpy");
-    const n = byteCount(size ?? NaN, "Argument 2 (size) of hmemcpy", Math.min(d.max, s.max), "the buffer", 0);
+    const n = byteCount(
+      size === undefined ? NaN : size,
+      "Argument 2 (size) of hmemcpy",
+      Math.min(d.max, s.max),
+      "the buffer",
+      0,
+    );
     d.check(n);
     s.check(n);
     const rc = need("veo_hmemcpy")(d.ptr, s.ptr, n);

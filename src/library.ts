@@ -12,9 +12,18 @@ import { VeMemPtr } from "./memory.js";
 import type { U64 } from "./native/api.js";
 import type { VeoRequest } from "./request.js";
 import { requireFunction } from "./native/library.js";
+import { brands, ctxSlots, MINT } from "./slots.js";
+import { notGenuine } from "./brand.js";
 import type { VeoProc } from "./proc.js";
 
 const SYMNAME_LEN_MAX = 255;
+
+/** Brand check of a VeoLibrary method's receiver. */
+function genuine(lib: unknown, method: string): asserts lib is VeoLibrary {
+  if (!brands.library(lib)) {
+    throw notGenuine("VeoLibrary", method, "use proc.loadLibrary() or proc.staticLibrary()");
+  }
+}
 
 /**
  * A library loaded into a VE process (py-veo's `VeoLibrary`): find its functions
@@ -33,37 +42,60 @@ export class VeoLibrary {
   readonly fn: { readonly [name: string]: VeoFunction };
   /** @internal */
   readonly _handle: U64;
-  /** @internal */
-  _unloaded = false;
+  #unloaded = false;
+
+  static {
+    brands.library = (v): v is VeoLibrary => typeof v === "object" && v !== null && #unloaded in v;
+  }
 
   /** @internal Use proc.loadLibrary or proc.staticLibrary. */
-  constructor(proc: VeoProc, name: string, handle: U64) {
+  constructor(proc: VeoProc, name: string, handle: U64, mint?: typeof MINT) {
+    if (mint !== MINT) {
+      throw new TypeError(
+        "VeoLibrary cannot be constructed directly; use proc.loadLibrary() or proc.staticLibrary()",
+      );
+    }
     this.proc = proc;
     this.name = name;
     this._handle = handle;
     this.fn = new Proxy(Object.create(null) as { [name: string]: VeoFunction }, {
-      get: (_t, key) => (typeof key === "string" && key !== "then" ? this.findFunction(key) : undefined),
+      // Not "then" (so `await lib.fn` works) nor Object.prototype's names (which inspectors
+      // and deep-equality checks probe): use findFunction for a kernel named like those.
+      get: (_t, key) =>
+        typeof key === "string" && key !== "then" && !(key in Object.prototype)
+          ? this.findFunction(key)
+          : undefined,
       has: (_t, key) => typeof key === "string" && this.func.has(key),
     });
+    // What C is handed stays what VEO returned: no field can be reassigned or redefined.
+    Object.freeze(this);
+  }
+
+  /** @internal True once unload() ran (or the proc was destroyed). */
+  get _unloaded(): boolean {
+    return this.#unloaded;
   }
 
   /** The library handle VEO returned (0n for the static library). */
   get handle(): bigint {
+    genuine(this, "handle");
     return BigInt(this._handle);
   }
 
   /** True once unload() ran or the proc was destroyed. */
   get closed(): boolean {
-    return this._unloaded || this.proc.destroyed;
+    genuine(this, "closed");
+    return this.#unloaded || this.proc.destroyed;
   }
 
   /** @internal */
   _check(): void {
+    genuine(this, "_check");
     this.proc._check();
-    if (this._unloaded) throw new VeoClosedError(`Library ${this.name} was unloaded`);
+    if (this.#unloaded) throw new VeoClosedError(`Library ${this.name} was unloaded`);
   }
 
-  private lookup(name: unknown, method: string): U64 {
+  #lookup(name: unknown, method: string): U64 {
     if (typeof name !== "string" || name === "") {
       throw new TypeError(
         `Argument 0 (name) of ${method} must be a non-empty string, got ${describeValue(name)}`,
@@ -75,6 +107,7 @@ export class VeoLibrary {
     }
     this._check();
     this.proc._syncPoint(method);
+    this._check(); // the callVh functions run there may have unloaded the library
     const addr = this.proc._api.veo_get_sym(this.proc._handle, this._handle, name);
     if (addr === 0 || addr === 0n) {
       this.proc._checkAfterFailure();
@@ -85,24 +118,26 @@ export class VeoLibrary {
 
   /** The function `name` (found once, then cached with its declared types). */
   findFunction(name: string): VeoFunction {
+    genuine(this, "findFunction");
     const cached = this.func.get(name);
     if (cached) {
       this._check();
       return cached;
     }
-    const f = new VeoFunction(this, name, this.lookup(name, "findFunction"));
+    const f = new VeoFunction(this, name, this.#lookup(name, "findFunction"), MINT);
     this.func.set(name, f);
     return f;
   }
 
   /** The VE address of the symbol `name` (a variable or a function), as a VeMemPtr. */
   getSymbol(name: string): VeMemPtr {
+    genuine(this, "getSymbol");
     const cached = this.symbol.get(name);
     if (cached) {
       this._check();
       return cached;
     }
-    const p = new VeMemPtr(this.proc, BigInt(this.lookup(name, "getSymbol")), 0);
+    const p = new VeMemPtr(this.proc, BigInt(this.#lookup(name, "getSymbol")), 0);
     this.symbol.set(name, p);
     return p;
   }
@@ -113,6 +148,7 @@ export class VeoLibrary {
    * and `f.callSync(...)` take and return what the prototype says.
    */
   declare<const S extends string>(prototype: S): KernelFunction<S> {
+    genuine(this, "declare");
     const proto = parsePrototype(prototype);
     const f = this.findFunction(proto.name);
     f._declare(proto.params, proto.ret);
@@ -121,18 +157,22 @@ export class VeoLibrary {
 
   /** @internal ctx.callByName (the context module cannot import function.ts). */
   _callByName(ctx: VeoCtxt, name: string, args: unknown[]): VeoRequest {
+    genuine(this, "_callByName");
     return callByName(ctx, this, name, args);
   }
 
   /** Unloads the library from the proc (veo_unload_library). Idempotent. */
   unload(): void {
-    if (this._unloaded || this.proc.destroyed) {
+    genuine(this, "unload");
+    if (this.#unloaded || this.proc.destroyed) {
       this._release();
       return;
     }
     this.proc._check();
     this.proc._syncPoint("unload");
-    this.checkIdle();
+    // A callVh function run by the sync point may have unloaded it already.
+    if (this.#unloaded) return;
+    this.#checkIdle();
     if (this._handle !== 0 && this._handle !== 0n) {
       const rc = requireFunction(this.proc._native, "veo_unload_library")(this.proc._handle, this._handle);
       if (rc !== 0) {
@@ -149,11 +189,12 @@ export class VeoLibrary {
    * VEO runs a context's requests in order, so a context is idle once its newest request
    * has finished (collected here without blocking; its result stays available).
    */
-  private checkIdle(): void {
+  #checkIdle(): void {
     for (const ctx of this.proc.contexts) {
-      const last = ctx._pump.last;
+      const pump = ctxSlots.pump(ctx);
+      const last = pump.last;
       if (last === null || last._state !== 0 || !ctx._usable) continue;
-      if (ctx._pump.peekFor(last) || last._state !== 0) continue;
+      if (pump.peekFor(last) || last._state !== 0) continue;
       throw new VeoBusyError(
         `Cannot unload ${this.name}: ${String(ctx)} still runs requests (newest: ${last._what}, request ${last.id}); ` +
           "await or wait() them (or ctx.sync()) first",
@@ -163,8 +204,9 @@ export class VeoLibrary {
 
   /** @internal Marks unloaded and frees the functions' argument objects. */
   _release(): void {
-    if (this._unloaded) return;
-    this._unloaded = true;
+    genuine(this, "_release");
+    if (this.#unloaded) return;
+    this.#unloaded = true;
     for (const f of this.func.values()) releaseFunction(f);
     this.proc._forgetLibrary(this);
   }
@@ -176,6 +218,9 @@ export class VeoLibrary {
 
   /** A short description for logs. */
   toString(): string {
+    if (!brands.library(this)) return "VeoLibrary(forged)";
     return `VeoLibrary(${this.name})`;
   }
 }
+
+Object.freeze(VeoLibrary.prototype);

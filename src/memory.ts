@@ -9,6 +9,8 @@
  */
 import { markAsUntransferable } from "node:worker_threads";
 
+import { notGenuine } from "./brand.js";
+import { brands } from "./slots.js";
 import { describeValue } from "./ctypes.js";
 import { VeoClosedError } from "./errors.js";
 import type { VeoProc } from "./proc.js";
@@ -88,6 +90,9 @@ export class VeMemPtr {
 
   /** @internal Use proc.allocMem, proc.adoptMem, lib.getSymbol or VeMemPtr.offset. */
   constructor(proc: VeoProc, addr: bigint, size: number, block?: Block) {
+    if (!brands.proc(proc)) {
+      throw new TypeError(`Argument 0 (proc) of VeMemPtr must be a VeoProc, got ${describeValue(proc)}`);
+    }
     if (typeof addr !== "bigint" || addr < 0n || addr > MAX_U64) {
       throw new TypeError(
         `Argument 1 (addr) of VeMemPtr must be a bigint in [0, 2**64-1], got ${describeValue(addr)}`,
@@ -121,16 +126,19 @@ export class VeMemPtr {
 
   /** The VE virtual address. */
   get addr(): bigint {
+    genuinePtr(this, "addr");
     return this.#addr;
   }
 
   /** Bytes known to be valid from `addr` on (0 = unknown, not checked). */
   get size(): number {
+    genuinePtr(this, "size");
     return this.#size;
   }
 
   /** The proc whose address space this is. */
   get proc(): VeoProc {
+    genuinePtr(this, "proc");
     return this.#proc;
   }
 
@@ -141,11 +149,13 @@ export class VeMemPtr {
 
   /** True once proc.freeMem released this block (or the block it was derived from). */
   get freed(): boolean {
+    genuinePtr(this, "freed");
     return this.#block !== undefined && this.#block.freed;
   }
 
   /** A pointer `bytes` further into the same block (its size shrinks accordingly). */
   offset(bytes: number): VeMemPtr {
+    genuinePtr(this, "offset");
     if (typeof bytes !== "number") {
       throw new TypeError(`Argument 0 (bytes) of offset must be a number, got ${describeValue(bytes)}`);
     }
@@ -174,6 +184,13 @@ export class VeMemPtr {
     if (!isPtr(this)) return "VeMemPtr(forged)";
     return `VeMemPtr(0x${this.#addr.toString(16)}${this.#block !== undefined ? `, ${this.#size} bytes` : ""})`;
   }
+}
+
+Object.freeze(VeMemPtr.prototype);
+
+/** Brand check of a VeMemPtr method's receiver. */
+function genuinePtr(p: unknown, method: string): void {
+  if (!isPtr(p)) throw notGenuine("VeMemPtr", method, "use proc.allocMem, proc.adoptMem or lib.getSymbol");
 }
 
 /** @internal True for a genuine VeMemPtr (made by veo-ts), whatever its prototype says. */

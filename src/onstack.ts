@@ -6,6 +6,7 @@
  * shrunk) before anything reaches C. OUT/INOUT buffers are held (and pinned) until the
  * request completes.
  */
+import { notGenuine, ownOptions } from "./brand.js";
 import { describeValue } from "./ctypes.js";
 import { Intent } from "./constants.js";
 import { byteCount, holdHostBuffer, hostBuffer, type HostBuffer } from "./memory.js";
@@ -49,19 +50,19 @@ export class OnStack {
    * @param options - `size` (default: the whole buffer) and `intent` (default Intent.IN)
    * @throws TypeError or RangeError naming the bad argument
    */
-  constructor(buffer: HostBuffer, options: OnStackOptions = {}) {
+  constructor(buffer: HostBuffer, options?: OnStackOptions) {
+    // Own properties only, each read once (a polluted Object.prototype changes nothing); the
+    // buffer's length is read after them, so an option getter that detaches it is caught.
+    const o = ownOptions(options, ["size", "intent"], "Argument 1 (options) of OnStack", describeValue);
     const length = hostBuffer(buffer, "Argument 0 (buffer) of OnStack");
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(`Argument 1 (options) of OnStack must be an object, got ${describeValue(options)}`);
-    }
-    const size = byteCount(options.size, "options.size of OnStack", length, "the buffer", length);
+    const size = byteCount(o.size, "options.size of OnStack", length, "the buffer", length);
     if (size + PARAM_AREA + 8 > STACK_ARGS_MAX) {
       throw new RangeError(
         `options.size of OnStack (${size} bytes) exceeds the VE stack limit for stack arguments (${STACK_ARGS_MAX} bytes, 63 MiB); ` +
           "pass large data through allocMem and writeMem instead",
       );
     }
-    const intent = options.intent ?? Intent.IN;
+    const intent = o.intent ?? Intent.IN;
     if (intent !== Intent.IN && intent !== Intent.OUT && intent !== Intent.INOUT) {
       throw new RangeError(
         `options.intent of OnStack must be Intent.IN (0), Intent.INOUT (1) or Intent.OUT (2), got ${describeValue(intent)}`,
@@ -81,16 +82,19 @@ export class OnStack {
 
   /** The host buffer. */
   get buffer(): HostBuffer {
+    genuineStack(this, "buffer");
     return this.#buffer;
   }
 
   /** Bytes transferred (fixed at construction). */
   get size(): number {
+    genuineStack(this, "size");
     return this.#size;
   }
 
   /** Intent.IN, Intent.OUT or Intent.INOUT. */
   get intent(): Intent {
+    genuineStack(this, "intent");
     return this.#intent;
   }
 
@@ -105,6 +109,13 @@ export class OnStack {
     const intent = this.#intent === Intent.IN ? "IN" : this.#intent === Intent.OUT ? "OUT" : "INOUT";
     return `OnStack(${this.#size} bytes, ${intent})`;
   }
+}
+
+Object.freeze(OnStack.prototype);
+
+/** Brand check of an OnStack method's receiver. */
+function genuineStack(s: unknown, method: string): void {
+  if (!isOnStackImpl(s)) throw notGenuine("OnStack", method, "use new OnStack(buffer, options)");
 }
 
 /** @internal True for an OnStack made by its constructor (Object.create forgeries are not). */

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import type { Readable } from "node:stream";
 
+import { ownOptions } from "./brand.js";
 import { describeValue } from "./ctypes.js";
 import { VeoFailedError, VeoTimeoutError } from "./errors.js";
 import type { ProcHandle } from "./native/api.js";
@@ -63,11 +64,13 @@ export function checkNode(nodeid: unknown): number {
 
 /** Checks VeoProc's options; `forCreate` allows the options only VeoProc.create can honour. */
 export function checkOptions(options: unknown, forCreate = false): VeoProcOptions {
-  if (options === undefined) return {};
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Argument 1 (options) must be an object, got ${describeValue(options)}`);
-  }
-  const o = options as VeoProcOptions;
+  // Own properties only: a polluted Object.prototype must not pipe stdout or pick a library.
+  const o = ownOptions(
+    options,
+    ["veorun", "library", "stdout", "stderr", "killGraceMs", "timeoutMs", "signal"],
+    "Argument 1 (options)",
+    describeValue,
+  ) as VeoProcOptions;
   if (o.veorun !== undefined && (typeof o.veorun !== "string" || o.veorun === "")) {
     throw new TypeError(`options.veorun must be a non-empty path string, got ${describeValue(o.veorun)}`);
   }
@@ -138,7 +141,8 @@ function openOutputs(opts: VeoProcOptions): Outputs {
   return {
     close: closeAll,
     streams() {
-      const out: Pick<CreatedHandle, "stdout" | "stderr"> = {};
+      // Both keys own (undefined when not piped): never read through Object.prototype.
+      const out: Pick<CreatedHandle, "stdout" | "stderr"> = { stdout: undefined, stderr: undefined };
       for (const [fd, r] of pipes) {
         const s = new net.Socket({ fd: r, readable: true, writable: false });
         // Kernel output never keeps Node alive by itself.

@@ -9,12 +9,14 @@ import type { Readable } from "node:stream";
 
 import { ContextState } from "./constants.js";
 import { VeoCtxt, type VePointer } from "./context.js";
+import { internalNames, lockFields, lockMembers, notGenuine, ownOptions, refuseOverrides } from "./brand.js";
 import { checkCString, describeValue } from "./ctypes.js";
 import { VeoClosedError, VeoFailedError, VeoProcessDead } from "./errors.js";
 import type { VeoFunction } from "./function.js";
 import { runProcInitHooks } from "./hooks.js";
 import { logEnabled, logInfo } from "./logging.js";
 import { VeoLibrary } from "./library.js";
+import { closeNotifier, notifierOf } from "./notify.js";
 import type { HostBuffer, VeMemPtr } from "./memory.js";
 import type { CtxHandle, ProcHandle, VeoApi } from "./native/api.js";
 import { requireFunction, type VeoLibraryInfo, type VeoNative } from "./native/library.js";
@@ -40,6 +42,7 @@ import {
   type VeoProcLost,
 } from "./proc-lifetime.js";
 import { adoptMem, allocHmem, allocMem, freeHmem, freeMem, readMem, writeMem } from "./proc-memory.js";
+import { brands, ctxSlots, MINT } from "./slots.js";
 import { pollUntil } from "./timeouts.js";
 import {
   addHookListener,
@@ -59,6 +62,37 @@ const LOST_REPORT_TICKS = 50;
 /** Set by VeoProc.create for the constructor it calls (a handle made off the main thread). */
 let preCreated: CreatedHandle | undefined;
 
+let isProc: (v: unknown) => v is VeoProc;
+
+/** @internal True for a VeoProc made by its constructor (not a forged look-alike). */
+export function isVeoProc(v: unknown): v is VeoProc {
+  return isProc(v);
+}
+
+/** Brand check of a VeoProc method's receiver. */
+function genuine(p: unknown, method: string): asserts p is VeoProc {
+  if (!isProc(p)) throw notGenuine("VeoProc", method, "use new VeoProc() or VeoProc.create()");
+}
+
+/**
+ * The members veo-ts calls on its procs: each proc gets them as own, non-configurable
+ * properties, so neither a subclass nor Object.defineProperty can make a destroyed proc
+ * look alive (see lockMembers).
+ */
+let lockedMembers: readonly string[] | undefined;
+
+function procMembers(): readonly string[] {
+  return (lockedMembers ??= [
+    ...internalNames(VeoProc.prototype),
+    "destroyed",
+    "dead",
+    "destroy",
+    "contexts",
+    "libs",
+    "identifier",
+  ]);
+}
+
 /**
  * A VE process (py-veo's `VeoProc`) on one VE node: load libraries into it, allocate and move
  * its memory, open contexts to call kernels. `new VeoProc(node)` starts it synchronously,
@@ -74,21 +108,26 @@ export class VeoProc {
   readonly _api: VeoApi;
   /** @internal */
   readonly _handle: ProcHandle;
-  private readonly teardown: Teardown;
-  private isDestroyed = false;
-  private deathReason: string | undefined;
+  readonly #teardown: Teardown;
+  #destroyed = false;
+  #deathReason: string | undefined;
   /** Set while _died looks for a fault record before settling an inferred death. */
-  private inferring = false;
-  private readonly ctxs: VeoCtxt[] = [];
-  private readonly libMap = new Map<string, VeoLibrary>();
-  private mainCtx: CtxHandle | undefined;
+  #inferring = false;
+  readonly #ctxs: VeoCtxt[] = [];
+  readonly #libMap = new Map<string, VeoLibrary>();
+  #mainCtx: CtxHandle | undefined;
   /** The VE process's host process, when the library tells its pid. */
-  private readonly helper: Helper | undefined;
-  private readonly graceMs: number;
-  private lostInfo: VeoProcLost | undefined;
-  private lostPromise: Promise<VeoProcLost> | undefined;
-  private tellLost: ((info: VeoProcLost) => void) | undefined;
-  private lostTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #helper: Helper | undefined;
+  readonly #graceMs: number;
+  #lostInfo: VeoProcLost | undefined;
+  #lostPromise: Promise<VeoProcLost> | undefined;
+  #tellLost: ((info: VeoProcLost) => void) | undefined;
+  #lostTimer: ReturnType<typeof setInterval> | undefined;
+
+  static {
+    isProc = (v): v is VeoProc => typeof v === "object" && v !== null && #ctxs in v;
+    brands.proc = isProc;
+  }
   /** What the kernels write to stdout, with `stdout: "pipe"` in the options; else null. */
   readonly stdout: Readable | null;
   /** What the kernels write to stderr, with `stderr: "pipe"` in the options; else null. */
@@ -98,17 +137,24 @@ export class VeoProc {
   constructor(nodeid = 0, options?: VeoProcOptions) {
     const pre = preCreated;
     preCreated = undefined;
+    if (new.target !== VeoProc)
+      refuseOverrides(new.target.prototype, VeoProc.prototype, procMembers(), "VeoProc");
     this.nodeid = checkNode(nodeid);
     const opts = checkOptions(options);
     const created = pre ?? createHandle(this.nodeid, opts);
     this._native = created.native;
     this._handle = created.handle;
     this._api = this._native.api;
-    this.stdout = created.stdout ?? null;
-    this.stderr = created.stderr ?? null;
-    this.graceMs = killGraceMs(opts.killGraceMs);
-    this.helper = helperOf(this.findHelperPid());
-    this.teardown = trackProc(this, this._api, this._handle, this.helper);
+    this.stdout = (Object.hasOwn(created, "stdout") && created.stdout) || null;
+    this.stderr = (Object.hasOwn(created, "stderr") && created.stderr) || null;
+    this.#graceMs = killGraceMs(opts.killGraceMs);
+    this.#helper = helperOf(this.#findHelperPid());
+    this.#teardown = trackProc(this, this._api, this._handle, this.#helper);
+    // The emulator's notify pipe end (one fd per proc until destroy()), opened with the proc
+    // rather than at its first long await, so a proc's fds do not change while it is used.
+    notifierOf(this, this._api, this._handle);
+    lockFields(this, ["nodeid", "_native", "_api", "_handle", "stdout", "stderr"]);
+    lockMembers(this, VeoProc.prototype, procMembers());
     rememberProc(this);
     try {
       runProcInitHooks(this);
@@ -129,24 +175,27 @@ export class VeoProc {
 
   /** True once destroy() ran. */
   get destroyed(): boolean {
-    return this.isDestroyed;
+    genuine(this, "destroyed");
+    return this.#destroyed;
   }
 
   /** True once the VE process died (kernel fault, helper killed). */
   get dead(): boolean {
-    return this.deathReason !== undefined;
+    genuine(this, "dead");
+    return this.#deathReason !== undefined;
   }
 
   /** @internal Usable: neither destroyed nor dead. */
   get _alive(): boolean {
-    return !this.isDestroyed && this.deathReason === undefined;
+    return !this.#destroyed && this.#deathReason === undefined;
   }
 
   /** @internal Throws VeoClosedError after destroy(), VeoProcessDead after death. */
   _check(): void {
-    if (this.isDestroyed) throw new VeoClosedError(`This VeoProc (node ${this.nodeid}) was destroyed`);
-    if (this.deathReason !== undefined) {
-      throw new VeoProcessDead(`The VeoProc on node ${this.nodeid} is dead: ${this.deathReason}`);
+    genuine(this, "_check");
+    if (this.#destroyed) throw new VeoClosedError(`This VeoProc (node ${this.nodeid}) was destroyed`);
+    if (this.#deathReason !== undefined) {
+      throw new VeoProcessDead(`The VeoProc on node ${this.nodeid} is dead: ${this.#deathReason}`);
     }
   }
 
@@ -156,66 +205,66 @@ export class VeoProc {
    */
   _died(reason: string, how?: Pick<VeoProcLost, "reason" | "signal" | "exitCode">): void {
     if (!this._alive) return;
-    if (how === undefined && !this.inferring) {
+    if (how === undefined && !this.#inferring) {
       // Found gone, not told why: a kernel's fault may wait in a finished request's record
       // (its completion then calls _died again, with the signal).
-      this.inferring = true;
+      this.#inferring = true;
       try {
-        for (const c of this.ctxs) c._pump.salvage();
+        for (const c of this.#ctxs) ctxSlots.pump(c).salvage();
       } catch {
         /* the rest is settled below */
       } finally {
-        this.inferring = false;
+        this.#inferring = false;
       }
       if (!this._alive) return;
     }
-    this.deathReason = reason;
-    const end = how ?? (this.helper ? helperEnd(this.helper) : {});
-    this.settleLost({
+    this.#deathReason = reason;
+    const end = how ?? (this.#helper ? helperEnd(this.#helper) : {});
+    this.#settleLost({
       reason: how?.reason ?? (end.signal !== undefined ? "signaled" : "exited"),
       message: `The VeoProc on node ${this.nodeid} is dead: ${reason}`,
       ...(end.signal !== undefined && { signal: end.signal }),
       ...(end.exitCode !== undefined && { exitCode: end.exitCode }),
     });
     const err = new VeoProcessDead(`The VeoProc on node ${this.nodeid} is dead: ${reason}`);
-    for (const c of this.ctxs) {
+    for (const c of this.#ctxs) {
       try {
-        c._pump.salvage();
+        ctxSlots.pump(c).salvage();
       } catch {
         /* whatever cannot be collected is rejected below */
       }
-      c._pump.rejectAll(err, true);
+      ctxSlots.pump(c).rejectAll(err, true);
       c._cancelCallbacks();
     }
   }
 
-  /** @internal Does any context have an awaited request (whose completion reports a death)? */
-  _awaited(): boolean {
-    return this.ctxs.some((c) => !c._closed && c._pump.waiting > 0);
+  /** Does any context have an awaited request (whose completion reports a death)? */
+  #awaited(): boolean {
+    return this.#ctxs.some((c) => !c._closed && ctxSlots.pump(c).waiting > 0);
   }
 
   /** @internal After a failed synchronous call: is the VE process gone? */
   _probeDead(): boolean {
-    if (!this._alive) return !this.isDestroyed;
+    if (!this._alive) return !this.#destroyed;
     const api = this._api;
-    let ctx = this.ctxs.find((c) => !c._closed)?._handle;
+    let ctx = this.#ctxs.find((c) => !c._closed)?._handle;
     if (!ctx && api.veo_num_contexts && api.veo_get_context && api.veo_num_contexts(this._handle) > 0) {
       ctx = api.veo_get_context(this._handle, 0);
     }
     if (ctx) return api.veo_get_context_state(ctx) === ContextState.EXIT;
-    return this.helperGone();
+    return this.#helperGone();
   }
 
   /** No context to ask: is the VE process's host process gone? */
-  private helperGone(): boolean {
-    return this.helper !== undefined && !helperRunning(this.helper);
+  #helperGone(): boolean {
+    return this.#helper !== undefined && !helperRunning(this.#helper);
   }
 
   /**
    * The VE process's host pid: the emulator says it (veo_emu_proc_pid); AVEO >= 13 through
    * the proc's HMEM identity.
    */
-  private findHelperPid(): number | undefined {
+  #findHelperPid(): number | undefined {
     const api = this._api;
     if (api.veo_emu_proc_pid) return api.veo_emu_proc_pid(this._handle);
     if (!api.veo_proc_identifier || !api.veo_set_proc_identifier || !api.veo_get_pid_from_hmem)
@@ -233,15 +282,16 @@ export class VeoProc {
    * notices a VE process that died with nothing pending. Never rejects.
    */
   get lost(): Promise<VeoProcLost> {
-    if (this.lostPromise === undefined) {
-      this.lostPromise = new Promise<VeoProcLost>((resolve) => (this.tellLost = resolve));
-      if (this.lostInfo !== undefined) this.settleLost(this.lostInfo, true);
-      else if (this.helper !== undefined) this.watchHelper(this.helper);
+    genuine(this, "lost");
+    if (this.#lostPromise === undefined) {
+      this.#lostPromise = new Promise<VeoProcLost>((resolve) => (this.#tellLost = resolve));
+      if (this.#lostInfo !== undefined) this.#settleLost(this.#lostInfo, true);
+      else if (this.#helper !== undefined) this.#watchHelper(this.#helper);
     }
-    return this.lostPromise;
+    return this.#lostPromise;
   }
 
-  private watchHelper(helper: Helper): void {
+  #watchHelper(helper: Helper): void {
     const self = new WeakRef(this);
     let gone = 0;
     const timer = setInterval(() => {
@@ -250,19 +300,19 @@ export class VeoProc {
       else if (helperRunning(helper)) gone = 0;
       // An awaited request will report the death itself, with the kernel's fault if that
       // was the cause: wait for it (a while: its wait returns once the library reaps).
-      else if (++gone > LOST_REPORT_TICKS || !proc._awaited()) proc._died("the VE process has exited");
+      else if (++gone > LOST_REPORT_TICKS || !proc.#awaited()) proc._died("the VE process has exited");
     }, LOST_POLL_MS);
     timer.unref();
-    this.lostTimer = timer;
+    this.#lostTimer = timer;
   }
 
-  private settleLost(info: VeoProcLost, again = false): void {
-    if (this.lostInfo !== undefined && !again) return;
-    this.lostInfo = info;
-    if (this.lostTimer !== undefined) clearInterval(this.lostTimer);
-    this.lostTimer = undefined;
-    this.tellLost?.(info);
-    this.tellLost = undefined;
+  #settleLost(info: VeoProcLost, again = false): void {
+    if (this.#lostInfo !== undefined && !again) return;
+    this.#lostInfo = info;
+    if (this.#lostTimer !== undefined) clearInterval(this.#lostTimer);
+    this.#lostTimer = undefined;
+    this.#tellLost?.(info);
+    this.#tellLost = undefined;
   }
 
   /** @internal What may still run on `ctxs`: each one's newest pending request (see _endBusy). */
@@ -270,7 +320,7 @@ export class VeoProc {
     const work: Array<[VeoCtxt, number]> = [];
     if (!this._alive) return work;
     for (const c of ctxs) {
-      const id = c._closed ? undefined : c._pump.pendingId();
+      const id = c._closed ? undefined : ctxSlots.pump(c).pendingId();
       if (id !== undefined) work.push([c, id]);
     }
     return work;
@@ -284,14 +334,15 @@ export class VeoProc {
    */
   _endBusy(work: Array<[VeoCtxt, number]>, deadline: number, who: string): boolean {
     let left = work;
-    const finished = (): boolean => (left = left.filter(([c, id]) => c._pump.stillRunning(id))).length === 0;
+    const finished = (): boolean =>
+      (left = left.filter(([c, id]) => ctxSlots.pump(c).stillRunning(id))).length === 0;
     if (left.length === 0 || !this._alive || pollUntil(finished, deadline)) return false;
-    const helper = this.helper;
+    const helper = this.#helper;
     if (helper === undefined || !killHelper(helper)) return false;
     pollUntil(() => !helperRunning(helper), performance.now() + 1000);
     // destroy() tells proc.lost itself.
     if (who !== "destroy()") {
-      this._died(`${who} killed it: a kernel still ran after the grace period (${this.graceMs} ms)`, {
+      this._died(`${who} killed it: a kernel still ran after the grace period (${this.#graceMs} ms)`, {
         reason: "signaled",
         signal: 9,
       });
@@ -301,7 +352,7 @@ export class VeoProc {
 
   /** @internal The grace period of this proc's teardown, in ms. */
   get _graceMs(): number {
-    return this.graceMs;
+    return this.#graceMs;
   }
 
   /** @internal After a failed call: throw VeoProcessDead (and mark dead) if the process is gone. */
@@ -314,6 +365,7 @@ export class VeoProc {
 
   /** Which libveo this proc runs on, and why it was chosen (see loadVeo). */
   get veoLibrary(): VeoLibraryInfo {
+    genuine(this, "veoLibrary");
     return this._native.info;
   }
 
@@ -322,13 +374,14 @@ export class VeoProc {
    * has them: the main context first, then in opening order), else in opening order.
    */
   get contexts(): readonly VeoCtxt[] {
+    genuine(this, "contexts");
     const api = this._api;
-    if (!this._alive || !api.veo_num_contexts || !api.veo_get_context) return this.ctxs.slice();
+    if (!this._alive || !api.veo_num_contexts || !api.veo_get_context) return this.#ctxs.slice();
     const n = api.veo_num_contexts(this._handle);
     const out: VeoCtxt[] = [];
     for (let i = 0; i < n; i++) {
       const h = api.veo_get_context(this._handle, i);
-      const c = this.ctxs.find((x) => x._handle === h);
+      const c = this.#ctxs.find((x) => x._handle === h);
       if (c) out.push(c);
     }
     return out;
@@ -339,8 +392,15 @@ export class VeoProc {
    * callSync): runs the callVh functions queued there, which it would otherwise wait behind.
    */
   _syncPoint(what: string): void {
-    if (this.mainCtx === undefined) return;
-    for (const c of this.ctxs) if (c._handle === this.mainCtx && c._vh !== 0) c._beforeBlock(Infinity, what);
+    if (this.#mainCtx === undefined) return;
+    for (const c of this.#ctxs) {
+      if (c._handle === this.#mainCtx && c._vh !== 0) {
+        c._beforeBlock(Infinity, what);
+        // The callVh functions that ran may have destroyed this proc: C must not see it then.
+        this._check();
+        return;
+      }
+    }
   }
 
   /**
@@ -350,30 +410,33 @@ export class VeoProc {
    * requests of ctx.allocMemAsync/freeMemAsync, when they complete). Chainable.
    */
   on(event: VeoHookEventType, listener: VeoHookListener): this {
+    genuine(this, "on");
     addHookListener(this, event, listener);
     return this;
   }
 
   /** Removes a listener added with on() (no-op if it is not registered). Chainable. */
   off(event: VeoHookEventType, listener: VeoHookListener): this {
+    genuine(this, "off");
     removeHookListener(this, event, listener);
     return this;
   }
 
   /** Loaded libraries, by the name they were loaded with. */
   get libs(): ReadonlyMap<string, VeoLibrary> {
-    return this.libMap;
+    genuine(this, "libs");
+    return new Map(this.#libMap);
   }
 
   /** @internal */
   _forgetContext(ctx: VeoCtxt): void {
-    const i = this.ctxs.indexOf(ctx);
-    if (i >= 0) this.ctxs.splice(i, 1);
+    const i = this.#ctxs.indexOf(ctx);
+    if (i >= 0) this.#ctxs.splice(i, 1);
   }
 
   /** @internal */
   _forgetLibrary(lib: VeoLibrary): void {
-    if (this.libMap.get(lib.name) === lib) this.libMap.delete(lib.name);
+    if (this.#libMap.get(lib.name) === lib) this.#libMap.delete(lib.name);
   }
 
   /**
@@ -381,11 +444,13 @@ export class VeoProc {
    * it. Rejects with VeBuildError when the build fails.
    */
   async loadSource(source: string | URL, opts: SoOptions = {}): Promise<VeoLibrary> {
+    genuine(this, "loadSource");
     return loadSource(this, source, opts);
   }
 
   /** Loads a VE shared library (use an absolute path). Loading a path again returns the same library. */
   loadLibrary(path: string): VeoLibrary {
+    genuine(this, "loadLibrary");
     if (typeof path !== "string" || path === "") {
       throw new TypeError(
         `Argument 0 (path) of loadLibrary must be a non-empty string, got ${describeValue(path)}`,
@@ -393,7 +458,7 @@ export class VeoProc {
     }
     checkCString(path, "Argument 0 (path) of loadLibrary");
     this._check();
-    const known = this.libMap.get(path);
+    const known = this.#libMap.get(path);
     if (known) return known;
     this._syncPoint("loadLibrary");
     const h = this._api.veo_load_library(this._handle, path);
@@ -406,13 +471,14 @@ export class VeoProc {
           : " (relative paths are resolved by the VE process; pass an absolute path)";
       throw new VeoFailedError("veo_load_library", `veo_load_library("${path}") failed${why}`);
     }
-    const lib = new VeoLibrary(this, path, h);
-    this.libMap.set(path, lib);
+    const lib = new VeoLibrary(this, path, h, MINT);
+    this.#libMap.set(path, lib);
     return lib;
   }
 
   /** Unloads `lib` (same as lib.unload()). */
   unloadLibrary(lib: VeoLibrary): void {
+    genuine(this, "unloadLibrary");
     if (!(lib instanceof VeoLibrary)) {
       throw new TypeError(
         `Argument 0 (lib) of unloadLibrary must be a VeoLibrary, got ${describeValue(lib)}`,
@@ -424,11 +490,12 @@ export class VeoProc {
 
   /** The functions and symbols linked into the proc's helper (veorun), library handle 0. */
   staticLibrary(): VeoLibrary {
+    genuine(this, "staticLibrary");
     this._check();
-    let lib = this.libMap.get("__static__");
+    let lib = this.#libMap.get("__static__");
     if (!lib) {
-      lib = new VeoLibrary(this, "__static__", 0);
-      this.libMap.set("__static__", lib);
+      lib = new VeoLibrary(this, "__static__", 0, MINT);
+      this.#libMap.set("__static__", lib);
     }
     return lib;
   }
@@ -438,6 +505,7 @@ export class VeoProc {
    * lookup in each library). Throws VeoFailedError if no library has it.
    */
   getFunction(name: string): VeoFunction {
+    genuine(this, "getFunction");
     if (typeof name !== "string" || name === "") {
       throw new TypeError(
         `Argument 0 (name) of getFunction must be a non-empty string, got ${describeValue(name)}`,
@@ -445,11 +513,11 @@ export class VeoProc {
     }
     checkCString(name, "Argument 0 (name) of getFunction");
     this._check();
-    for (const lib of this.libMap.values()) {
+    for (const lib of this.#libMap.values()) {
       const f = lib.func.get(name);
       if (f) return f;
     }
-    for (const lib of this.libMap.values()) {
+    for (const lib of this.#libMap.values()) {
       try {
         return lib.findFunction(name);
       } catch (err) {
@@ -461,6 +529,7 @@ export class VeoProc {
 
   /** Allocates `size` bytes of VE memory. */
   allocMem(size: number): VeMemPtr {
+    genuine(this, "allocMem");
     return allocMem(this, size);
   }
 
@@ -470,31 +539,37 @@ export class VeoProc {
    * bounds-checked.
    */
   adoptMem(addr: bigint | number, size: number): VeMemPtr {
+    genuine(this, "adoptMem");
     return adoptMem(this, addr, size);
   }
 
   /** Allocates `size` bytes of VE memory as an HMEM address (bigint, tagged with the proc). */
   allocHmem(size: number): bigint {
+    genuine(this, "allocHmem");
     return allocHmem(this, size);
   }
 
   /** Frees an HMEM address from allocHmem. */
   freeHmem(addr: bigint): void {
+    genuine(this, "freeHmem");
     freeHmem(this, addr);
   }
 
   /** Frees VE memory from allocMem (a VeMemPtr, or a raw address). */
   freeMem(ptr: VePointer): void {
+    genuine(this, "freeMem");
     freeMem(this, ptr);
   }
 
   /** Copies `size` bytes (default: all of `dst`) from VE memory `src` into `dst`. */
   readMem(dst: HostBuffer, src: VePointer, size?: number): void {
+    genuine(this, "readMem");
     readMem(this, dst, src, size);
   }
 
   /** Copies `size` bytes (default: all of `src`) from `src` into VE memory `dst`. */
   writeMem(dst: VePointer, src: HostBuffer, size?: number): void {
+    genuine(this, "writeMem");
     writeMem(this, dst, src, size);
   }
 
@@ -505,15 +580,16 @@ export class VeoProc {
    * the main context, which the first open returns.
    */
   openContext(options?: { stackSize?: number }): VeoCtxt {
+    genuine(this, "openContext");
     const stackSize = checkContextOptions(options);
     this._check();
     this._syncPoint("openContext");
     const h =
-      stackSize === undefined ? this._api.veo_context_open(this._handle) : this.openWithAttr(stackSize);
+      stackSize === undefined ? this._api.veo_context_open(this._handle) : this.#openWithAttr(stackSize);
     if (!h) {
       this._checkAfterFailure();
       const omp = process.env.VE_OMP_NUM_THREADS;
-      const many = (this._api.veo_num_contexts?.(this._handle) ?? this.ctxs.length) > 0;
+      const many = (this._api.veo_num_contexts?.(this._handle) ?? this.#ctxs.length) > 0;
       if (many && omp !== "1") {
         throw new VeoFailedError(
           "veo_context_open",
@@ -523,15 +599,15 @@ export class VeoProc {
       }
       throw new VeoFailedError("veo_context_open", "veo_context_open failed");
     }
-    const known = this.ctxs.find((c) => c._handle === h);
+    const known = this.#ctxs.find((c) => c._handle === h);
     if (known) return known;
-    const ctx = new VeoCtxt(this, h, this._api);
-    this.mainCtx ??= h;
-    this.ctxs.push(ctx);
+    const ctx = new VeoCtxt(this, h, this._api, MINT);
+    this.#mainCtx ??= h;
+    this.#ctxs.push(ctx);
     return ctx;
   }
 
-  private openWithAttr(stackSize: number): CtxHandle {
+  #openWithAttr(stackSize: number): CtxHandle {
     const n = this._native;
     const alloc = requireFunction(n, "veo_alloc_thr_ctxt_attr");
     const set = requireFunction(n, "veo_set_thr_ctxt_stacksize");
@@ -555,6 +631,7 @@ export class VeoProc {
 
   /** Closes `ctx` (same as ctx.close()). */
   closeContext(ctx: VeoCtxt): void {
+    genuine(this, "closeContext");
     if (!(ctx instanceof VeoCtxt)) {
       throw new TypeError(`Argument 0 (ctx) of closeContext must be a VeoCtxt, got ${describeValue(ctx)}`);
     }
@@ -564,6 +641,7 @@ export class VeoProc {
 
   /** veo_proc_identifier: the proc's index in VEO's process list. */
   get identifier(): number {
+    genuine(this, "identifier");
     this._check();
     const f = requireFunction(this._native, "veo_proc_identifier");
     const id = f(this._handle);
@@ -573,6 +651,7 @@ export class VeoProc {
 
   /** py-veo's i64_to_addr: reinterprets a signed 64-bit value as an address (-2 → 2**64-2). */
   i64ToAddr(value: bigint | number): bigint {
+    genuine(this, "i64ToAddr");
     const v = typeof value === "number" && Number.isSafeInteger(value) ? BigInt(value) : value;
     if (typeof v !== "bigint" || v < -(2n ** 63n) || v >= 2n ** 63n) {
       throw new RangeError(
@@ -584,6 +663,7 @@ export class VeoProc {
 
   /** veo_set_proc_identifier: `addr` tagged as an HMEM address of proc identifier `ident`. */
   setProcIdentifier(addr: bigint, ident: number): bigint {
+    genuine(this, "setProcIdentifier");
     this._check();
     if (typeof addr !== "bigint" || addr < 0n || addr >= 2n ** 64n) {
       throw new TypeError(
@@ -604,7 +684,7 @@ export class VeoProc {
   /** @internal The emulator helper's pid (tests kill it on purpose), or undefined. */
   _helperPid(): number | undefined {
     const f = this._api.veo_emu_proc_pid;
-    if (!f || this.isDestroyed) return undefined;
+    if (!f || this.#destroyed) return undefined;
     const pid = f(this._handle);
     return pid > 0 ? pid : undefined;
   }
@@ -614,24 +694,25 @@ export class VeoProc {
    * libraries close. Idempotent.
    */
   destroy(): void {
-    if (this.isDestroyed) return;
-    const work = this._pendingWork(this.ctxs);
+    genuine(this, "destroy");
+    if (this.#destroyed) return;
+    const work = this._pendingWork(this.#ctxs);
     const err = new VeoClosedError(
       `The VeoProc (node ${this.nodeid}) was destroyed before the request finished`,
     );
-    for (const c of this.ctxs) c._shutdown(err);
+    for (const c of this.#ctxs) c._shutdown(err);
     // Kernels still running get the grace period, then the VE process is killed.
-    const killed = this._endBusy(work, teardownDeadline(this.graceMs), "destroy()");
-    const wasAlive = this.deathReason === undefined && !killed;
-    const ctxs = this.ctxs.splice(0);
-    this.isDestroyed = true;
-    untrackProc(this.teardown);
+    const killed = this._endBusy(work, teardownDeadline(this.#graceMs), "destroy()");
+    const wasAlive = this.#deathReason === undefined && !killed;
+    const ctxs = this.#ctxs.splice(0);
+    this.#destroyed = true;
+    untrackProc(this.#teardown);
     forgetProc(this);
-    for (const lib of [...this.libMap.values()]) lib._release();
+    for (const lib of [...this.#libMap.values()]) lib._release();
     if (wasAlive) {
       // VEO closes the main context (the first one opened) with the proc.
       for (const c of ctxs) {
-        if (c._handle !== this.mainCtx && c._pump.target === null) {
+        if (c._handle !== this.#mainCtx && ctxSlots.pump(c).target === null) {
           try {
             this._api.veo_context_close(c._handle);
           } catch {
@@ -640,11 +721,12 @@ export class VeoProc {
         }
       }
     }
+    closeNotifier(this);
     const rc = this._api.veo_proc_destroy(this._handle);
-    this.settleLost({
+    this.#settleLost({
       reason: "destroyed",
       message: killed
-        ? `The VeoProc on node ${this.nodeid} was destroyed; a kernel still ran after the grace period (${this.graceMs} ms), so its VE process was killed`
+        ? `The VeoProc on node ${this.nodeid} was destroyed; a kernel still ran after the grace period (${this.#graceMs} ms), so its VE process was killed`
         : `The VeoProc on node ${this.nodeid} was destroyed`,
     });
     if (rc !== 0) throw new VeoFailedError("veo_proc_destroy", `veo_proc_destroy failed (${rc})`);
@@ -663,20 +745,20 @@ export class VeoProc {
 
   /** A short description for logs: the node and the state. */
   toString(): string {
-    return `VeoProc(node ${this.nodeid}${this.isDestroyed ? ", destroyed" : this.dead ? ", dead" : ""})`;
+    if (!isProc(this)) return "VeoProc(forged)";
+    return `VeoProc(node ${this.nodeid}${this.#destroyed ? ", destroyed" : this.dead ? ", dead" : ""})`;
   }
 }
 
 const MIN_STACK = 4 * 1024 * 1024;
 
 function checkContextOptions(options: unknown): number | undefined {
-  if (options === undefined) return undefined;
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Argument 0 (options) of openContext must be an object, got ${describeValue(options)}`,
-    );
-  }
-  const size = (options as { stackSize?: unknown }).stackSize;
+  const size = ownOptions(
+    options,
+    ["stackSize"],
+    "Argument 0 (options) of openContext",
+    describeValue,
+  ).stackSize;
   if (size === undefined) return undefined;
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < MIN_STACK) {
     throw new RangeError(
@@ -687,3 +769,5 @@ function checkContextOptions(options: unknown): number | undefined {
 }
 
 export type { VeoProcOptions };
+
+Object.freeze(VeoProc.prototype);

@@ -7,12 +7,19 @@
  *   1. collects the awaited requests that have finished, with veo_call_peek_result
  *      (non-blocking), in the order they were awaited;
  *   2. spins briefly on the main thread (short kernels finish within microseconds);
- *   3. otherwise puts exactly one blocking veo_call_wait_result on the libuv pool (koffi
- *      `.async`) for the oldest awaited request, and collects again when it returns.
+ *   3. otherwise arms the oldest awaited request for a wake-up on the event loop itself
+ *      (notify.ts: the emulator's notify pipe; one wake-up, no thread blocked) and collects
+ *      again when its byte arrives;
+ *   4. or, where the library has no such pipe (a real libveo), puts exactly one blocking
+ *      veo_call_wait_result on the libuv pool (koffi `.async`) for the oldest awaited
+ *      request, and collects again when it returns (a worker thread polls instead).
  * Requests nobody awaits cost the pump nothing: like in C, their results wait in VEO until
- * wait() or peek() asks. A pending `.async` keeps Node alive exactly while a promise waits.
+ * wait() or peek() asks. An armed pipe or a pending `.async` keeps Node alive exactly while a
+ * promise waits.
  * The request the pool thread waits on is never peeked from the main thread: whoever lost
- * that race would read "unknown request" and could not tell the real status.
+ * that race would read "unknown request" and could not tell the real status. An armed
+ * request has no such owner: anyone may collect it, and its byte then wakes a pump that
+ * finds nothing new (harmless).
  */
 import { isMainThread } from "node:worker_threads";
 
@@ -22,6 +29,7 @@ import { VeoCallError, VeoClosedError, VeoError, VeoProcessDead } from "./errors
 import type { VeoCtxt } from "./context.js";
 import { logEnabled, logInfo } from "./logging.js";
 import { nativeRegister } from "./native/api.js";
+import { notifierOf, type Notifier, type Wakeable } from "./notify.js";
 import { nap, pollUntil } from "./timeouts.js";
 import { completeRequest, rejectRequest, resolveRequest, tell, type VeoRequest } from "./request.js";
 
@@ -44,6 +52,12 @@ const UNWRITTEN = 0xffff_ffff_ffff_fffen;
 
 /** then() spins this long for its request when it is the only one awaited. */
 const THEN_SPIN_MS = 0.005;
+/**
+ * Where the library can wait with a time limit (the emulator's veo_emu_wait_result_for, which
+ * spins the way veo_call_wait_result does, yielding the CPU to the VE side when they share
+ * one), then() waits this long instead: as long as a short kernel takes under load.
+ */
+const THEN_WAIT_MS = 0.05;
 
 /** Keep spinning while a completion arrived within this many ms. */
 const SPIN_IDLE_MS = 0.05;
@@ -103,7 +117,10 @@ function heapPop(heap: VeoRequest[]): void {
   heap[i] = last;
 }
 
-export class Pump {
+/** Arming attempts in one run that find the request already finished before yielding. */
+const MAX_REARM = 4;
+
+export class Pump implements Wakeable {
   readonly ctx: VeoCtxt;
   /**
    * Awaited requests by id, so they settle in submission order however they were awaited:
@@ -134,6 +151,12 @@ export class Pump {
   /** Pump runs left that skip spinning (0: spin), and the next skip's length. */
   private spinSkip = 0;
   private spinBackoff = 1;
+  /** The proc's notify pipe (undefined: not looked up yet; null: none, use the pool). */
+  private notifier: Notifier | null | undefined;
+  /** The id armed for a wake-up on the notify pipe, or -1. */
+  private armedId = -1;
+  /** The next run was started by the notify pipe. */
+  private woken = false;
 
   constructor(ctx: VeoCtxt) {
     this.ctx = ctx;
@@ -144,6 +167,7 @@ export class Pump {
     this.waiting++;
     this.enqueue(req);
     if (this.scheduled || this.target !== null) return;
+    if (this.armedId >= 0 && this.armedId <= req.id) return; // its wake-up comes first
     this.scheduled = true;
     queueMicrotask(this.run);
   }
@@ -264,6 +288,7 @@ export class Pump {
    * exception that killed the proc) is about to arrive.
    */
   rejectAll(err: unknown, spareTarget = false): void {
+    this.disarm();
     const spared = spareTarget ? this.target : null;
     const all = this.queued();
     this.heap = spared !== null && spared._state === 0 ? [spared] : [];
@@ -338,9 +363,17 @@ export class Pump {
       this.openLow >= req.id &&
       this.heap.length === this.head
     ) {
-      const until = performance.now() + THEN_SPIN_MS;
-      do rc = api.veo_call_peek_result(h, req.id, REGISTER.addr);
-      while (rc === CommandState.UNFINISHED && performance.now() < until);
+      const timed = api.veo_emu_wait_result_for;
+      if (timed !== undefined) {
+        rc = timed(h, req.id, REGISTER.addr, THEN_WAIT_MS * 1e6);
+        // A miss of this wait (as long as the run's spin) means the run's spin for the same
+        // request would miss too: it goes straight to waiting.
+        if (rc === CommandState.UNFINISHED) this.spinMissed();
+      } else {
+        const until = performance.now() + THEN_SPIN_MS;
+        do rc = api.veo_call_peek_result(h, req.id, REGISTER.addr);
+        while (rc === CommandState.UNFINISHED && performance.now() < until);
+      }
       if (rc !== CommandState.UNFINISHED) this.spinBackoff = 1;
     }
     if (rc === CommandState.UNFINISHED) return false;
@@ -381,15 +414,19 @@ export class Pump {
     if (this.target !== null || !this.ctx._usable) return;
     try {
       const start = performance.now();
+      // Woken by the pipe: any armed pump of the proc is, so spin only once this run has
+      // collected something (the wake-up was its own), and count no miss.
+      const woken = this.woken;
+      this.woken = false;
       const spin = this.spinSkip > 0 ? 0 : SPIN_IDLE_MS;
-      if (this.spinSkip > 0) this.spinSkip--;
-      let deadline = start + spin;
+      if (this.spinSkip > 0 && !woken) this.spinSkip--;
+      let deadline = woken ? start : start + spin;
       let collected = false;
       for (;;) {
         const n = this.drain();
         if (n > 0) collected = true;
         if (this.waiting <= 0 || !this.ctx._usable) {
-          if (collected) this.spinBackoff = 1;
+          if (collected && spin > 0 && !woken) this.spinBackoff = 1; // a spin paid
           return;
         }
         const now = performance.now();
@@ -400,25 +437,102 @@ export class Pump {
           setImmediate(this.run);
           return;
         }
+        if (n === 0 && this.waitFirst(deadline - now)) collected = true;
       }
-      if (spin > 0 && !collected) this.spinMissed();
-      const t = this.first();
-      if (t === undefined || t._state !== 0) return;
-      if (poolWaits >= POOL_WAITS || !isMainThread) {
-        this.scheduled = true;
-        setTimeout(this.run, POLL_MS);
-        return;
-      }
-      const slot = freeSlots.pop() ?? newRegister();
-      slot.u64[0] = UNWRITTEN;
-      this.ctx._api.veo_call_wait_result.async(this.ctx._handle, t.id, slot.addr, this.onWaited);
-      poolWaits++;
-      this.target = t;
-      this.slot = slot;
+      if (spin > 0 && !collected && !woken) this.spinMissed();
+      this.park();
     } catch (err) {
       this.fail(err);
     }
   };
+
+  /**
+   * Nothing more finished: wait for the oldest awaited request without blocking the thread,
+   * through the notify pipe where there is one, else on the pool (or, in a worker, by
+   * polling).
+   */
+  private park(): void {
+    for (let tries = 0; ; tries++) {
+      const t = this.first();
+      if (t === undefined || t._state !== 0) return;
+      const rc = this.arm(t);
+      if (rc === 1) return;
+      if (rc < 0) break;
+      // It finished between the last peek and the arming: collect it now.
+      if (tries >= MAX_REARM) {
+        this.scheduled = true;
+        setImmediate(this.run);
+        return;
+      }
+      this.drain();
+      if (this.waiting <= 0 || !this.ctx._usable) return;
+    }
+    const t = this.first() as VeoRequest;
+    if (poolWaits >= POOL_WAITS || !isMainThread) {
+      this.scheduled = true;
+      setTimeout(this.run, POLL_MS);
+      return;
+    }
+    const slot = freeSlots.pop() ?? newRegister();
+    slot.u64[0] = UNWRITTEN;
+    this.ctx._api.veo_call_wait_result.async(this.ctx._handle, t.id, slot.addr, this.onWaited);
+    poolWaits++;
+    this.target = t;
+    this.slot = slot;
+  }
+
+  /**
+   * Arms `t` on the proc's notify pipe: 1 = armed (notified() follows its completion, or the
+   * pipe's end when the proc dies), 0 = finished already (collect it), -1 = no pipe (use the
+   * pool).
+   */
+  private arm(t: VeoRequest): number {
+    let n = this.notifier;
+    if (n === undefined) {
+      const proc = this.ctx.proc;
+      n = this.notifier = notifierOf(proc, this.ctx._api, proc._handle);
+    }
+    if (n === null || !n.usable) return -1;
+    const rc = (this.ctx._api.veo_emu_arm as NonNullable<typeof this.ctx._api.veo_emu_arm>)(
+      this.ctx._handle,
+      t.id,
+    );
+    if (rc !== 1) return rc === 0 ? 0 : -1;
+    this.armedId = t.id;
+    n.arm(this);
+    return 1;
+  }
+
+  /** The notify pipe had a byte (or closed): collect what finished, then wait again. */
+  notified(): void {
+    this.armedId = -1;
+    if (this.scheduled || this.target !== null) return;
+    this.woken = true;
+    this.run();
+  }
+
+  /** Nobody waits any more (close, death): the pipe must not keep Node alive for us. */
+  private disarm(): void {
+    if (this.armedId < 0) return;
+    this.armedId = -1;
+    this.notifier?.disarm(this);
+  }
+
+  /**
+   * Where the library has a timed wait, waits up to `ms` for the oldest awaited request in C
+   * (see THEN_WAIT_MS) instead of peeking in a loop; true if it collected it. Without one,
+   * false at once (the caller's loop peeks).
+   */
+  private waitFirst(ms: number): boolean {
+    const timed = this.ctx._api.veo_emu_wait_result_for;
+    const t = this.first();
+    if (timed === undefined || t === undefined || t._state !== 0 || ms <= 0) return false;
+    const rc = timed(this.ctx._handle, t.id, REGISTER.addr, Math.ceil(ms * 1e6));
+    if (rc === CommandState.UNFINISHED) return false;
+    this.dropFirst();
+    completeRequest(t, rc, REGISTER);
+    return true;
+  }
 
   /**
    * A whole spin went by with nothing collected: the request is long, or the machine's CPUs

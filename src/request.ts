@@ -11,7 +11,17 @@ import { describeValue, type CKind, type ResultRegister } from "./ctypes.js";
 import { CommandState, ContextState } from "./constants.js";
 import { VeoCallError, VeoKernelException, VeoProcessDead } from "./errors.js";
 import type { VeoCtxt } from "./context.js";
+import { notGenuine } from "./brand.js";
+import { ctxSlots, MINT } from "./slots.js";
 import { abortError, checkWaitOptions, raceWait, timeoutError, type WaitOptions } from "./timeouts.js";
+
+let isRequest: (v: unknown) => v is VeoRequest;
+let setOutcome: (req: VeoRequest, state: 0 | 1 | 2, value: unknown) => void;
+
+/** @internal True for a request veo-ts made (not a forged look-alike). */
+export function isVeoRequest(v: unknown): v is VeoRequest {
+  return isRequest(v);
+}
 
 const PENDING = 0;
 const DONE = 1;
@@ -117,39 +127,81 @@ function ownDeferred(): Deferred {
  * exactly once.
  */
 export class VeoRequest<T = any> implements PromiseLike<T> {
-  /** The VEO request id (per context). */
-  readonly id: number;
-  /** The context the request runs on. */
-  readonly ctx: VeoCtxt;
-  /** @internal 0 pending, 1 done, 2 failed */
-  _state: 0 | 1 | 2 = PENDING;
+  // Private state (read through getters): the id and context are what the pump hands to
+  // VEO, the state says whether VEO still owes a result; none can be reassigned.
+  readonly #id: number;
+  readonly #ctx: VeoCtxt;
+  /** 0 pending, 1 done, 2 failed */
+  #state: 0 | 1 | 2 = PENDING;
   /**
-   * @internal While pending: the buffers (and VEO 1.x args) VEO still uses, held until
-   * completion. Then: the result, or the error when failed. (One field: a request in flight
-   * costs one word less.)
+   * While pending: the buffers (and VEO 1.x args) VEO still uses, held until completion.
+   * Then: the result, or the error when failed. (One field: a request in flight costs one
+   * word less.)
    */
-  _value: unknown;
-  /** @internal what ran and how to decode its result (shared per function) */
-  _call: CallInfo;
-  /** @internal who to tell when it settles; created by the first then() */
-  _deferred: Deferred | undefined = undefined;
+  #value: unknown;
+  /** what ran and how to decode its result (shared per function) */
+  readonly #call: CallInfo;
+  /** who to tell when it settles; created by the first then() */
+  #deferred: Deferred | undefined = undefined;
+
+  static {
+    isRequest = (v): v is VeoRequest => typeof v === "object" && v !== null && #state in v;
+    setOutcome = (req, state, value) => {
+      req.#state = state;
+      req.#value = value;
+    };
+  }
 
   /** @internal Created by VeoFunction calls and VeoCtxt transfers. */
-  constructor(ctx: VeoCtxt, id: number, call: CallInfo, keep: unknown) {
-    this.ctx = ctx;
-    this.id = id;
-    this._value = keep;
-    this._call = call;
+  constructor(ctx: VeoCtxt, id: number, call: CallInfo, keep: unknown, mint?: typeof MINT) {
+    if (mint !== MINT)
+      throw new TypeError("VeoRequest cannot be constructed directly; it is what a call returns");
+    this.#ctx = ctx;
+    this.#id = id;
+    this.#value = keep;
+    this.#call = call;
+  }
+
+  /** The VEO request id (per context). */
+  get id(): number {
+    if (!(#id in this)) throw notGenuine("VeoRequest", "id", "it is what a call returns");
+    return this.#id;
+  }
+
+  /** The context the request runs on. */
+  get ctx(): VeoCtxt {
+    if (!(#id in this)) throw notGenuine("VeoRequest", "ctx", "it is what a call returns");
+    return this.#ctx;
+  }
+
+  /** @internal 0 pending, 1 done, 2 failed */
+  get _state(): 0 | 1 | 2 {
+    return this.#state;
+  }
+
+  /** @internal While pending: what VEO still uses; then the result or the error. */
+  get _value(): unknown {
+    return this.#value;
+  }
+
+  /** @internal what ran and how to decode its result */
+  get _call(): CallInfo {
+    return this.#call;
+  }
+
+  /** @internal who to tell when it settles */
+  get _deferred(): Deferred | undefined {
+    return this.#deferred;
   }
 
   /** @internal how to decode the result register */
   get _kind(): CKind {
-    return this._call.kind;
+    return this.#call.kind;
   }
 
   /** @internal what ran, for messages (e.g. "sum") */
   get _what(): string {
-    return this._call.what;
+    return this.#call.what;
   }
 
   /** Lets `await req` work: resolves with the converted result, rejects with a VeoError. */
@@ -157,51 +209,52 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    const d = this._deferred;
+    if (!isRequest(this)) throw notGenuine("VeoRequest", "then", "it is what a call returns");
+    const d = this.#deferred;
     if (d === undefined) {
-      if (this._state === PENDING) {
-        const pump = this.ctx._pump;
+      if (this.#state === PENDING) {
+        const pump = ctxSlots.pump(this.#ctx);
         // Collect it right here when nothing awaited is ahead of it (short kernels are
         // usually done by now). If an older request of the context is still open, it may
         // be awaited later in this turn: then this one is told through the pump's queue,
         // in submission order, one microtask later.
         if (pump.collectNow(this) && this.ctx._usable && !pump.quiet(this)) {
-          const ret = this.listen(onfulfilled, onrejected);
-          (this._deferred as Deferred).due = true;
+          const ret = this.#listen(onfulfilled, onrejected);
+          (this.#deferred as Deferred).due = true;
           pump.enqueueDue(this);
           return ret;
         }
-        if (this._state === PENDING && !this.ctx._usable) this.ctx._pump.settleOrphan(this);
-        if (this._state === PENDING) {
+        if (this.#state === PENDING && !this.#ctx._usable) pump.settleOrphan(this);
+        if (this.#state === PENDING) {
           // Still pending (on an unusable context: a pool thread is collecting it).
-          const ret = this.listen(onfulfilled, onrejected);
+          const ret = this.#listen(onfulfilled, onrejected);
           pump.awaited(this);
           return ret;
         }
       }
-    } else if (this._state === PENDING || d.due) {
-      return this.listen(onfulfilled, onrejected);
+    } else if (this.#state === PENDING || d.due) {
+      return this.#listen(onfulfilled, onrejected);
     }
     // Settled and every earlier listener told: tell this one now.
-    if (this._state === DONE) {
+    if (this.#state === DONE) {
       // eslint-disable-next-line @typescript-eslint/no-misused-promises -- a V8 resolving function
-      if (isResolver(onfulfilled)) return settleNow(onfulfilled, this._value);
-      return Promise.resolve(this._value as T).then(onfulfilled, onrejected);
+      if (isResolver(onfulfilled)) return settleNow(onfulfilled, this.#value);
+      return Promise.resolve(this.#value as T).then(onfulfilled, onrejected);
     }
     // eslint-disable-next-line @typescript-eslint/no-misused-promises -- a V8 resolving function
-    if (isResolver(onrejected)) return settleNow(onrejected, this._value);
-    return Promise.reject(this._value).then(onfulfilled, onrejected);
+    if (isResolver(onrejected)) return settleNow(onrejected, this.#value);
+    return Promise.reject(this.#value).then(onfulfilled, onrejected);
   }
 
   /** Adds a listener for the outcome; returns what then() returns. */
-  private listen(onfulfilled: unknown, onrejected: unknown): Promise<any> {
-    const d = this._deferred;
+  #listen(onfulfilled: unknown, onrejected: unknown): Promise<any> {
+    const d = this.#deferred;
     if (d === undefined) {
       if (isResolver(onfulfilled) && isResolver(onrejected)) {
         // V8's own resolvers are told directly. What then() returns must still settle only
         // after them (`req.then(res, rej).then(next)`), with undefined, as a promise's would.
         const own = ownDeferred();
-        this._deferred = {
+        this.#deferred = {
           promise: undefined,
           resolve: onfulfilled,
           reject: onrejected,
@@ -210,7 +263,7 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
         };
         return (own.promise as Promise<unknown>).then(toUndefined, toUndefined);
       }
-      const own = (this._deferred = ownDeferred());
+      const own = (this.#deferred = ownDeferred());
       return (own.promise as Promise<unknown>).then(onfulfilled as never, onrejected as never);
     }
     let p = d.promise ?? d.more?.promise;
@@ -226,6 +279,7 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
 
   /** Same as `then(undefined, onrejected)`. */
   catch<R = never>(onrejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {
+    if (!isRequest(this)) throw notGenuine("VeoRequest", "catch", "it is what a call returns");
     return this.then(undefined, onrejected);
   }
 
@@ -235,7 +289,8 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
    * can be waited for again); an already aborted `signal` throws its reason at once.
    */
   wait(options?: WaitOptions): T {
-    if (this._state === PENDING) {
+    if (!isRequest(this)) throw notGenuine("VeoRequest", "wait", "it is what a call returns");
+    if (this.#state === PENDING) {
       let deadline = Infinity;
       let timeoutMs: number | undefined;
       if (options !== undefined) {
@@ -244,13 +299,13 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
         timeoutMs = o.timeoutMs;
         if (timeoutMs !== undefined && timeoutMs !== Infinity) deadline = performance.now() + timeoutMs;
       }
-      this.ctx._beforeBlock(this.id, "wait()");
-      if (this._state === PENDING && !this.ctx._pump.waitFor(this, deadline)) {
+      this.#ctx._beforeBlock(this.#id, "wait()");
+      if (this.#state === PENDING && !ctxSlots.pump(this.#ctx).waitFor(this, deadline)) {
         throw timeoutError(`${this._what} (request ${this.id})`, timeoutMs as number);
       }
     }
-    if (this._state === DONE) return this._value as T;
-    throw this._value;
+    if (this.#state === DONE) return this.#value as T;
+    throw this.#value;
   }
 
   /**
@@ -261,6 +316,7 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
   result(options?: WaitOptions): Promise<T> {
     let opts: WaitOptions;
     try {
+      if (!isRequest(this)) throw notGenuine("VeoRequest", "result", "it is what a call returns");
       opts = checkWaitOptions(options, "result");
     } catch (err) {
       return Promise.reject(err);
@@ -270,10 +326,13 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
 
   /** Never blocks: `{ done: false }` while running, else `{ done: true, value }` (or throws). */
   peek(): PeekResult<T> {
-    if (this._state === PENDING) this.ctx._progress(this.id);
-    if (this._state === PENDING && !this.ctx._pump.peekFor(this) && this._state === PENDING) return NOT_DONE;
-    if (this._state === DONE) return { done: true, value: this._value as T };
-    throw this._value;
+    if (!isRequest(this)) throw notGenuine("VeoRequest", "peek", "it is what a call returns");
+    if (this.#state === PENDING) this.#ctx._progress(this.#id);
+    if (this.#state === PENDING && !ctxSlots.pump(this.#ctx).peekFor(this) && this.#state === PENDING) {
+      return NOT_DONE;
+    }
+    if (this.#state === DONE) return { done: true, value: this.#value as T };
+    throw this.#value;
   }
 
   /**
@@ -303,7 +362,8 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
 
   /** True once the request has a result or an error. */
   get settled(): boolean {
-    return this._state !== PENDING;
+    if (!isRequest(this)) throw notGenuine("VeoRequest", "settled", "it is what a call returns");
+    return this.#state !== PENDING;
   }
 
   /** Short form in console.log / util.inspect. */
@@ -313,8 +373,9 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
 
   /** A short description for logs. */
   toString(): string {
+    if (!isRequest(this)) return "VeoRequest(forged)";
     const state =
-      this._state === PENDING ? "pending" : this._state === DONE ? `done: ${String(this._value)}` : "failed";
+      this.#state === PENDING ? "pending" : this.#state === DONE ? `done: ${String(this.#value)}` : "failed";
     return `VeoRequest(${this._what}, id ${this.id}, ${state})`;
   }
 }
@@ -328,7 +389,7 @@ function batchOf(reqs: unknown): VeoRequest[] {
   }
   const list = Array.isArray(reqs) ? (reqs as unknown[]) : [...(reqs as Iterable<unknown>)];
   for (let i = 0; i < list.length; i++) {
-    if (!(list[i] instanceof VeoRequest)) {
+    if (!isRequest(list[i])) {
       throw new TypeError(
         `Argument 0 (reqs) of VeoRequest.all: element ${i} must be a VeoRequest, got ${describeValue(list[i])}`,
       );
@@ -365,7 +426,7 @@ class Batch {
     let i = this.i;
     while (i < n) {
       const r = list[i];
-      if (r._state === PENDING && (r._deferred !== undefined || !r.ctx._pump.peekFor(r))) {
+      if (r._state === PENDING && (r._deferred !== undefined || !ctxSlots.pump(r.ctx).peekFor(r))) {
         this.i = i;
         void r.then(this.run, this.reject);
         return;
@@ -398,13 +459,14 @@ export function tell(req: VeoRequest): void {
 
 function settle(req: VeoRequest, state: typeof DONE | typeof FAILED, value: unknown): void {
   const ctx = req.ctx;
-  ctx._pump.closed(req.id);
+  const pump = ctxSlots.pump(ctx);
+  pump.closed(req.id);
   // Buffers of a request cut off by close/destroy stay held until VEO let go of the context.
-  if (req._state === PENDING && ctx._held.size !== 0 && ctx._usable) ctx._held.delete(req.id);
-  req._state = state;
-  req._value = value;
+  const held = ctxSlots.held(ctx);
+  if (req._state === PENDING && held.size !== 0 && ctx._usable) held.delete(req.id);
+  setOutcome(req, state, value);
   if (req._deferred !== undefined) {
-    req.ctx._pump.waiting--;
+    pump.waiting--;
     tell(req);
   }
 }
@@ -467,3 +529,5 @@ export function completeRequest(req: VeoRequest, rc: number, reg: ResultRegister
   }
   rejectRequest(req, new VeoCallError(`${req._what} (request ${req.id}): veo_call_*_result returned ${rc}`));
 }
+
+Object.freeze(VeoRequest.prototype);

@@ -4,6 +4,7 @@
  * fetch does), a promise race that cleans up its timer and listener, and a blocking nap that
  * sleeps instead of burning a core.
  */
+import { ownOptions } from "./brand.js";
 import { describeValue } from "./ctypes.js";
 import { VeoTimeoutError } from "./errors.js";
 
@@ -17,16 +18,18 @@ export interface WaitOptions {
 
 /** Checks `options` of `where` (e.g. "wait"); returns them with a checked timeoutMs. */
 export function checkWaitOptions(options: unknown, where: string): WaitOptions {
-  if (options === undefined) return {};
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Argument 0 (options) of ${where} must be an object, got ${describeValue(options)}`);
-  }
-  const { timeoutMs, signal } = options as WaitOptions;
+  // Own properties only: a polluted Object.prototype must not set a timeout.
+  const { timeoutMs, signal } = ownOptions(
+    options,
+    ["timeoutMs", "signal"],
+    `Argument 0 (options) of ${where}`,
+    describeValue,
+  );
   checkTimeout(timeoutMs, `options.timeoutMs of ${where}`);
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`options.signal of ${where} must be an AbortSignal, got ${describeValue(signal)}`);
   }
-  return { timeoutMs, signal };
+  return { timeoutMs: timeoutMs as number | undefined, signal };
 }
 
 /** A timeout is a number of milliseconds >= 0 (Infinity: no limit). */

@@ -45,6 +45,26 @@ int veo_emu_args_set_result_type(struct veo_args *ca, int type);
 /* The host pid of the helper process serving this proc, or -1 (NULL or destroyed proc). */
 pid_t veo_emu_proc_pid(struct veo_proc_handle *proc);
 
+/*
+ * Completion notification on the caller's event loop (no thread blocked in
+ * veo_call_wait_result). veo_emu_notify_fd returns a new file descriptor (close-on-exec,
+ * non-blocking, the caller's to close), or -1: a reader of the proc's notify pipe (opened
+ * through /proc/<helper>/fd/N; the library keeps no descriptor). One byte arrives on it
+ * after veo_emu_arm(ctx, reqid) returned 1 and that request completed; end-of-file when
+ * the VE process is gone. Spurious bytes are possible, so a reader collects with
+ * veo_call_peek_result and arms again. veo_emu_arm returns 1 when armed, 0 when there is
+ * nothing to wait for (peek now), -1 without a notify pipe. One request per context is armed
+ * at a time (arming again replaces it); all contexts of a proc share its pipe, so read it
+ * from one place per proc. Only the emulator has these.
+ */
+int veo_emu_notify_fd(struct veo_proc_handle *proc);
+/* veo_call_wait_result for at most timeout_ns: VEO_COMMAND_UNFINISHED once that has passed
+ * (the request stays collectable). Spins the way veo_call_wait_result does (yielding the CPU
+ * to the VE side when they share it), and sleeps only for waits longer than that spin. */
+int veo_emu_wait_result_for(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *retp,
+                            uint64_t timeout_ns);
+int veo_emu_arm(struct veo_thr_ctxt *ctx, uint64_t reqid);
+
 /* Ties a live proc to the calling thread: when the thread exits (pthread_exit, or the end
  * of its start function) and the proc has not been destroyed, the thread's exit destroys
  * it without a grace period (the helper is killed at once). For worker threads of language

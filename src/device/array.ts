@@ -42,6 +42,8 @@ export class DeviceArray<D extends DType = DType> {
     this._block = block;
     this._offset = offset;
     this._owner = owner;
+    // Its block, offset and length bound every transfer: none can be reassigned.
+    Object.freeze(this);
   }
 
   /** length × bytes per element. */

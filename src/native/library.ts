@@ -167,7 +167,9 @@ function veNodes(): string[] {
  * once per process). Throws VeoLibraryNotFound. May build the emulator, blocking.
  */
 export function getNative(options: LoadVeoOptions = {}): VeoNative {
-  if (options.library !== undefined) return loadExplicit(options.library);
+  // An own property only: a polluted Object.prototype must not choose the library.
+  const library = Object.hasOwn(options, "library") ? options.library : undefined;
+  if (library !== undefined) return loadExplicit(library);
   discovered ??= finishDiscovery(discoverReal(), () => {
     try {
       return { build: ensureEmulator() };
@@ -180,7 +182,9 @@ export function getNative(options: LoadVeoOptions = {}): VeoNative {
 
 /** As getNative(), but an emulator build runs without blocking the event loop. */
 export async function getNativeAsync(options: LoadVeoOptions = {}): Promise<VeoNative> {
-  if (options.library !== undefined || discovered) return getNative(options);
+  if ((Object.hasOwn(options, "library") && options.library !== undefined) || discovered) {
+    return getNative(options);
+  }
   const found = discoverReal();
   let attempt: EmulatorAttempt | undefined;
   if (found.native === undefined && emulatorEnabled()) {

@@ -86,3 +86,14 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return "an array with a non-string element";
   return typeof v;
 }
+
+/**
+ * A copy of an option bag's own enumerable properties on a null prototype (each read once),
+ * so that nothing is read through a polluted Object.prototype: a `compiler` or `flags` added
+ * there must not become what VeBuild runs. Non-objects are returned as they are, for the
+ * caller's own check to name.
+ */
+export function ownBag<T>(opts: T): T {
+  if (opts === null || typeof opts !== "object") return opts;
+  return Object.assign(Object.create(null) as object, opts);
+}

@@ -19,6 +19,7 @@ import {
   verifyEntry,
   type CacheMeta,
 } from "./cache.js";
+import { ownBag } from "./args.js";
 import { makePlan, type BuildRequest, type Plan, type Step } from "./plan.js";
 import type { BuildEvent, ProgressListener } from "./progress.js";
 import { publish } from "./publish.js";
@@ -61,7 +62,8 @@ interface InFlight {
 
 const inFlight = new Map<string, InFlight>();
 
-export async function runBuild(request: BuildRequest): Promise<BuildInfo> {
+export async function runBuild(buildRequest: BuildRequest): Promise<BuildInfo> {
+  const request = ownBag(buildRequest); // never an inherited signal or listener
   const started = performance.now();
   if (request.signal?.aborted) throw abortError(request.signal);
   const plan = await makePlan(request);

@@ -4,6 +4,7 @@
  * the object model; VeoProc#loadSource delegates here.
  */
 
+import { ownBag } from "./args.js";
 import { chooseToolchain } from "./toolchain.js";
 import { VeBuild, type SoOptions } from "./vebuild.js";
 
@@ -22,8 +23,9 @@ export interface LibraryLoader<T> {
 export async function loadSource<T>(
   proc: LibraryLoader<T>,
   source: string | URL,
-  opts: SoOptions = {},
+  options: SoOptions = {},
 ): Promise<T> {
+  const opts = ownBag(options);
   if (proc === null || typeof proc !== "object" || typeof proc.loadLibrary !== "function") {
     throw new TypeError("loadSource: proc must have a loadLibrary(path) method (a VeoProc)");
   }

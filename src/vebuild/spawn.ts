@@ -7,6 +7,7 @@
 import { spawn } from "node:child_process";
 import { StringDecoder } from "node:string_decoder";
 import { VeBuildError } from "../errors.js";
+import { ownBag } from "./args.js";
 
 export interface ToolRun {
   /** Exit code, or null when the tool was killed by a signal. */
@@ -43,7 +44,8 @@ export function abortError(signal: AbortSignal): Error {
  * exit code. Rejects with VeBuildError when the tool cannot be started, and with an
  * AbortError when `signal` fires (after the tool has been killed and has exited).
  */
-export function runTool(argv: readonly string[], opts: RunOptions): Promise<ToolRun> {
+export function runTool(argv: readonly string[], options: RunOptions): Promise<ToolRun> {
+  const opts = ownBag(options); // never an inherited timeout, cwd or env
   const { signal } = opts;
   if (signal?.aborted) return Promise.reject(abortError(signal));
   const [file, ...args] = argv;

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { VeBuildError } from "../errors.js";
-import { checkLabel, checkSource, checkStringArray, toArgv, type Flags } from "./args.js";
+import { checkLabel, checkSource, checkStringArray, ownBag, toArgv, type Flags } from "./args.js";
 import { runBuild, type BuildInfo, type SourceBlock } from "./builder.js";
 import { cacheDir, discard } from "./cache.js";
 import { makeListener, reportWarnings, type ProgressListener } from "./progress.js";
@@ -108,11 +108,12 @@ export class VeBuild {
 
   /**
    * An empty builder.
-   * @param opts - `toolchain` ("nec" or "host", default: matches the library in use),
+   * @param options - `toolchain` ("nec" or "host", default: matches the library in use),
    *   `buildDir`, `cache` (default true), `verbose` and `quiet` defaults
    * @throws TypeError for a bad option
    */
-  constructor(opts: VeBuildOptions = {}) {
+  constructor(options: VeBuildOptions = {}) {
+    const opts = ownBag(options);
     if (opts === null || typeof opts !== "object") throw new TypeError("options must be an object");
     if (opts.toolchain !== undefined) checkToolchainName(opts.toolchain, "options.toolchain");
     if (opts.cache !== undefined && typeof opts.cache !== "boolean" && typeof opts.cache !== "string") {
@@ -135,7 +136,8 @@ export class VeBuild {
   }
 
   /** As VeBuild.so(), resolving to the full BuildInfo (cached?, warnings, commands). */
-  static async soInfo(source: string | URL, opts: SoOptions = {}): Promise<BuildInfo> {
+  static async soInfo(source: string | URL, options: SoOptions = {}): Promise<BuildInfo> {
+    const opts = ownBag(options);
     let file: SourceFile | undefined;
     if (source instanceof URL) file = await readSourceFile(source, opts.lang, "VeBuild.so: source");
     else checkSource(source, "VeBuild.so: source (the source text, or a file URL)");
@@ -190,14 +192,16 @@ export class VeBuild {
    * @returns this, for chaining
    * @throws VeBuildError when the file cannot be read; TypeError for a bad argument
    */
-  setSrcFile(file: string | URL, opts: SrcFileOptions = {}): this {
+  setSrcFile(file: string | URL, options: SrcFileOptions = {}): this {
+    const opts = ownBag(options);
     if (opts === null || typeof opts !== "object")
       throw new TypeError("setSrcFile: options must be an object");
     const src = readSourceFileSync(file, opts.lang, "setSrcFile: file");
     return this.#set(src.lang, opts.label ?? src.label, src.text, opts, "setSrcFile");
   }
 
-  #set(lang: Lang, label: string, source: string, opts: SourceOptions, method: string): this {
+  #set(lang: Lang, label: string, source: string, options: SourceOptions, method: string): this {
+    const opts = ownBag(options);
     checkLabel(label, `${method}: label`);
     checkSource(source, `${method}: source`);
     if (opts === null || typeof opts !== "object")
@@ -255,7 +259,8 @@ export class VeBuild {
     return this.#build("veorun", opts, "buildVeorun");
   }
 
-  async #build(kind: "so" | "veorun", opts: BuildOptions, method: string): Promise<string> {
+  async #build(kind: "so" | "veorun", options: BuildOptions, method: string): Promise<string> {
+    const opts = ownBag(options);
     if (opts === null || typeof opts !== "object")
       throw new TypeError(`${method}: options must be an object`);
     const label = opts.label ?? this.#sources.keys().next().value;

@@ -5,48 +5,13 @@
  */
 import { MessageChannel } from "node:worker_threads";
 
-import { Intent, OnStack, VeMemPtr, VeoCtxt, VeoHmem, VeoProc, type VeoLibrary } from "../../src/index.js";
+import { Intent, OnStack, VeMemPtr, VeoCtxt, VeoHmem } from "../../src/index.js";
 import { resizableBuffer } from "../support/buffers.js";
-import { kernel } from "../support/kernels.js";
-
-type ErrorClass = new (...args: never[]) => Error;
-
-function expectThrow(what: string, fn: () => unknown, cls: ErrorClass, message: RegExp): void {
-  try {
-    fn();
-  } catch (err) {
-    if (!(err instanceof cls))
-      throw new Error(`${what}: expected ${cls.name}, got ${String(err)}`, { cause: err });
-    if (!message.test(err.message)) {
-      throw new Error(`${what}: message ${JSON.stringify(err.message)} does not match ${String(message)}`, {
-        cause: err,
-      });
-    }
-    return;
-  }
-  throw new Error(`${what}: did not throw`);
-}
-
-function check(what: string, ok: boolean): void {
-  if (!ok) throw new Error(`${what}: failed`);
-}
+import { check, expectThrow, runScenarios, stillUsable, type Scenario } from "./common.js";
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
-/** The proc still works: a write/read round trip and a kernel call. */
-async function stillUsable(proc: VeoProc, lib: VeoLibrary, ctx: VeoCtxt): Promise<void> {
-  const p = proc.allocMem(16);
-  proc.writeMem(p, new BigInt64Array([3n, 4n]));
-  const back = new BigInt64Array(2);
-  proc.readMem(back, p);
-  check("round trip", back[0] === 3n && back[1] === 4n);
-  proc.freeMem(p);
-  const inc = lib.declare("int add_one(int x)");
-  check("kernel call", (await inc(ctx, 41)) === 42);
-  check("proc alive", !proc.dead && !proc.destroyed);
-}
-
-const scenarios: Record<string, (proc: VeoProc, lib: VeoLibrary, ctx: VeoCtxt) => Promise<void>> = {
+const scenarios: Record<string, Scenario> = {
   async "hmem-addresses"(proc, lib, ctx) {
     const p = proc.allocMem(64);
     const buf = new Uint8Array(8);
@@ -190,7 +155,6 @@ const scenarios: Record<string, (proc: VeoProc, lib: VeoLibrary, ctx: VeoCtxt) =
       _api: { value: proc._api },
       _usable: { value: true },
       _closed: { value: false },
-      _pump: { value: ctx._pump },
     });
     expectThrow(
       "a forged context",
@@ -337,19 +301,4 @@ const scenarios: Record<string, (proc: VeoProc, lib: VeoLibrary, ctx: VeoCtxt) =
   },
 };
 
-async function main(): Promise<void> {
-  const names = process.argv.slice(2);
-  for (const name of names) if (!scenarios[name]) throw new Error(`unknown scenario ${name}`);
-  for (const name of names) {
-    const proc = new VeoProc(0);
-    try {
-      const lib = proc.loadLibrary(kernel("basic"));
-      await scenarios[name](proc, lib, proc.openContext());
-    } finally {
-      proc.destroy();
-    }
-    process.stdout.write(`ok ${name}\n`);
-  }
-}
-
-await main();
+await runScenarios(scenarios);

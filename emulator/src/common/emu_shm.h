@@ -20,7 +20,7 @@
 #include <stddef.h>
 
 #define EMU_SHM_MAGIC 0x56454f454d55ULL /* "VEOEMU" */
-#define EMU_SHM_VERSION 2
+#define EMU_SHM_VERSION 3
 
 #define EMU_MAX_CTX 64                    /* main context + 63 */
 #define EMU_RING_SIZE (128ULL << 20)      /* virtual; released chunks are punched out */
@@ -141,6 +141,8 @@ struct emu_ctx_ctl {
   _Atomic uint32_t host_waiters;           /* host threads asleep on done_seq */
   _Atomic uint64_t wake_pos;               /* wake host waiters once done >= this */
   _Atomic int32_t host_cpu;                /* CPU of the host thread spinning on done */
+  _Atomic uint64_t notify_pos;             /* write a byte to the notify pipe once done >=
+                                              this (veo_emu_arm); UINT64_MAX: not armed */
   uint64_t stacksize;
   int32_t core;
   /* helper-written */
@@ -167,6 +169,8 @@ struct emu_shm_hdr {
   uint64_t helper_probe_addr;      /* helper: address of EMU_SHM_MAGIC in the helper */
   _Atomic uint32_t helper_vm_ok;   /* helper: process_vm_* on the host works */
   int32_t node;
+  int32_t notify_fd;               /* helper: its notify pipe's write end, -1 if none (the
+                                      host opens a reader at /proc/<helper>/fd/<it>) */
 };
 
 #endif /* EMU_SHM_H */

@@ -34,6 +34,7 @@ struct emu_thread {
 extern char *emu_shm;
 extern struct emu_shm_hdr *emu_hdr;
 extern pid_t emu_host_pid;
+extern int emu_notify_fd;
 extern struct emu_thread *_Atomic emu_threads[EMU_MAX_CTX];
 extern __thread struct emu_thread *emu_self;
 

@@ -34,6 +34,7 @@
 char *emu_shm;
 struct emu_shm_hdr *emu_hdr;
 pid_t emu_host_pid;
+int emu_notify_fd = -1; /* the notify pipe's write end (veo_emu_arm), or -1 */
 struct emu_thread *_Atomic emu_threads[EMU_MAX_CTX];
 __thread struct emu_thread *emu_self;
 
@@ -110,6 +111,15 @@ static void emu_done_publish(struct emu_thread *t, uint64_t pos) {
     atomic_store(&ctl->wake_pos, UINT64_MAX);
     atomic_fetch_add(&ctl->done_seq, 1);
     emu_futex_wake(&ctl->done_seq, INT_MAX);
+  }
+  /* The host armed this context (veo_emu_arm): one byte on the notify pipe wakes its event
+   * loop. The CAS makes it one byte per arming; a full pipe already has a byte to read. */
+  uint64_t np = atomic_load(&ctl->notify_pos);
+  if (np <= pos && emu_notify_fd >= 0 &&
+      atomic_compare_exchange_strong(&ctl->notify_pos, &np, UINT64_MAX)) {
+    static const char one = 1;
+    ssize_t w = write(emu_notify_fd, &one, 1);
+    (void)w;
   }
 }
 
@@ -217,6 +227,15 @@ int main(void) {
   }
   close(fd);
   unsetenv(EMU_ENV_SHM_FD);
+  /* The notify pipe (veo_emu_notify_fd): only its write end lives here (close-on-exec, so
+   * what a kernel execs does not hold it; non-blocking, so a full pipe never blocks a
+   * context thread); the host opens its reader through /proc, so the host process holds
+   * no descriptor for it. When this process dies the reader sees end-of-file. */
+  int np[2];
+  if (pipe2(np, O_CLOEXEC | O_NONBLOCK) == 0) {
+    close(np[0]);
+    emu_notify_fd = np[1];
+  }
   unsetenv(EMU_ENV_HOST_PID);
   emu_shm = shm;
   emu_hdr = (struct emu_shm_hdr *)emu_shm;
@@ -230,6 +249,7 @@ int main(void) {
   }
   signal(SIGPIPE, SIG_IGN);
   emu_hdr->helper_probe_addr = (uint64_t)(uintptr_t)&emu_probe_magic;
+  emu_hdr->notify_fd = emu_notify_fd;
   if (!emu_hdr->vm_rw_disabled) {
     uint64_t probe = 0;
     struct iovec local = {&probe, sizeof probe};

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -233,6 +234,37 @@ EMU_EXPORT uint64_t veo_call_async_vh(struct veo_thr_ctxt *ctx, uint64_t (*func)
 EMU_EXPORT int veo_call_peek_result(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *retp) {
   if (!ctx) return -1;
   return emu_ctx_peek(ctx, reqid, retp);
+}
+
+EMU_EXPORT int veo_emu_notify_fd(struct veo_proc_handle *proc) {
+  if (!emu_proc_alive(proc) || !proc->hdr || proc->hdr->notify_fd < 0 || proc->pid <= 0)
+    return -1;
+  /* A reader of the helper's pipe, opened through /proc (a FIFO open): the library itself
+   * holds no descriptor per proc. Kept off fds 0-2, where a dup2 onto stdout would replace
+   * it. Fails softly (a restricted /proc): callers then wait the usual way. */
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)proc->pid, (int)proc->hdr->notify_fd);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    emu_log_debug("veo_emu_notify_fd", "open %s: %s", path, strerror(errno));
+  } else if (fd <= 2) {
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    close(fd);
+    fd = moved;
+  }
+  return fd;
+}
+
+EMU_EXPORT int veo_emu_wait_result_for(struct veo_thr_ctxt *ctx, uint64_t reqid,
+                                       uint64_t *retp, uint64_t timeout_ns) {
+  if (!ctx) return -1;
+  if (timeout_ns == 0) return emu_ctx_peek(ctx, reqid, retp);
+  return emu_ctx_wait_until(ctx, reqid, retp, emu_now_ns() + timeout_ns);
+}
+
+EMU_EXPORT int veo_emu_arm(struct veo_thr_ctxt *ctx, uint64_t reqid) {
+  if (!ctx) return -1;
+  return emu_ctx_arm(ctx, reqid);
 }
 
 EMU_EXPORT int veo_call_wait_result(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *retp) {

@@ -60,6 +60,7 @@ struct veo_thr_ctxt *emu_ctx_create(struct veo_proc_handle *proc, int index) {
   }
   memset(ctx->ctl, 0, sizeof *ctx->ctl);
   atomic_store(&ctx->ctl->wake_pos, UINT64_MAX);
+  atomic_store(&ctx->ctl->notify_pos, UINT64_MAX);
   atomic_store(&ctx->ctl->host_cpu, -1);
   atomic_store(&ctx->ctl->helper_cpu, -1);
   atomic_store(&ctx->state, VEO_STATE_RUNNING);
@@ -266,7 +267,8 @@ static void emu_ctx_drain(struct veo_thr_ctxt *ctx) {
 }
 
 /* Waits (ctx locked; the lock is released meanwhile) until the helper has completed the
- * ring up to `target`. Returns 0, -1 if the helper is dead, -2 at the deadline (0: none). */
+ * ring up to `target`. Returns 0, -1 if the helper is dead, -2 at the deadline (0: none).
+ * A deadline closer than the spin budget is spun for, never slept for. */
 static int emu_ctx_wait_pos(struct veo_thr_ctxt *ctx, uint64_t target, uint64_t deadline) {
   struct emu_ctx_ctl *ctl = ctx->ctl;
   struct veo_proc_handle *proc = ctx->proc;
@@ -274,6 +276,8 @@ static int emu_ctx_wait_pos(struct veo_thr_ctxt *ctx, uint64_t target, uint64_t 
   if (atomic_load(&ctx->closed)) return -1;
   pthread_mutex_unlock(&ctx->lock);
   uint64_t start = emu_now_ns();
+  uint64_t spin_ns = EMU_HOST_SPIN_NS;
+  if (deadline && deadline - start < spin_ns) spin_ns = deadline > start ? deadline - start : 0;
   int cpu = sched_getcpu();
   atomic_store_explicit(&ctl->host_cpu, cpu, memory_order_relaxed);
   for (unsigned i = 0;; i++) {
@@ -284,7 +288,7 @@ static int emu_ctx_wait_pos(struct veo_thr_ctxt *ctx, uint64_t target, uint64_t 
     }
     emu_cpu_relax();
     if ((i & 7) == 7 &&
-        emu_spin_pace(i, start, EMU_HOST_SPIN_NS, &ctl->host_cpu, &ctl->helper_cpu, &cpu) != 0)
+        emu_spin_pace(i, start, spin_ns, &ctl->host_cpu, &ctl->helper_cpu, &cpu) != 0)
       break;
   }
   atomic_store_explicit(&ctl->host_cpu, -1, memory_order_relaxed);
@@ -470,7 +474,40 @@ int emu_ctx_peek(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *result) {
   return rc;
 }
 
+/* veo_emu_arm: asks the helper for one byte on the notify pipe once `reqid` has completed
+ * (its death ends the pipe). Returns 1 when armed, 0 when there is nothing to wait
+ * for (finished, unknown, closed or dead: veo_call_peek_result tells which), -1 without a
+ * notify pipe. One request per context is armed at a time: arming again replaces it. */
+int emu_ctx_arm(struct veo_thr_ctxt *ctx, uint64_t reqid) {
+  struct veo_proc_handle *proc = ctx->proc;
+  if (!proc->hdr || proc->hdr->notify_fd < 0) return -1;
+  emu_ctx_lock(ctx);
+  int rc = 0;
+  struct emu_slot *s = atomic_load(&ctx->closed) ? NULL : emu_slot_lookup(ctx, reqid);
+  if (s && !(s->flags & EMU_SLOT_DONE) && !atomic_load(&proc->dead)) {
+    struct emu_ctx_ctl *ctl = ctx->ctl;
+    uint64_t end = s->value;
+    /* seq_cst store, then load done: pairs with emu_done_publish (store done, load
+     * notify_pos), so either we see the completion or the helper sees the arming. */
+    atomic_store(&ctl->notify_pos, end);
+    if (atomic_load(&ctl->done) < end && !atomic_load(&proc->dead)) {
+      rc = 1;
+    } else {
+      uint64_t cur = end;
+      (void)atomic_compare_exchange_strong(&ctl->notify_pos, &cur, UINT64_MAX);
+    }
+  }
+  emu_ctx_unlock(ctx);
+  return rc;
+}
+
 int emu_ctx_wait(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *result) {
+  return emu_ctx_wait_until(ctx, reqid, result, 0);
+}
+
+/* veo_call_wait_result until `deadline` (0: none); VEO_COMMAND_UNFINISHED after it. */
+int emu_ctx_wait_until(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *result,
+                       uint64_t deadline) {
   emu_ctx_lock(ctx);
   int rc;
   for (;;) {
@@ -486,7 +523,14 @@ int emu_ctx_wait(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *result) {
       emu_slot_collect(ctx, s);
       break;
     }
-    (void)emu_ctx_wait_pos(ctx, s->value, 0);
+    if (emu_ctx_wait_pos(ctx, s->value, deadline) == -2) {
+      emu_ctx_drain(ctx);
+      s = atomic_load(&ctx->closed) ? NULL : emu_slot_lookup(ctx, reqid);
+      if (s && !(s->flags & EMU_SLOT_DONE)) {
+        rc = VEO_COMMAND_UNFINISHED;
+        break;
+      }
+    }
   }
   emu_ctx_unlock(ctx);
   return rc;

@@ -207,6 +207,9 @@ uint64_t emu_ctx_submit_vh(struct veo_thr_ctxt *ctx, int kind, uint16_t flags, u
                            uint64_t a1, uint64_t a2);
 int emu_ctx_wait(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *result);
 int emu_ctx_peek(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *result);
+int emu_ctx_arm(struct veo_thr_ctxt *ctx, uint64_t reqid);
+int emu_ctx_wait_until(struct veo_thr_ctxt *ctx, uint64_t reqid, uint64_t *result,
+                       uint64_t deadline);
 /* Waits until every request submitted so far has completed (no id consumed on a quiet
  * context). Returns 0, or -1 if the helper is dead. */
 int emu_ctx_barrier(struct veo_thr_ctxt *ctx);

@@ -40,8 +40,9 @@ static const char *const api16[] = {
 };
 
 static const char *const extensions[] = {"veo_emu_args_set_result_type", "veo_emu_proc_pid",
-                                         "veo_emu_proc_tie_thread",
-                                         "veo_emu_is_emulator"};
+                                         "veo_emu_proc_tie_thread", "veo_emu_is_emulator",
+                                         "veo_emu_notify_fd", "veo_emu_arm",
+                                         "veo_emu_wait_result_for"};
 
 typedef struct {
   int status;
