@@ -57,6 +57,8 @@ import { loadSource, type SoOptions } from "./vebuild/index.js";
 
 /** How often proc.lost looks at the VE process while someone listens (an unref'd timer). */
 const LOST_POLL_MS = 100;
+/** Polls of proc.lost's watcher that leave a gone helper's death to an awaited request. */
+const LOST_REPORT_TICKS = 50;
 
 /** Set by VeoProc.create for the constructor it calls (a handle made off the main thread). */
 let preCreated: CreatedHandle | undefined;
@@ -108,6 +110,8 @@ export class VeoProc {
   readonly #teardown: Teardown;
   #destroyed = false;
   #deathReason: string | undefined;
+  /** Set while _died looks for a fault record before settling an inferred death. */
+  #inferring = false;
   readonly #ctxs: VeoCtxt[] = [];
   readonly #libMap = new Map<string, VeoLibrary>();
   #mainCtx: CtxHandle | undefined;
@@ -204,6 +208,19 @@ export class VeoProc {
    */
   #died(reason: string, how?: Pick<VeoProcLost, "reason" | "signal" | "exitCode">): void {
     if (!this._alive) return;
+    if (how === undefined && !this.#inferring) {
+      // Found gone, not told why: a kernel's fault may wait in a finished request's record
+      // (its completion then calls #died again, with the signal).
+      this.#inferring = true;
+      try {
+        for (const c of this.#ctxs) ctxSlots.pump(c).salvage();
+      } catch {
+        /* the rest is settled below */
+      } finally {
+        this.#inferring = false;
+      }
+      if (!this._alive) return;
+    }
     const end = how ?? (this.#helper ? helperEnd(this.#helper) : {});
     // Learnt from the host process alone (no request told the fault): say what it showed.
     if (how === undefined) reason += deathDetail(end);
@@ -224,6 +241,11 @@ export class VeoProc {
       ctxSlots.pump(c).rejectAll(err, true);
       c._cancelCallbacks();
     }
+  }
+
+  /** Does any context have an awaited request (whose completion reports a death)? */
+  #awaited(): boolean {
+    return this.#ctxs.some((c) => !c._closed && ctxSlots.pump(c).waiting > 0);
   }
 
   /** @internal After a failed synchronous call: is the VE process gone? */
@@ -277,10 +299,14 @@ export class VeoProc {
 
   #watchHelper(helper: Helper): void {
     const self = new WeakRef(this);
+    let gone = 0;
     const timer = setInterval(() => {
       const proc = self.deref();
       if (proc === undefined || !proc._alive) clearInterval(timer);
-      else if (!helperRunning(helper)) proc.#died("the VE process has exited");
+      else if (helperRunning(helper)) gone = 0;
+      // An awaited request will report the death itself, with the kernel's fault if that
+      // was the cause: wait for it (a while: its wait returns once the library reaps).
+      else if (++gone > LOST_REPORT_TICKS || !proc.#awaited()) proc.#died("the VE process has exited");
     }, LOST_POLL_MS);
     timer.unref();
     this.#lostTimer = timer;

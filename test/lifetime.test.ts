@@ -5,7 +5,13 @@
  */
 import { describe, expect, it } from "vitest";
 
-import { VeoClosedError, VeoProc, VeoProcessDead, type VeoProcLost } from "../src/index.js";
+import {
+  VeoClosedError,
+  VeoKernelException,
+  VeoProc,
+  VeoProcessDead,
+  type VeoProcLost,
+} from "../src/index.js";
 import { alive } from "./support/checks.js";
 import { runChild, waitGone } from "./support/child.js";
 import { kernel } from "./support/kernels.js";
@@ -62,6 +68,34 @@ describe("proc.lost", () => {
       p.destroy();
     }
     expect((await p.lost).reason).toBe("fault");
+  });
+
+  it("reports a fault as 'fault' even when its watcher sees the helper gone first", async () => {
+    // The kernel faults while the main thread is busy: when it is free again, lost's watcher
+    // (a timer) runs before the pool thread's report of the fault (I/O) can.
+    const p = new VeoProc(0);
+    try {
+      const lib = p.loadLibrary(kernel("basic"));
+      const ctx = p.openContext();
+      const lost = p.lost;
+      const pid = p._helperPid() as number;
+      void lib.declare("int do_sleep(int ms)")(ctx, 100);
+      const r = lib.declare("int segv(void)")(ctx);
+      const failed = r.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      await new Promise((go) => setImmediate(go)); // the pump's pool thread waits for segv
+      const until = performance.now() + 20_000;
+      while (alive(pid) && performance.now() < until);
+      const then = performance.now() + 300;
+      while (performance.now() < then);
+      expect(alive(pid)).toBe(false);
+      expect(await failed).toBeInstanceOf(VeoKernelException);
+      expect(await settled(lost)).toMatchObject({ reason: "fault", signal: 11 });
+    } finally {
+      p.destroy();
+    }
   });
 
   it("notices a killed VE process with nothing pending", async () => {

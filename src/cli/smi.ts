@@ -16,6 +16,7 @@ One line per VE node of the library in use: state, architecture, memory, cores, 
 
 options:
   --json       print {nodes: [...]}: each node as listDevices() describes it, plus procs
+               and pids (the helper processes counted)
   -h, --help   this text
 
 exit: 0 listed (also when there are no nodes), 1 no VEO library could be loaded, 2 bad usage.
@@ -29,10 +30,12 @@ const OPTIONS = {} as const;
 
 function smi({ values: o }: Parsed<typeof OPTIONS>, io: CliIo): number {
   const helpers = listHelpers();
-  const nodes = nodeList().map((n) => ({
-    ...n,
-    procs: n.emulated ? helpers.filter((h) => h.node === n.node && !h.orphan).length : undefined,
-  }));
+  const nodes = nodeList().map((n) => {
+    const pids = n.emulated
+      ? helpers.filter((h) => h.node === n.node && !h.orphan).map((h) => h.pid)
+      : undefined;
+    return { ...n, procs: pids?.length, pids };
+  });
   if (o.json) {
     io.out(toJson({ nodes }));
     return EXIT.ok;

@@ -70,27 +70,35 @@ describe("veo info", () => {
 });
 
 describe("veo smi", () => {
-  it("--json: one entry per node, with this user's helpers on that node counted", async () => {
-    // Node 6 of 7: no other test uses it, so the count is this proc's helper alone.
+  it("--json: one entry per node, with this user's helpers on that node counted and listed", async () => {
+    // Another test run of this user may have helpers on node 6 too: check this proc's own
+    // helper is listed there, and that the count is the list's length.
     const saved = process.env.VEO_EMU_NODES;
     process.env.VEO_EMU_NODES = "7";
     const proc = new VeoProc(6);
+    const pid = proc._helperPid();
+    type Smi = {
+      nodes: { node: number; state: string; procs: number; pids: number[]; memoryBytes: number }[];
+    };
     try {
-      const { ran, json } = await veoJson<{
-        nodes: { node: number; state: string; procs: number; memoryBytes: number }[];
-      }>(["smi"], { env: { VEO_EMU_NODES: "7" } });
+      expect(pid).toBeGreaterThan(0);
+      const { ran, json } = await veoJson<Smi>(["smi"], { env: { VEO_EMU_NODES: "7" } });
       expect(ran.code).toBe(0);
       expect(json.nodes.map((n) => n.node)).toEqual([0, 1, 2, 3, 4, 5, 6]);
-      expect(json.nodes[6].procs).toBe(1);
-      expect(json.nodes[5].procs).toBe(0);
+      expect(json.nodes[6].pids).toContain(pid);
+      for (const n of json.nodes) {
+        expect(n.procs).toBe(n.pids.length);
+        if (n.node !== 6) expect(n.pids).not.toContain(pid);
+      }
       expect(json.nodes[0].memoryBytes).toBeGreaterThan(0);
     } finally {
       proc.destroy();
       if (saved === undefined) delete process.env.VEO_EMU_NODES;
       else process.env.VEO_EMU_NODES = saved;
     }
-    const after = await veoJson<{ nodes: { procs: number }[] }>(["smi"], { env: { VEO_EMU_NODES: "7" } });
-    expect(after.json.nodes[6].procs).toBe(0);
+    const after = await veoJson<Smi>(["smi"], { env: { VEO_EMU_NODES: "7" } });
+    expect(after.json.nodes[6].pids).not.toContain(pid);
+    expect(after.json.nodes[6].procs).toBe(after.json.nodes[6].pids.length);
   });
 
   it("prints a table, and exits 1 without a library", async () => {
