@@ -12,8 +12,9 @@ import { runChild } from "../support/child.js";
 it("a second veo_free_hmem of host memory fails with -1 and Node lives on", async () => {
   const r = await runChild(`
     import { VeoProc } from "SRC";
+    import { procSlots } from "SRC/../slots.ts";
     const p = new VeoProc(0);
-    const api = p._api;
+    const api = procSlots.api(p); // internal: no object of veo-ts carries the C functions
     const out = new BigUint64Array(1);
     const rcs = [api.veo_alloc_hmem(0, out, 64)];
     const addr = out[0];
