@@ -13,6 +13,7 @@
 import koffi from "koffi";
 
 import { VeoProc, VeoRequest, type VeoCtxt } from "../src/index.js";
+import { ctxSlots } from "../src/slots.js";
 import { buildNative, chooseTarget } from "./lib/setup.js";
 
 function flag(name: string, dflt: string): string {
@@ -30,7 +31,7 @@ const vblCallvh = loops.func("double vbl_callvh_api(uintptr_t ctx, int pipelined
 
 const proc = new VeoProc(0, { library: target.library });
 const ctx: VeoCtxt = proc.openContext();
-const ch = (ctx as any)._handle as number;
+const ch = ctxSlots.handle(ctx) as number;
 const identity = (x: number): number => x;
 const reqs = new Array<VeoRequest<number | bigint>>(n);
 

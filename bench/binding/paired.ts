@@ -16,6 +16,7 @@
  */
 import koffi from "koffi";
 import type { VeoRequest } from "../../src/index.js";
+import { ctxSlots, procSlots } from "../../src/slots.js";
 import { forms, runBatches } from "./calls.js";
 import { openSession } from "./session.js";
 import { emit, warming, WARMUP_CALLS, type Args } from "./io.js";
@@ -43,8 +44,8 @@ export async function paired(args: Args): Promise<void> {
   try {
     const f = s.lib.declare("uint64_t empty(void)");
 
-    const ph = (s.proc as any)._handle,
-      ch = (s.ctx as any)._handle,
+    const ph = procSlots.handle(s.proc) as number,
+      ch = ctxSlots.handle(s.ctx) as number,
       sym = (f as any)._s.addr;
     const ve = s.proc.allocMem(8);
     const veAddr = (ve as any)._a;
