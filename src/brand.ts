@@ -5,6 +5,16 @@
  * a polluted Object.prototype changes nothing). Every public class holding a native handle
  * uses these; see docs/api.md, "Misuse".
  */
+import { describeValue } from "./ctypes.js";
+import { MINT } from "./slots.js";
+
+/**
+ * @internal Refuses a construction by user code: `mint` is MINT only when veo-ts itself
+ * constructs a `cls` (`how` tells the user what makes one instead).
+ */
+export function requireMint(mint: unknown, cls: string, how: string): void {
+  if (mint !== MINT) throw new TypeError(`${cls} cannot be constructed directly; ${how}`);
+}
 
 /** @internal The TypeError for `Cls.prototype.method.call(notAnInstance)`. */
 export function notGenuine(cls: string, method: string, how: string): TypeError {
@@ -68,12 +78,11 @@ export function ownOptions<K extends string>(
   options: unknown,
   keys: readonly K[],
   label: string,
-  describe: (v: unknown) => string,
 ): { [P in K]?: unknown } {
   const out = Object.create(null) as { [P in K]?: unknown };
   if (options === undefined) return out;
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`${label} must be an object, got ${describe(options)}`);
+    throw new TypeError(`${label} must be an object, got ${describeValue(options)}`);
   }
   for (const k of keys) if (Object.hasOwn(options, k)) out[k] = (options as Record<string, unknown>)[k];
   return out;

@@ -4,7 +4,7 @@
  */
 import { beforeBlock, callVh, cancelQueued, progressCallbacks, type VhFunction } from "./callbacks.js";
 import { ContextState, REQUEST_ID_INVALID } from "./constants.js";
-import { notGenuine } from "./brand.js";
+import { notGenuine, requireMint } from "./brand.js";
 import { describeValue } from "./ctypes.js";
 import { VeoClosedError, VeoFailedError, VeoProcessDead } from "./errors.js";
 import type { VeoLibrary } from "./library.js";
@@ -89,7 +89,7 @@ export class VeoCtxt {
 
   /** @internal Use proc.openContext(). */
   constructor(proc: VeoProc, handle: CtxHandle, api: VeoApi, mint?: typeof MINT) {
-    if (mint !== MINT) throw new TypeError("VeoCtxt cannot be constructed directly; use proc.openContext()");
+    requireMint(mint, "VeoCtxt", "use proc.openContext()");
     this.proc = proc;
     this.#handle = handle;
     this.#api = api;

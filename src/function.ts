@@ -40,7 +40,7 @@ import {
 import { REGISTER } from "./pump.js";
 import { signalName, type CallInfo, type VeoRequest } from "./request.js";
 import { isVeoCtxt, type VeoCtxt } from "./context.js";
-import { notGenuine } from "./brand.js";
+import { notGenuine, requireMint } from "./brand.js";
 import { ctxSlots, MINT, procSlots } from "./slots.js";
 import type { VeoLibrary } from "./library.js";
 
@@ -135,11 +135,7 @@ export class VeoFunction<Args extends readonly unknown[] = any, Result = any> {
 
   /** @internal Use lib.findFunction, lib.fn.<name> or lib.declare. */
   constructor(lib: VeoLibrary, name: string, addr: U64, mint?: typeof MINT) {
-    if (mint !== MINT) {
-      throw new TypeError(
-        "VeoFunction cannot be constructed directly; use lib.findFunction() or lib.declare()",
-      );
-    }
+    requireMint(mint, "VeoFunction", "use lib.findFunction() or lib.declare()");
     // A computed key names the function after the kernel: redefining `name` afterwards
     // would turn the callable's properties into a dictionary (slower `_s` loads).
     const self = {

@@ -13,7 +13,7 @@ import type { U64 } from "./native/api.js";
 import type { VeoRequest } from "./request.js";
 import { requireFunction } from "./native/library.js";
 import { brands, ctxSlots, libSlots, MINT, procSlots, reqSlots } from "./slots.js";
-import { notGenuine } from "./brand.js";
+import { notGenuine, requireMint } from "./brand.js";
 import type { VeoProc } from "./proc.js";
 
 const SYMNAME_LEN_MAX = 255;
@@ -51,11 +51,7 @@ export class VeoLibrary {
 
   /** @internal Use proc.loadLibrary or proc.staticLibrary. */
   constructor(proc: VeoProc, name: string, handle: U64, mint?: typeof MINT) {
-    if (mint !== MINT) {
-      throw new TypeError(
-        "VeoLibrary cannot be constructed directly; use proc.loadLibrary() or proc.staticLibrary()",
-      );
-    }
+    requireMint(mint, "VeoLibrary", "use proc.loadLibrary() or proc.staticLibrary()");
     this.proc = proc;
     this.name = name;
     this._handle = handle;

@@ -53,7 +53,7 @@ export class OnStack {
   constructor(buffer: HostBuffer, options?: OnStackOptions) {
     // Own properties only, each read once (a polluted Object.prototype changes nothing); the
     // buffer's length is read after them, so an option getter that detaches it is caught.
-    const o = ownOptions(options, ["size", "intent"], "Argument 1 (options) of OnStack", describeValue);
+    const o = ownOptions(options, ["size", "intent"], "Argument 1 (options) of OnStack");
     const length = hostBuffer(buffer, "Argument 0 (buffer) of OnStack");
     const size = byteCount(o.size, "options.size of OnStack", length, "the buffer", length);
     if (size + PARAM_AREA + 8 > STACK_ARGS_MAX) {

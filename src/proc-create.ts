@@ -69,7 +69,6 @@ export function checkOptions(options: unknown, forCreate = false): VeoProcOption
     options,
     ["veorun", "library", "stdout", "stderr", "killGraceMs", "timeoutMs", "signal"],
     "Argument 1 (options)",
-    describeValue,
   ) as VeoProcOptions;
   if (o.veorun !== undefined && (typeof o.veorun !== "string" || o.veorun === "")) {
     throw new TypeError(`options.veorun must be a non-empty path string, got ${describeValue(o.veorun)}`);

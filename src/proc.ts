@@ -759,12 +759,7 @@ export class VeoProc {
 const MIN_STACK = 4 * 1024 * 1024;
 
 function checkContextOptions(options: unknown): number | undefined {
-  const size = ownOptions(
-    options,
-    ["stackSize"],
-    "Argument 0 (options) of openContext",
-    describeValue,
-  ).stackSize;
+  const size = ownOptions(options, ["stackSize"], "Argument 0 (options) of openContext").stackSize;
   if (size === undefined) return undefined;
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < MIN_STACK) {
     throw new RangeError(

@@ -11,7 +11,7 @@ import { describeValue, type CKind, type ResultRegister } from "./ctypes.js";
 import { CommandState, ContextState } from "./constants.js";
 import { VeoCallError, VeoKernelException, VeoProcessDead } from "./errors.js";
 import type { VeoCtxt } from "./context.js";
-import { notGenuine } from "./brand.js";
+import { notGenuine, requireMint } from "./brand.js";
 import { ctxSlots, MINT, procSlots, reqSlots } from "./slots.js";
 import { abortError, checkWaitOptions, raceWait, timeoutError, type WaitOptions } from "./timeouts.js";
 
@@ -160,8 +160,7 @@ export class VeoRequest<T = any> implements PromiseLike<T> {
 
   /** @internal Created by VeoFunction calls and VeoCtxt transfers. */
   constructor(ctx: VeoCtxt, id: number, call: CallInfo, keep: unknown, mint?: typeof MINT) {
-    if (mint !== MINT)
-      throw new TypeError("VeoRequest cannot be constructed directly; it is what a call returns");
+    requireMint(mint, "VeoRequest", "it is what a call returns");
     this.#ctx = ctx;
     this.#id = id;
     this.#value = keep;

@@ -23,7 +23,6 @@ export function checkWaitOptions(options: unknown, where: string): WaitOptions {
     options,
     ["timeoutMs", "signal"],
     `Argument 0 (options) of ${where}`,
-    describeValue,
   );
   checkTimeout(timeoutMs, `options.timeoutMs of ${where}`);
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
